@@ -1,0 +1,83 @@
+// The `master` executable: master <num_replicas> [flags]. It only composes the pieces:
+// parse flags, open the database and its log, build the sequencer, the replica registry
+// and the HTTP routes over them, listen, and wait for a signal.
+
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "master/master_router.hpp"
+#include "master/replica_registry.hpp"
+#include "master/sequencer.hpp"
+#include "shared/http_server.hpp"
+#include "shared/node_runtime.hpp"
+#include "shared/replication_log.hpp"
+
+using namespace sqlrep;
+using namespace sqlrep::master;
+
+int main(int argc, char** argv) {
+    NodeConfig config;
+    CLI::App app{"sqlrep master: orders every write and streams it to the replicas"};
+    app.add_option("num_replicas", config.num_replicas,
+                   "Configured number of replicas (quorum is a majority of 1+num_replicas)")
+        ->required()
+        ->check(CLI::Range(0, 64));
+    add_common_flags(app, config);
+    app.add_option("--port", config.port, "HTTP port")->capture_default_str();
+    app.add_option("--ack", config.default_ack, "Default ack mode for writes: master, quorum, all")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, AckMode>{
+            {"master", AckMode::master}, {"quorum", AckMode::quorum}, {"all", AckMode::all}}))
+        ->capture_default_str();
+    app.add_option("--ack-timeout-ms", config.ack_timeout_ms,
+                   "How long a write waits for its acks before a 504")
+        ->check(CLI::Range(1, 3600000))
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    setup_logging("master", config.log_level);
+    try {
+        std::filesystem::create_directories(config.data_dir);
+        std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
+
+        auto writer = std::make_unique<Connection>(config.database_path(),
+                                                   Connection::Mode::writer, config.sync);
+        ensure_log_schema(*writer);
+        int64_t term = 1;
+        if (auto stored = read_meta(*writer, "term")) term = std::stoll(*stored);
+        else write_meta(*writer, "term", std::to_string(term));
+        LogPosition last = last_log_position(*writer);
+
+        net::io_context ioc;
+        IndexWatch committed(ioc, last.index);
+        ReplicaRegistry registry(ioc, config.num_replicas);
+        ReadPool reads(config.database_path(), config.read_connections);
+        Sequencer sequencer(std::move(writer), term,
+                            std::chrono::milliseconds(config.query_timeout_ms),
+                            [&](int64_t index) {
+                                committed.advance(index);
+                                registry.notify_commit(index);
+                            });
+        MasterRouter router(config, token, reads, committed, sequencer, registry);
+        HttpLimits limits;
+        limits.max_body_bytes = config.max_body_bytes;
+        auto listener = std::make_shared<HttpListener>(
+            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router, limits);
+
+        sequencer.start();
+        listener->run();
+        spdlog::info("master ready on {} (term {}, index {}, {} replica(s), ack={}, data {})",
+                     config.advertised_url(), term, last.index, config.num_replicas,
+                     ack_mode_name(config.default_ack), config.database_path());
+        run_until_signal(ioc, config.http_threads, [&] { listener->stop(); });
+        sequencer.stop();
+        reads.stop();
+        spdlog::info("master stopped at index {}", committed.value());
+    } catch (const std::exception& e) {
+        spdlog::critical("master failed: {}", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,91 @@
+#include "master/replica_registry.hpp"
+
+#include <algorithm>
+
+#include "master/stream_session.hpp"
+
+namespace sqlrep::master {
+
+ReplicaRegistry::ReplicaRegistry(net::io_context& ioc, int num_replicas)
+    : ioc_(ioc), replicas_(static_cast<std::size_t>(num_replicas)), quorum_(ioc), all_(ioc) {}
+
+int ReplicaRegistry::replicas_needed(AckMode mode) const {
+    int n = num_replicas();
+    switch (mode) {
+        case AckMode::master: return 0;
+        // A majority of the 1+n nodes, the master being one of them.
+        case AckMode::quorum: return (n + 1) / 2;
+        case AckMode::all: return n;
+    }
+    return n;
+}
+
+void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& session) {
+    std::shared_ptr<StreamSession> previous;
+    {
+        std::lock_guard lock(mutex_);
+        auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+        previous = r.session.lock();
+        r.session = session;
+        r.connected = true;
+    }
+    if (previous) previous->close();
+}
+
+void ReplicaRegistry::detach(int id, const StreamSession* session) {
+    std::lock_guard lock(mutex_);
+    auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+    if (r.session.lock().get() == session || r.session.expired()) {
+        r.session.reset();
+        r.connected = false;
+    }
+}
+
+void ReplicaRegistry::record_ack(int id, int64_t index) {
+    std::lock_guard lock(mutex_);
+    auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+    // A replica that resynced from a snapshot may report a lower index; take it as is.
+    r.acked = index;
+    update_watches_locked();
+}
+
+void ReplicaRegistry::update_watches_locked() {
+    std::vector<int64_t> acked;
+    for (const auto& r : replicas_) acked.push_back(r.acked);
+    std::sort(acked.begin(), acked.end(), std::greater<>());
+    int needed = replicas_needed(AckMode::quorum);
+    if (needed > 0) quorum_.advance(acked[static_cast<std::size_t>(needed - 1)]);
+    if (!acked.empty()) all_.advance(acked.back());
+}
+
+void ReplicaRegistry::notify_commit(int64_t index) {
+    std::vector<std::shared_ptr<StreamSession>> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& r : replicas_)
+            if (auto s = r.session.lock()) sessions.push_back(std::move(s));
+    }
+    for (auto& s : sessions) s->notify(index);
+}
+
+void ReplicaRegistry::wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
+                                   std::function<void(bool)> done) {
+    if (replicas_needed(mode) == 0) return net::post(ioc_, [done = std::move(done)] { done(true); });
+    IndexWatch& watch = mode == AckMode::all ? all_ : quorum_;
+    watch.wait(index, timeout, std::move(done));
+}
+
+json::array ReplicaRegistry::status(int64_t master_index) const {
+    std::lock_guard lock(mutex_);
+    json::array out;
+    for (std::size_t i = 0; i < replicas_.size(); ++i) {
+        const auto& r = replicas_[i];
+        out.push_back(json::object{{"id", static_cast<int64_t>(i + 1)},
+                                   {"acked_index", r.acked},
+                                   {"lag", std::max<int64_t>(0, master_index - r.acked)},
+                                   {"connected", r.connected && !r.session.expired()}});
+    }
+    return out;
+}
+
+}  // namespace sqlrep::master

@@ -1,0 +1,65 @@
+#pragma once
+// What the master knows about its replicas: which are connected, how far each has acked,
+// and therefore how far a quorum and all of them have acked. Writers wait on those two
+// indexes through IndexWatch; stream sessions are woken here when new entries commit.
+//
+// Thread-safe. Sessions are held weakly and notified outside the lock.
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "shared/client_request.hpp"
+#include "shared/index_watch.hpp"
+#include "shared/net.hpp"
+
+namespace sqlrep::master {
+
+class StreamSession;
+
+class ReplicaRegistry {
+public:
+    ReplicaRegistry(net::io_context& ioc, int num_replicas);
+
+    int num_replicas() const { return static_cast<int>(replicas_.size()); }
+
+    // Replicas (besides the master) whose ack a write with `mode` needs.
+    int replicas_needed(AckMode mode) const;
+
+    // A stream for replica `id` (1..num_replicas) opened or closed. A newer session for
+    // the same id replaces the older one.
+    void attach(int id, const std::shared_ptr<StreamSession>& session);
+    void detach(int id, const StreamSession* session);
+
+    // Replica `id` has durably applied everything up to `index`.
+    void record_ack(int id, int64_t index);
+
+    // New entries are committed up to `index`: wake every stream.
+    void notify_commit(int64_t index);
+
+    // done(true) once `index` is acked as `mode` asks, done(false) after `timeout`.
+    void wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
+                      std::function<void(bool)> done);
+
+    // [{"id", "acked_index", "lag", "connected"}] against the master's index.
+    json::array status(int64_t master_index) const;
+
+    // The lowest index every configured replica has acked (for log trimming).
+    int64_t acked_by_all() const { return all_.value(); }
+
+private:
+    struct Replica {
+        int64_t acked = 0;
+        std::weak_ptr<StreamSession> session;
+        bool connected = false;
+    };
+    void update_watches_locked();
+
+    net::io_context& ioc_;
+    mutable std::mutex mutex_;
+    std::vector<Replica> replicas_;  // index id-1; guarded by mutex_
+    IndexWatch quorum_;              // acked by a quorum of replicas
+    IndexWatch all_;                 // acked by every replica
+};
+
+}  // namespace sqlrep::master

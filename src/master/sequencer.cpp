@@ -1,0 +1,153 @@
+#include "master/sequencer.hpp"
+
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "shared/determinism.hpp"
+
+namespace sqlrep::master {
+namespace {
+
+// Bounds one group, so a flood of writers still sees commits at a steady pace.
+constexpr std::size_t kMaxGroup = 1024;
+
+}  // namespace
+
+Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
+                     std::chrono::milliseconds request_timeout,
+                     std::function<void(int64_t)> on_commit)
+    : writer_(std::move(writer)),
+      term_(term),
+      request_timeout_(request_timeout),
+      on_commit_(std::move(on_commit)) {
+    last_ = last_log_position(*writer_);
+}
+
+Sequencer::~Sequencer() { stop(); }
+
+void Sequencer::start() { thread_ = std::thread([this] { run(); }); }
+
+void Sequencer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::vector<Pending> left;
+    {
+        std::lock_guard lock(mutex_);
+        left.swap(queue_);
+    }
+    for (auto& p : left) {
+        WriteOutcome outcome;
+        outcome.error = Error(ErrorKind::unavailable, "the master is shutting down");
+        p.done(std::move(outcome));
+    }
+}
+
+void Sequencer::submit(std::vector<SqlStatement> statements, Done done) {
+    Pending p{std::move(statements), "", std::move(done)};
+    p.body = encode_statements(p.statements);
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(p));
+            wake_.notify_one();
+            return;
+        }
+    }
+    WriteOutcome outcome;
+    outcome.error = Error(ErrorKind::unavailable, "the master is shutting down");
+    p.done(std::move(outcome));
+}
+
+void Sequencer::run() {
+    std::vector<Pending> group;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, nothing left
+            if (queue_.size() <= kMaxGroup) {
+                group.swap(queue_);
+            } else {
+                auto end = queue_.begin() + kMaxGroup;
+                group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+                queue_.erase(queue_.begin(), end);
+            }
+        }
+        run_group(group);
+        group.clear();
+    }
+}
+
+// The write path. One transaction for the group; each request in its own savepoint so
+// a failing request is undone alone; one entry per successful request, appended to the
+// log inside the same transaction; one COMMIT (one fsync) for all.
+void Sequencer::run_group(std::vector<Pending>& group) {
+    std::vector<WriteOutcome> outcomes(group.size());
+    LogPosition before = last_;
+    try {
+        writer_->exec_internal("BEGIN IMMEDIATE");
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            writer_->exec_internal("SAVEPOINT request");
+            if (std::optional<Entry> entry = run_one(group[i], outcomes[i])) {
+                writer_->exec_internal("RELEASE request");
+                last_ = {entry->index, entry->term, entry->hash};
+            } else {
+                writer_->exec_internal("ROLLBACK TO request; RELEASE request");
+            }
+        }
+        writer_->exec_internal("COMMIT");
+    } catch (const Error& e) {
+        // Nothing of the group is durable: every request fails, and the log position
+        // goes back to what the file holds.
+        spdlog::error("write group failed, {} request(s) rolled back: {}", group.size(), e.what());
+        try {
+            writer_->exec_internal("ROLLBACK");
+        } catch (const Error&) {
+            // ROLLBACK fails when the transaction is already gone; nothing else to undo.
+        }
+        last_ = before;
+        for (auto& outcome : outcomes) {
+            if (outcome.error) continue;
+            outcome.error = Error(ErrorKind::unavailable,
+                                  std::string("the master could not commit the write: ") + e.what());
+        }
+    }
+
+    if (last_.index != before.index) on_commit_(last_.index);
+    for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+}
+
+// Runs one request inside its savepoint. On success returns the entry it became (already
+// appended to the log); on a client error records it in `outcome` and returns nothing.
+std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome) {
+    static thread_local std::mt19937_64 seeds{std::random_device{}()};
+    Entry entry;
+    entry.index = last_.index + 1;
+    entry.term = term_;
+    entry.time_ms = unix_time_ms();
+    entry.seed = static_cast<int64_t>(seeds());
+    try {
+        EntryClock clock(entry.time_ms, entry.seed);
+        writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
+        outcome.result = execute(*writer_, request.statements, ExecutionRule::write);
+        writer_->set_deadline(std::chrono::steady_clock::time_point::max());
+    } catch (const Error& e) {
+        writer_->set_deadline(std::chrono::steady_clock::time_point::max());
+        if (e.kind() == ErrorKind::internal) throw;  // not the client's fault: fail the group
+        outcome.error = e;
+        return std::nullopt;
+    }
+    entry.changes = outcome.result.total_changes;
+    entry.body = std::move(request.body);
+    entry.hash = chain_hash(last_.hash, entry);
+    append_log_entry(*writer_, entry);
+    outcome.index = entry.index;
+    return entry;
+}
+
+}  // namespace sqlrep::master

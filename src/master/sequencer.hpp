@@ -1,0 +1,83 @@
+#pragma once
+// The write sequencer: the one thread that owns the master's writer connection and so
+// decides the order of every write. It takes every request waiting (group commit), runs
+// each in its own savepoint inside one transaction, gives each success the next log
+// index, and commits the whole group with one fsync. run_group() reads top to bottom as
+// the write path; docs/ARCHITECTURE.md explains why it is shaped this way.
+//
+// submit() is thread-safe and never blocks on SQLite. Completions run on the writer
+// thread: they must be quick and must not call back into the sequencer.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "shared/connection.hpp"
+#include "shared/error.hpp"
+#include "shared/log_entry.hpp"
+#include "shared/replication_log.hpp"
+#include "shared/sql_executor.hpp"
+
+namespace sqlrep::master {
+
+struct WriteOutcome {
+    std::optional<Error> error;  // set when the request failed and changed nothing
+    int64_t index = 0;           // the entry's log index on success
+    ExecutionResult result;
+};
+
+class Sequencer {
+public:
+    using Done = std::function<void(WriteOutcome)>;
+
+    // Takes over the writer connection. `on_commit(index)` is called on the writer thread
+    // after each group is durable, with the last committed index.
+    // `request_timeout` bounds how long one request may run on the writer.
+    Sequencer(std::unique_ptr<Connection> writer, int64_t term,
+              std::chrono::milliseconds request_timeout, std::function<void(int64_t)> on_commit);
+    ~Sequencer();
+    Sequencer(const Sequencer&) = delete;
+    Sequencer& operator=(const Sequencer&) = delete;
+
+    void start();
+    // Finishes the group in progress, fails what is still queued, joins the thread.
+    void stop();
+
+    // Queues one write: the statements run as one atomic unit and become one entry.
+    void submit(std::vector<SqlStatement> statements, Done done);
+
+    int64_t term() const { return term_; }
+
+private:
+    struct Pending {
+        std::vector<SqlStatement> statements;
+        std::string body;  // the statements encoded once, on the caller's thread
+        Done done;
+    };
+
+    void run();
+    void run_group(std::vector<Pending>& group);
+    std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
+
+    std::unique_ptr<Connection> writer_;
+    const int64_t term_;
+    const std::chrono::milliseconds request_timeout_;
+    std::function<void(int64_t)> on_commit_;
+
+    // writer thread only
+    LogPosition last_;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<Pending> queue_;  // guarded by mutex_
+    bool stopping_ = false;       // guarded by mutex_
+    std::thread thread_;
+};
+
+}  // namespace sqlrep::master

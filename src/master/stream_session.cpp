@@ -1,0 +1,186 @@
+#include "master/stream_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "shared/replication_log.hpp"
+#include "shared/stream_messages.hpp"
+
+namespace sqlrep::master {
+namespace {
+
+constexpr std::size_t kBatchEntries = 2000;
+constexpr std::size_t kBatchBytes = 4 * 1024 * 1024;
+constexpr auto kHeartbeat = std::chrono::milliseconds(1000);
+
+}  // namespace
+
+StreamSession::StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
+                             ReadPool& reads, IndexWatch& committed)
+    : ws_(std::move(stream)),
+      start_(start),
+      registry_(registry),
+      reads_(reads),
+      committed_(committed),
+      next_index_(start.from + 1),
+      heartbeat_(ws_.get_executor()) {}
+
+void StreamSession::run(HttpRequest upgrade) {
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    timeouts.idle_timeout = std::chrono::seconds(10);  // the replica acks every batch and
+    timeouts.keep_alive_pings = true;                  // answers pings while idle
+    ws_.set_option(timeouts);
+    ws_.read_message_max(1024 * 1024);
+    ws_.async_accept(upgrade, beast::bind_front_handler(&StreamSession::on_accept,
+                                                        shared_from_this()));
+}
+
+void StreamSession::on_accept(beast::error_code ec) {
+    if (ec) return fail(ec, "accept");
+    // Before streaming, check that the replica's history is a prefix of ours: same hash
+    // at its applied index. Anything else means it must not be fed more entries.
+    auto self = shared_from_this();
+    reads_.post([self](Connection& conn) {
+        std::string problem;
+        LogPosition last = last_log_position(conn);
+        if (self->start_.from > last.index) {
+            problem = "replica is ahead of the master (index " + std::to_string(self->start_.from) +
+                      " > " + std::to_string(last.index) + ")";
+        } else if (self->start_.from < first_log_index(conn) - 1) {
+            problem = "snapshot_needed: the master no longer keeps the entries after index " +
+                      std::to_string(self->start_.from);
+        } else if (self->start_.hash) {
+            std::optional<Hash> ours = log_hash_at(conn, self->start_.from);
+            if (!ours || *ours != *self->start_.hash)
+                problem = "diverged: the replica's hash at index " +
+                          std::to_string(self->start_.from) + " differs from the master's";
+        }
+        net::post(self->ws_.get_executor(),
+                  [self, problem] { self->on_start_checked(problem); });
+    });
+}
+
+void StreamSession::on_start_checked(std::string problem) {
+    if (!problem.empty()) return refuse(problem);
+    started_ = true;
+    spdlog::info("replica {} streaming from index {}", start_.replica_id, start_.from);
+    registry_.attach(start_.replica_id, shared_from_this());
+    registry_.record_ack(start_.replica_id, start_.from);
+    do_read();
+    arm_heartbeat();
+    maybe_send();
+}
+
+void StreamSession::refuse(const std::string& problem) {
+    spdlog::warn("replica {} refused: {}", start_.replica_id, problem);
+    closed_ = true;
+    out_ = encode_stream_error(problem);
+    auto self = shared_from_this();
+    ws_.async_write(net::buffer(out_), [self](beast::error_code, std::size_t) {
+        self->ws_.async_close(websocket::close_code::policy_error, [self](beast::error_code) {});
+    });
+}
+
+void StreamSession::notify(int64_t) {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->maybe_send(); });
+}
+
+void StreamSession::close() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (self->closed_) return;
+        self->closed_ = true;
+        self->heartbeat_.cancel();
+        self->ws_.async_close(websocket::close_code::going_away, [self](beast::error_code) {});
+    });
+}
+
+void StreamSession::do_read() {
+    ws_.async_read(in_, beast::bind_front_handler(&StreamSession::on_read, shared_from_this()));
+}
+
+void StreamSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec) return fail(ec, "read");
+    try {
+        int64_t applied = decode_stream_ack(beast::buffers_to_string(in_.data()));
+        registry_.record_ack(start_.replica_id, applied);
+    } catch (const Error& e) {
+        spdlog::warn("replica {} sent a bad message: {}", start_.replica_id, e.what());
+        return close();
+    }
+    in_.consume(in_.size());
+    do_read();
+}
+
+void StreamSession::maybe_send() {
+    if (!started_ || closed_ || loading_ || writing_) return;
+    if (next_index_ > committed_.value()) return;
+    loading_ = true;
+    auto self = shared_from_this();
+    int64_t from = next_index_;
+    reads_.post([self, from](Connection& conn) {
+        std::vector<Entry> entries;
+        try {
+            entries = read_log_entries(conn, from, kBatchEntries, kBatchBytes);
+        } catch (const Error& e) {
+            spdlog::error("cannot read the log for replica {}: {}", self->start_.replica_id,
+                          e.what());
+        }
+        net::post(self->ws_.get_executor(), [self, entries = std::move(entries)]() mutable {
+            self->on_loaded(std::move(entries));
+        });
+    });
+}
+
+void StreamSession::on_loaded(std::vector<Entry> entries) {
+    loading_ = false;
+    if (closed_) return;
+    if (entries.empty() || entries.front().index != next_index_) {
+        // The log no longer holds what this replica needs (trimmed meanwhile): it must
+        // reconnect and take a snapshot.
+        return refuse("snapshot_needed: entry " + std::to_string(next_index_) +
+                      " is no longer in the master's log");
+    }
+    next_index_ = entries.back().index + 1;
+    send(encode_stream_entries(entries));
+}
+
+void StreamSession::send(std::string message) {
+    writing_ = true;
+    sent_since_heartbeat_ = true;
+    out_ = std::move(message);
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_),
+                    beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
+}
+
+void StreamSession::on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) return fail(ec, "write");
+    maybe_send();
+}
+
+void StreamSession::arm_heartbeat() {
+    heartbeat_.expires_after(kHeartbeat);
+    heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->closed_) return;
+        // Idle streams get a heartbeat so the replica can tell a quiet master from a dead
+        // one; it also carries the commit index for the replica's lag figure.
+        if (!self->sent_since_heartbeat_ && !self->writing_ && !self->loading_)
+            self->send(encode_stream_heartbeat(self->committed_.value()));
+        self->sent_since_heartbeat_ = false;
+        self->arm_heartbeat();
+    });
+}
+
+void StreamSession::fail(beast::error_code ec, const char* what) {
+    bool expected = ec == websocket::error::closed || ec == net::error::operation_aborted ||
+                    ec == net::error::eof || ec == beast::error::timeout ||
+                    ec == net::error::connection_reset;
+    if (!expected) spdlog::warn("replica {} stream {}: {}", start_.replica_id, what, ec.message());
+    else spdlog::info("replica {} stream closed ({})", start_.replica_id, ec.message());
+    closed_ = true;
+    heartbeat_.cancel();
+    if (started_) registry_.detach(start_.replica_id, this);
+}
+
+}  // namespace sqlrep::master

@@ -1,0 +1,73 @@
+#pragma once
+// One replica's replication stream on the master: a WebSocket over which the master
+// sends batches of entries in index order, starting after the replica's applied index,
+// and heartbeats when idle; the replica sends back acks of its applied index.
+// See docs/PROTOCOL.md for the messages.
+//
+// Pull-shaped: at most one batch is loaded (on the ReadPool) and one written at a time,
+// so a slow replica costs no memory; it simply falls behind and is served from the log.
+// All members run on the session's strand; notify() and close() may be called from any
+// thread.
+
+#include <memory>
+
+#include "master/replica_registry.hpp"
+#include "shared/http_types.hpp"
+#include "shared/index_watch.hpp"
+#include "shared/log_entry.hpp"
+#include "shared/net.hpp"
+#include "shared/read_pool.hpp"
+
+namespace sqlrep::master {
+
+class StreamSession : public std::enable_shared_from_this<StreamSession> {
+public:
+    struct Start {
+        int replica_id = 0;
+        int64_t from = 0;             // the replica's applied index
+        std::optional<Hash> hash;     // the replica's hash at `from`
+    };
+
+    StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
+                  ReadPool& reads, IndexWatch& committed);
+
+    // Completes the WebSocket handshake for `upgrade`, then streams.
+    void run(HttpRequest upgrade);
+
+    // Entries up to `index` are committed.
+    void notify(int64_t index);
+
+    void close();
+
+private:
+    void on_accept(beast::error_code ec);
+    void on_start_checked(std::string problem);
+    void do_read();
+    void on_read(beast::error_code ec, std::size_t);
+    void maybe_send();
+    void on_loaded(std::vector<Entry> entries);
+    void send(std::string message);
+    void on_write(beast::error_code ec, std::size_t);
+    void arm_heartbeat();
+    void fail(beast::error_code ec, const char* what);
+    void refuse(const std::string& problem);
+
+    websocket::stream<beast::tcp_stream> ws_;
+    const Start start_;
+    ReplicaRegistry& registry_;
+    ReadPool& reads_;
+    IndexWatch& committed_;
+
+    // strand only
+    beast::flat_buffer in_;
+    std::string out_;
+    int64_t next_index_;
+    bool started_ = false;
+    bool loading_ = false;
+    bool writing_ = false;
+    bool closed_ = false;
+    bool sent_since_heartbeat_ = false;
+    net::steady_timer heartbeat_;
+};
+
+}  // namespace sqlrep::master

@@ -1,0 +1,67 @@
+#include "replica/applier.hpp"
+
+#include "shared/determinism.hpp"
+#include "shared/error.hpp"
+#include "shared/sql_executor.hpp"
+
+namespace sqlrep::replica {
+
+Applier::Applier(std::unique_ptr<Connection> writer) : writer_(std::move(writer)) {
+    ensure_log_schema(*writer_);
+    position_ = last_log_position(*writer_);
+    term_ = position_.term;
+}
+
+void Applier::check(const LogPosition& previous, const Entry& entry) const {
+    if (entry.index != previous.index + 1)
+        throw Error(ErrorKind::conflict, "expected entry " + std::to_string(previous.index + 1) +
+                                             ", got " + std::to_string(entry.index));
+    if (entry.term < previous.term)
+        throw Error(ErrorKind::diverged, "entry " + std::to_string(entry.index) +
+                                             " has an older term than the replica's log");
+    if (chain_hash(previous.hash, entry) != entry.hash)
+        throw Error(ErrorKind::diverged,
+                    "entry " + std::to_string(entry.index) +
+                        " does not chain from this replica's log: the histories differ");
+}
+
+void Applier::apply(const std::vector<Entry>& entries) {
+    LogPosition next = position_;
+    for (const Entry& entry : entries) {
+        check(next, entry);
+        next = {entry.index, entry.term, entry.hash};
+    }
+
+    writer_->exec_internal("BEGIN IMMEDIATE");
+    try {
+        for (const Entry& entry : entries) {
+            ExecutionResult result;
+            try {
+                EntryClock clock(entry.time_ms, entry.seed);
+                result = execute(*writer_, decode_statements(entry.body), ExecutionRule::write);
+            } catch (const Error& e) {
+                throw Error(ErrorKind::diverged, "entry " + std::to_string(entry.index) +
+                                                     " succeeded on the master but failed here: " +
+                                                     e.what());
+            }
+            if (result.total_changes != entry.changes)
+                throw Error(ErrorKind::diverged,
+                            "entry " + std::to_string(entry.index) + " changed " +
+                                std::to_string(result.total_changes) + " row(s) here but " +
+                                std::to_string(entry.changes) + " on the master");
+            append_log_entry(*writer_, entry);
+        }
+        writer_->exec_internal("COMMIT");
+    } catch (...) {
+        try {
+            writer_->exec_internal("ROLLBACK");
+        } catch (const Error&) {
+            // Already rolled back by SQLite itself; nothing was applied either way.
+        }
+        throw;
+    }
+    position_ = next;
+    term_ = next.term;
+}
+
+}  // namespace sqlrep::replica

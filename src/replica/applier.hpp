@@ -1,0 +1,48 @@
+#pragma once
+// Applies the master's entries on a replica. Every entry is checked in full before it
+// touches the database (index = applied + 1, the hash chains from ours), then a batch is
+// applied in one transaction that also appends the entries to this node's own log, so
+// the applied index and the data can never disagree, and a crash at any moment leaves
+// the replica at a clean index. An entry that fails here after succeeding on the master,
+// or changes a different number of rows, is divergence.
+//
+// Owns the replica's writer connection; used only by the follower thread.
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "shared/connection.hpp"
+#include "shared/log_entry.hpp"
+#include "shared/replication_log.hpp"
+
+namespace sqlrep::replica {
+
+class Applier {
+public:
+    explicit Applier(std::unique_ptr<Connection> writer);
+    Applier(const Applier&) = delete;
+    Applier& operator=(const Applier&) = delete;
+
+    // The last applied entry (index 0 for an empty database).
+    // Follower thread only.
+    const LogPosition& position() const { return position_; }
+
+    // The term of the last applied entry; any thread.
+    int64_t term() const { return term_.load(); }
+
+    // Applies `entries` atomically, all or nothing. Throws Error(conflict) when they do
+    // not continue this replica's log (a gap or a repeat: reconnect and resume),
+    // Error(diverged) when the hash chain breaks or an entry does not replay the way it
+    // did on the master.
+    void apply(const std::vector<Entry>& entries);
+
+private:
+    void check(const LogPosition& previous, const Entry& entry) const;
+
+    std::unique_ptr<Connection> writer_;
+    LogPosition position_;
+    std::atomic<int64_t> term_{0};
+};
+
+}  // namespace sqlrep::replica

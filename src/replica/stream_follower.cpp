@@ -1,0 +1,158 @@
+#include "replica/stream_follower.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "shared/error.hpp"
+#include "shared/http_types.hpp"
+#include "shared/stream_messages.hpp"
+#include "shared/url.hpp"
+
+namespace sqlrep::replica {
+namespace {
+
+constexpr auto kMinBackoff = std::chrono::milliseconds(50);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+
+}  // namespace
+
+StreamFollower::StreamFollower(const NodeConfig& config, std::string cluster_token,
+                               Applier& applier, IndexWatch& applied)
+    : config_(config),
+      cluster_token_(std::move(cluster_token)),
+      applier_(applier),
+      applied_(applied) {}
+
+StreamFollower::~StreamFollower() { stop(); }
+
+void StreamFollower::start() {
+    net::co_spawn(ioc_, follow(), net::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+}
+
+void StreamFollower::stop() {
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+}
+
+const char* StreamFollower::state_name() const {
+    switch (state_.load()) {
+        case FollowerState::connecting: return "connecting";
+        case FollowerState::following: return "following";
+        case FollowerState::diverged: return "diverged";
+    }
+    return "connecting";
+}
+
+std::string StreamFollower::last_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_error_;
+}
+
+void StreamFollower::set_error(const std::string& message) {
+    std::lock_guard lock(error_mutex_);
+    last_error_ = message;
+}
+
+// Reconnects forever with capped exponential backoff, until divergence.
+net::awaitable<void> StreamFollower::follow() {
+    auto backoff = kMinBackoff;
+    net::steady_timer timer(co_await net::this_coro::executor);
+    for (;;) {
+        state_ = FollowerState::connecting;
+        try {
+            co_await follow_once();
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::diverged) {
+                state_ = FollowerState::diverged;
+                set_error(e.what());
+                spdlog::critical("replica {} DIVERGED from the master and stopped applying: {}",
+                                 config_.node_id, e.what());
+                co_return;
+            }
+            set_error(e.what());
+            spdlog::warn("stream: {}", e.what());
+        } catch (const boost::system::system_error& e) {
+            set_error(std::string("cannot stream from the master: ") + e.what());
+            spdlog::info("stream from {}: {}", config_.master_url, e.what());
+        }
+        // A session that got going resets the backoff; repeated failures back off.
+        if (state_ == FollowerState::following) backoff = kMinBackoff;
+        else backoff = std::min(backoff * 2, kMaxBackoff);
+        timer.expires_after(backoff);
+        co_await timer.async_wait(net::use_awaitable);
+    }
+}
+
+// One session: connect, handshake with our position, then apply and ack until the
+// connection ends. Throws on any failure; follow() decides what happens next.
+net::awaitable<void> StreamFollower::follow_once() {
+    auto executor = co_await net::this_coro::executor;
+    Url master = parse_url(config_.master_url);
+
+    tcp::resolver resolver(executor);
+    auto endpoints = co_await resolver.async_resolve(master.host, std::to_string(master.port),
+                                                     net::use_awaitable);
+    websocket::stream<beast::tcp_stream> ws(executor);
+    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints, net::use_awaitable);
+    beast::get_lowest_layer(ws).expires_never();
+
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(5);
+    timeouts.idle_timeout = std::chrono::seconds(5);  // the master heartbeats every second
+    timeouts.keep_alive_pings = false;
+    ws.set_option(timeouts);
+    ws.read_message_max(256 * 1024 * 1024);
+    ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
+        req.set(kTokenHeader, cluster_token_);
+    }));
+
+    const LogPosition& position = applier_.position();
+    std::string target = "/_cluster/stream?replica_id=" + std::to_string(config_.node_id) +
+                         "&from=" + std::to_string(position.index);
+    if (position.index > 0) target += "&hash=" + to_hex(position.hash);
+    websocket::response_type response;
+    try {
+        co_await ws.async_handshake(response, master.host + ":" + std::to_string(master.port),
+                                    target, net::use_awaitable);
+    } catch (const boost::system::system_error&) {
+        if (response.result() == http::status::forbidden)
+            throw Error(ErrorKind::unauthorized,
+                        "the master refused our cluster token: start every node with the same "
+                        "--cluster-token (or the same data dir)");
+        if (response.result_int() != 0)
+            throw Error(ErrorKind::unavailable, "the master refused the stream: HTTP " +
+                                                    std::to_string(response.result_int()));
+        throw;
+    }
+    state_ = FollowerState::following;
+    set_error("");
+    spdlog::info("following {} from index {}", config_.master_url, position.index);
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        buffer.clear();
+        co_await ws.async_read(buffer, net::use_awaitable);
+        StreamMessage message = decode_stream_message(beast::buffers_to_string(buffer.data()));
+        switch (message.type) {
+            case StreamMessage::Type::heartbeat:
+                master_commit_ = message.commit_index;
+                break;
+            case StreamMessage::Type::error:
+                // The master found our history incompatible with its own.
+                if (message.error.rfind("diverged", 0) == 0 || message.error.rfind("replica is ahead", 0) == 0)
+                    throw Error(ErrorKind::diverged, message.error);
+                throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
+            case StreamMessage::Type::entries: {
+                applier_.apply(message.entries);
+                int64_t applied = applier_.position().index;
+                if (applied > master_commit_) master_commit_ = applied;
+                applied_.advance(applied);
+                co_await ws.async_write(net::buffer(encode_stream_ack(applied)), net::use_awaitable);
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace sqlrep::replica

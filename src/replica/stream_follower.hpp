@@ -1,0 +1,59 @@
+#pragma once
+// The replica's side of the replication stream: connect to the master's
+// /_cluster/stream with the cluster token and our applied index and hash, then apply
+// every batch the master sends and ack it, forever; reconnect with backoff after any
+// failure and resume from the applied index. Divergence is sticky: the follower stops
+// applying and reports it in status() until an operator (or, later, a resync) acts.
+//
+// Runs on a thread and io_context of its own, because applying a batch blocks that
+// thread on SQLite by design. start()/stop()/status() may be called from any thread.
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "replica/applier.hpp"
+#include "shared/index_watch.hpp"
+#include "shared/net.hpp"
+#include "shared/node_config.hpp"
+
+namespace sqlrep::replica {
+
+enum class FollowerState { connecting, following, diverged };
+
+class StreamFollower {
+public:
+    StreamFollower(const NodeConfig& config, std::string cluster_token, Applier& applier,
+                   IndexWatch& applied);
+    ~StreamFollower();
+    StreamFollower(const StreamFollower&) = delete;
+    StreamFollower& operator=(const StreamFollower&) = delete;
+
+    void start();
+    void stop();
+
+    FollowerState state() const { return state_.load(); }
+    const char* state_name() const;
+    std::string last_error() const;
+    int64_t master_commit_index() const { return master_commit_.load(); }
+
+private:
+    net::awaitable<void> follow();
+    net::awaitable<void> follow_once();
+    void set_error(const std::string& message);
+
+    const NodeConfig& config_;
+    const std::string cluster_token_;
+    Applier& applier_;
+    IndexWatch& applied_;
+
+    net::io_context ioc_;
+    std::thread thread_;
+    std::atomic<FollowerState> state_{FollowerState::connecting};
+    std::atomic<int64_t> master_commit_{0};
+    mutable std::mutex error_mutex_;
+    std::string last_error_;  // guarded by error_mutex_
+};
+
+}  // namespace sqlrep::replica

@@ -1,0 +1,42 @@
+#include "replica/write_forwarder.hpp"
+
+#include <memory>
+
+#include "shared/http_types.hpp"
+
+namespace sqlrep::replica {
+
+WriteForwarder::WriteForwarder(std::string master_url, std::string cluster_token, int replica_id,
+                               int threads, std::chrono::milliseconds timeout)
+    : master_url_(std::move(master_url)),
+      cluster_token_(std::move(cluster_token)),
+      replica_id_(replica_id),
+      timeout_(timeout),
+      pool_(static_cast<std::size_t>(threads)) {}
+
+WriteForwarder::~WriteForwarder() { stop(); }
+
+void WriteForwarder::stop() {
+    pool_.stop();
+    pool_.join();
+}
+
+void WriteForwarder::forward(std::string body, Done done) {
+    net::post(pool_, [this, body = std::move(body), done = std::move(done)] {
+        // One kept-alive client per forwarding thread.
+        thread_local std::unique_ptr<HttpClient> client;
+        try {
+            if (!client) client = std::make_unique<HttpClient>(master_url_);
+            HttpResult result =
+                client->post("/", body,
+                             {{kTokenHeader, cluster_token_},
+                              {kForwardedHeader, std::to_string(replica_id_)}},
+                             timeout_);
+            done(std::move(result), std::nullopt);
+        } catch (const Error& e) {
+            done(std::nullopt, e);
+        }
+    });
+}
+
+}  // namespace sqlrep::replica

@@ -1,0 +1,81 @@
+#include "shared/connection.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
+
+#include "shared/determinism.hpp"
+#include "shared/error.hpp"
+
+namespace sqlrep {
+
+Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode_(mode) {
+    int flags = mode == Mode::writer ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE
+                                     : SQLite::OPEN_READONLY;
+    flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time by contract
+    try {
+        db_ = std::make_unique<SQLite::Database>(path, flags, 5000, deterministic_vfs_name());
+        if (mode == Mode::writer) {
+            db_->exec("PRAGMA journal_mode=WAL");
+            db_->exec(sync == SyncMode::full ? "PRAGMA synchronous=FULL"
+                                             : "PRAGMA synchronous=NORMAL");
+            // Checkpoints run from the writer only; readers never block it.
+            db_->exec("PRAGMA wal_autocheckpoint=4000");
+            install_deterministic_functions(db_->getHandle());
+        }
+        db_->exec("PRAGMA cache_size=-16000");  // 16 MiB per connection
+    } catch (const SQLite::Exception& e) {
+        throw Error(ErrorKind::internal, "cannot open " + path + ": " + e.what());
+    }
+    policy_.install(db_->getHandle());
+    sqlite3_progress_handler(db_->getHandle(), 1000, &on_progress, this);
+}
+
+Connection::~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+}
+
+Connection::CachedStatement::~CachedStatement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+Connection::CachedStatement Connection::cached(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v3(handle(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                               nullptr) != SQLITE_OK)
+            throw Error(ErrorKind::internal,
+                        "cannot prepare internal SQL: " + std::string(sqlite3_errmsg(handle())));
+        it = cache_.emplace(sql, stmt).first;
+    }
+    return CachedStatement(it->second);
+}
+
+sqlite3* Connection::handle() const { return db_->getHandle(); }
+
+void Connection::exec_internal(const std::string& sql) {
+    internal([&] {
+        char* message = nullptr;
+        if (sqlite3_exec(handle(), sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string text = message ? message : sqlite3_errmsg(handle());
+            sqlite3_free(message);
+            throw Error(ErrorKind::internal, "internal SQL failed (" + sql + "): " + text);
+        }
+    });
+}
+
+void Connection::set_deadline(std::chrono::steady_clock::time_point deadline) {
+    deadline_ = deadline;
+}
+
+bool Connection::deadline_passed() const {
+    return deadline_ != std::chrono::steady_clock::time_point::max() &&
+           std::chrono::steady_clock::now() > deadline_;
+}
+
+int Connection::on_progress(void* self) {
+    return static_cast<Connection*>(self)->deadline_passed() ? 1 : 0;
+}
+
+}  // namespace sqlrep

@@ -1,0 +1,85 @@
+#pragma once
+// One SQLite connection set up the sqlrep way: WAL, the deterministic VFS, the statement
+// policy (authorizer), and on writer connections the deterministic random(). This is the
+// one unit that includes SQLiteCpp.
+//
+// A connection is used by one thread at a time; it is not internally synchronised.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "shared/statement_policy.hpp"
+
+namespace SQLite {
+class Database;
+}
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sqlrep {
+
+enum class SyncMode { full, normal };
+
+class Connection {
+public:
+    enum class Mode { writer, reader };
+
+    // Opens (creating if `mode` is writer) the database at `path`.
+    Connection(const std::string& path, Mode mode, SyncMode sync = SyncMode::full);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    sqlite3* handle() const;
+    StatementPolicy& policy() { return policy_; }
+    Mode mode() const { return mode_; }
+
+    // Runs sqlrep's own SQL (no results), with the reserved tables allowed.
+    void exec_internal(const std::string& sql);
+
+    // Interrupts any statement that runs past `deadline` (progress handler); pass
+    // time_point::max() to lift the limit.
+    void set_deadline(std::chrono::steady_clock::time_point deadline);
+    bool deadline_passed() const;
+
+    // Runs fn with the reserved tables allowed; restores client rules afterwards.
+    template <typename Fn>
+    auto internal(Fn&& fn) {
+        struct Restore {
+            StatementPolicy& p;
+            bool was;
+            ~Restore() { p.set_internal(was); }
+        } restore{policy_, policy_.internal()};
+        policy_.set_internal(true);
+        return fn();
+    }
+
+    // A prepared statement for sqlrep's own SQL, kept for the connection's lifetime.
+    // The returned handle resets the statement when it goes out of scope. Use inside
+    // internal(): re-preparation after a schema change runs the authorizer again.
+    class CachedStatement {
+    public:
+        explicit CachedStatement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+        ~CachedStatement();
+        CachedStatement(const CachedStatement&) = delete;
+        CachedStatement& operator=(const CachedStatement&) = delete;
+        sqlite3_stmt* get() const { return stmt_; }
+
+    private:
+        sqlite3_stmt* stmt_;
+    };
+    CachedStatement cached(const std::string& sql);
+
+private:
+    static int on_progress(void* self);
+
+    Mode mode_;
+    std::unique_ptr<SQLite::Database> db_;
+    StatementPolicy policy_;
+    std::map<std::string, sqlite3_stmt*> cache_;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+};
+
+}  // namespace sqlrep

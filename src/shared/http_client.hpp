@@ -1,0 +1,61 @@
+#pragma once
+// A small blocking HTTP/1.1 client with keep-alive and a deadline per request. Used where
+// a thread may block: replica write forwarding (on its forwarding pool), the tools and
+// the tests. Not thread-safe: one HttpClient per thread. Never call it on an I/O thread.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "shared/net.hpp"
+#include "shared/url.hpp"
+
+namespace sqlrep {
+
+struct HttpResult {
+    unsigned status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  // lower-case names
+};
+
+class HttpClient {
+public:
+    // `origin` is "http://host:port" (any target in it is ignored).
+    explicit HttpClient(const std::string& origin);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    // Sends one request and waits for the whole response. Reuses the connection when the
+    // server keeps it alive; reconnects once if a reused connection was closed.
+    // Throws Error(unavailable) when the server cannot be reached or drops the
+    // connection, Error(timeout) when `timeout` passes first.
+    HttpResult request(http::verb method, const std::string& target, const std::string& body,
+                       const std::map<std::string, std::string>& headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    HttpResult get(const std::string& target,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        return request(http::verb::get, target, "", {}, timeout);
+    }
+    HttpResult post(const std::string& target, const std::string& body,
+                    const std::map<std::string, std::string>& headers = {},
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        return request(http::verb::post, target, body, headers, timeout);
+    }
+
+    const Url& url() const { return url_; }
+
+private:
+    HttpResult attempt(const http::request<http::string_body>& req,
+                       std::chrono::milliseconds timeout);
+    void close();
+
+    Url url_;
+    net::io_context ioc_;
+    std::unique_ptr<beast::tcp_stream> stream_;
+    bool stale_connection_ = false;  // the last attempt hit a connection the server had closed
+};
+
+}  // namespace sqlrep

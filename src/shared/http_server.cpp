@@ -1,0 +1,142 @@
+#include "shared/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sqlrep {
+namespace {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(tcp::socket&& socket, RequestHandler& handler, const HttpLimits& limits,
+                std::shared_ptr<std::atomic<std::size_t>> open_sessions)
+        : stream_(std::move(socket)),
+          handler_(handler),
+          limits_(limits),
+          open_sessions_(std::move(open_sessions)) {}
+
+    ~HttpSession() { open_sessions_->fetch_sub(1); }
+
+    void run() {
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(limits_.max_body_bytes);
+        stream_.expires_after(limits_.read_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == net::error::operation_aborted || ec == net::error::connection_reset)
+            return do_close();
+        if (ec == http::error::body_limit)
+            return send(error_response(ErrorKind::too_large,
+                                       "the request body is larger than " +
+                                           std::to_string(limits_.max_body_bytes) + " bytes"),
+                        false);
+        if (ec)
+            return send(error_response(ErrorKind::bad_request,
+                                       "malformed HTTP request: " + ec.message()),
+                        false);
+
+        HttpRequest req = parser_->release();
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        if (websocket::is_upgrade(req)) {
+            if (auto refusal = handler_.check_upgrade(req)) return send(std::move(*refusal), false);
+            stream_.expires_never();
+            return handler_.take_upgrade(std::move(stream_), std::move(req));
+        }
+
+        auto self = shared_from_this();
+        handler_.handle(std::move(req), [self](HttpResponse res) {
+            net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+                self->send(std::move(res), self->keep_alive_);
+            });
+        });
+    }
+
+    void send(HttpResponse res, bool keep_alive) {
+        res.version(version_);
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        response_ = std::move(res);
+        stream_.expires_after(limits_.read_timeout);
+        http::async_write(stream_, *response_,
+                          beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (ec) return do_close();
+        bool keep = response_->keep_alive();
+        response_.reset();
+        if (!keep) return do_close();
+        do_read();
+    }
+
+    void do_close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    RequestHandler& handler_;
+    HttpLimits limits_;
+    std::shared_ptr<std::atomic<std::size_t>> open_sessions_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<HttpResponse> response_;  // the one write in flight
+    bool keep_alive_ = true;
+    unsigned version_ = 11;
+};
+
+}  // namespace
+
+HttpListener::HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint,
+                           RequestHandler& handler, HttpLimits limits)
+    : ioc_(ioc),
+      acceptor_(net::make_strand(ioc)),
+      handler_(handler),
+      limits_(limits),
+      open_sessions_(std::make_shared<std::atomic<std::size_t>>(0)) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void HttpListener::run() { do_accept(); }
+
+void HttpListener::stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+        beast::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+}
+
+void HttpListener::do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&HttpListener::on_accept, shared_from_this()));
+}
+
+void HttpListener::on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;  // stopped
+    if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+    } else if (open_sessions_->load() >= limits_.max_connections) {
+        // Over the limit: drop the connection at once rather than queue it.
+        beast::error_code ignored;
+        socket.close(ignored);
+    } else {
+        open_sessions_->fetch_add(1);
+        std::make_shared<HttpSession>(std::move(socket), handler_, limits_, open_sessions_)->run();
+    }
+    do_accept();
+}
+
+}  // namespace sqlrep

@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP listener and its sessions, after Boost.Beast's advanced_server example: each
+// accepted socket gets its own strand and a session that reads one request at a time
+// (fresh parser, body limit, read deadline), hands it to a RequestHandler, and writes
+// the response when the handler completes, possibly later and from another thread.
+// WebSocket upgrades are offered to the handler, which then owns the connection.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "shared/http_types.hpp"
+#include "shared/net.hpp"
+
+namespace sqlrep {
+
+class RequestHandler {
+public:
+    virtual ~RequestHandler() = default;
+
+    // Runs on the session's strand. Must not block; completes through `respond`.
+    virtual void handle(HttpRequest req, Respond respond) = 0;
+
+    // For a WebSocket upgrade request: a response to refuse it with, or nullopt to accept.
+    virtual std::optional<HttpResponse> check_upgrade(const HttpRequest&) {
+        return error_response(ErrorKind::not_found, "no WebSocket endpoint here");
+    }
+    // After check_upgrade accepted: the handler takes the connection over.
+    virtual void take_upgrade(beast::tcp_stream, HttpRequest) {}
+};
+
+struct HttpLimits {
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    std::chrono::seconds read_timeout{30};  // a whole request, headers and body
+    std::size_t max_connections = 1024;
+};
+
+class HttpListener : public std::enable_shared_from_this<HttpListener> {
+public:
+    // Binds and listens at once (throws on failure), so the caller knows the port is ours.
+    HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint, RequestHandler& handler,
+                 HttpLimits limits);
+    void run();   // starts accepting
+    void stop();  // stops accepting; sessions in flight finish
+    uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+private:
+    void do_accept();
+    void on_accept(beast::error_code ec, tcp::socket socket);
+
+    net::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    RequestHandler& handler_;
+    HttpLimits limits_;
+    std::shared_ptr<std::atomic<std::size_t>> open_sessions_;
+};
+
+}  // namespace sqlrep

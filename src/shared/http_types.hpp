@@ -1,0 +1,26 @@
+#pragma once
+// The request/response types every handler speaks, and builders for sqlrep's JSON
+// responses ({"ok": true, ...} or {"ok": false, "error": "..."}).
+
+#include <functional>
+
+#include "shared/error.hpp"
+#include "shared/net.hpp"
+
+namespace sqlrep {
+
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+// Completes a request. May be called from any thread, exactly once.
+using Respond = std::function<void(HttpResponse)>;
+
+HttpResponse json_response(unsigned status, const json::value& body);
+HttpResponse error_response(const Error& error);
+HttpResponse error_response(ErrorKind kind, const std::string& message);
+
+// Header names of node-to-node traffic.
+inline constexpr const char* kTokenHeader = "X-Sqlrep-Token";
+inline constexpr const char* kForwardedHeader = "X-Sqlrep-Forwarded-By";
+
+}  // namespace sqlrep

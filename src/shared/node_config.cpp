@@ -1,0 +1,110 @@
+#include "shared/node_config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shared/error.hpp"
+
+namespace sqlrep {
+
+std::string NodeConfig::database_path() const {
+    std::string name = node_id == 0 ? "master.db" : "replica_" + std::to_string(node_id) + ".db";
+    return (std::filesystem::path(data_dir) / name).string();
+}
+
+std::string NodeConfig::advertised_url() const {
+    return "http://" + host + ":" + std::to_string(port);
+}
+
+void add_common_flags(CLI::App& app, NodeConfig& config) {
+    app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
+    app.add_option("--data-dir", config.data_dir, "Directory for the database files")
+        ->capture_default_str();
+    app.add_option("--cluster-token", config.cluster_token,
+                   "Shared secret for node-to-node traffic (also $SQLREP_CLUSTER_TOKEN; "
+                   "default: <data-dir>/cluster.token, created by the master)");
+    app.add_option("--sync", config.sync,
+                   "SQLite synchronous mode: full survives power loss, normal survives a "
+                   "process crash")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, SyncMode>{{"full", SyncMode::full}, {"normal", SyncMode::normal}}))
+        ->capture_default_str();
+    app.add_option("--http-threads", config.http_threads, "Threads serving HTTP")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--read-connections", config.read_connections,
+                   "Read-only SQLite connections (and threads) serving queries")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body (413 beyond)")
+        ->capture_default_str();
+    app.add_option("--query-timeout-ms", config.query_timeout_ms,
+                   "A statement running longer is interrupted")
+        ->check(CLI::Range(1, 3600000))
+        ->capture_default_str();
+    app.add_option("--wait-timeout-ms", config.wait_timeout_ms,
+                   "Bound on waits for min_index and for forwarded writes to apply locally")
+        ->check(CLI::Range(1, 3600000))
+        ->capture_default_str();
+    app.add_option("--max-result-rows", config.max_result_rows, "Most rows one request returns")
+        ->capture_default_str();
+    app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
+        ->capture_default_str();
+}
+
+bool secrets_equal(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string resolve_cluster_token(const NodeConfig& config, bool create_if_missing) {
+    if (!config.cluster_token.empty()) return config.cluster_token;
+    if (const char* env = std::getenv("SQLREP_CLUSTER_TOKEN"); env && *env) return env;
+
+    std::filesystem::path path = std::filesystem::path(config.data_dir) / "cluster.token";
+    if (std::ifstream in(path); in) {
+        std::string token;
+        std::getline(in, token);
+        if (!token.empty()) return token;
+    }
+    if (!create_if_missing) return "";
+
+    unsigned char random[24];
+    if (RAND_bytes(random, sizeof random) != 1)
+        throw Error(ErrorKind::internal, "cannot generate a cluster token");
+    std::ostringstream hex;
+    for (unsigned char b : random) hex << "0123456789abcdef"[b >> 4] << "0123456789abcdef"[b & 15];
+
+    // Write a private temp file, then link it into place: link() fails if the token
+    // exists, so when nodes sharing a data dir start together, the first one wins and
+    // the others read its token. Nobody ever reads half a token.
+    std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+    {
+        mode_t old = ::umask(077);
+        std::ofstream out(tmp, std::ios::trunc);
+        ::umask(old);
+        out << hex.str() << "\n";
+        if (!out) throw Error(ErrorKind::internal, "cannot write " + tmp.string());
+    }
+    bool created = ::link(tmp.c_str(), path.c_str()) == 0;
+    std::filesystem::remove(tmp);
+    if (!created) return resolve_cluster_token(config, false);
+    spdlog::info("created cluster token in {}", path.string());
+    return hex.str();
+}
+
+void setup_logging(const std::string& node_name, const std::string& level) {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + node_name + "] %v");
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace sqlrep

@@ -1,0 +1,59 @@
+#pragma once
+// Everything a node is configured with, and the command-line flags both roles share.
+// Filled once in main() before anything starts; read-only afterwards.
+
+#include <cstdint>
+#include <string>
+
+#include "shared/client_request.hpp"
+#include "shared/connection.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace sqlrep {
+
+struct NodeConfig {
+    // Identity
+    int node_id = 0;            // 0 for the master, 1..num_replicas for replicas
+    int num_replicas = 0;       // configured cluster size minus the master
+    // Network
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;
+    std::string master_url;     // replicas: where the master is
+    std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
+    int http_threads = 2;
+    // Storage
+    std::string data_dir = "data";
+    SyncMode sync = SyncMode::full;
+    int read_connections = 4;
+    // Writes
+    AckMode default_ack = AckMode::quorum;
+    int ack_timeout_ms = 5000;
+    // Requests
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    int query_timeout_ms = 5000;
+    int wait_timeout_ms = 5000;  // bounded waits: min_index, forwarded writes
+    std::size_t max_result_rows = 100000;
+    std::string log_level = "info";
+
+    std::string database_path() const;  // <data-dir>/master.db or replica_<id>.db
+    std::string advertised_url() const; // http://host:port
+};
+
+// Adds the flags every node takes (--host, --port, --data-dir, --cluster-token, ...).
+void add_common_flags(CLI::App& app, NodeConfig& config);
+
+// The cluster token: --cluster-token, else $SQLREP_CLUSTER_TOKEN, else the file
+// <data-dir>/cluster.token, created (random, mode 0600) by whichever node sharing that
+// data dir starts first when `create_if_missing`; otherwise empty while it is missing.
+std::string resolve_cluster_token(const NodeConfig& config, bool create_if_missing);
+
+// Constant-time comparison, for secrets.
+bool secrets_equal(const std::string& a, const std::string& b);
+
+// Sets up spdlog's default logger with the node's name and level.
+void setup_logging(const std::string& node_name, const std::string& level);
+
+}  // namespace sqlrep

@@ -1,0 +1,129 @@
+#include "shared/node_router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "shared/read_transaction.hpp"
+#include "shared/replication_log.hpp"
+#include "shared/sql_executor.hpp"
+#include "shared/table_checksum.hpp"
+
+namespace sqlrep {
+
+NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token,
+                       ReadPool& reads, IndexWatch& applied)
+    : config_(config), cluster_token_(cluster_token), reads_(reads), applied_(applied) {}
+
+bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
+    auto it = req.find(kTokenHeader);
+    return it != req.end() && !cluster_token_.empty() &&
+           secrets_equal(std::string(it->value()), cluster_token_);
+}
+
+void NodeRouter::handle(HttpRequest req, Respond respond) {
+    // The outermost boundary of request handling: whatever escapes becomes one response.
+    try {
+        route(req, respond);
+    } catch (const Error& e) {
+        respond(error_response(e));
+    } catch (const std::exception& e) {
+        spdlog::error("request failed unexpectedly: {}", e.what());
+        respond(error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
+    }
+}
+
+void NodeRouter::route(HttpRequest& req, Respond& respond) {
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+
+    // Node-to-node headers are credentials: a request that shows one must prove it.
+    bool claims_cluster = req.find(kTokenHeader) != req.end() ||
+                          req.find(kForwardedHeader) != req.end();
+    if (claims_cluster && !has_cluster_token(req))
+        throw Error(ErrorKind::forbidden,
+                    "node-to-node requests need the right cluster token (X-Sqlrep-Token)");
+
+    if (path == "/") {
+        if (req.method() != http::verb::post)
+            throw Error(ErrorKind::method_not_allowed, "POST a JSON query to /");
+        ClientRequest parsed = parse_client_request(req.body());
+        if (parsed.claims_replication && !has_cluster_token(req))
+            throw Error(ErrorKind::forbidden,
+                        "\"replicated\" and \"forwarded\" are reserved for node-to-node traffic "
+                        "and need the cluster token");
+        if (parsed.command == ClientRequest::Command::exec)
+            return serve_exec(std::move(parsed), req, std::move(respond));
+        if (parsed.level == ReadLevel::strong)
+            return serve_strong_read(std::move(parsed), req, std::move(respond));
+        return serve_local_read(std::move(parsed), std::move(respond));
+    }
+
+    bool known = path == "/health" || path == "/status" || path == "/checksum";
+    if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
+    if (req.method() != http::verb::get)
+        throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
+    if (path == "/health") return respond(json_response(200, json::object{{"ok", true}}));
+    if (path == "/status") return respond(json_response(200, status()));
+    serve_checksum(std::move(respond));
+}
+
+void NodeRouter::serve_local_read(ClientRequest req, Respond respond) {
+    auto run = [this, req, respond]() {
+        reads_.post([this, req, respond](Connection& conn) {
+            struct DeadlineGuard {
+                Connection& c;
+                ~DeadlineGuard() { c.set_deadline(std::chrono::steady_clock::time_point::max()); }
+            } guard{conn};
+            try {
+                conn.set_deadline(std::chrono::steady_clock::now() +
+                                  std::chrono::milliseconds(config_.query_timeout_ms));
+                ReadTransaction transaction(conn);
+                int64_t index = last_log_position(conn).index;
+                ResultLimits limits;
+                limits.max_rows = config_.max_result_rows;
+                ExecutionResult result =
+                    execute(conn, req.statements, ExecutionRule::read_only, limits);
+                json::object body{{"ok", true}};
+                if (!result.results.empty()) {
+                    const auto& last = result.results.back().as_object();
+                    if (auto* c = last.if_contains("columns")) body["columns"] = *c;
+                    if (auto* r = last.if_contains("rows")) body["rows"] = *r;
+                }
+                body["index"] = index;
+                body["results"] = std::move(result.results);
+                respond(json_response(200, body));
+            } catch (const Error& e) {
+                respond(error_response(e));
+            }
+        });
+    };
+    if (req.min_index <= applied_.value()) return run();
+    int64_t wanted = req.min_index;
+    applied_.wait(wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
+                  [this, wanted, run, respond](bool reached) {
+                      if (reached) return run();
+                      respond(error_response(
+                          ErrorKind::timeout,
+                          "this node has applied index " + std::to_string(applied_.value()) +
+                              "; min_index " + std::to_string(wanted) + " was not reached within " +
+                              std::to_string(config_.wait_timeout_ms) + " ms"));
+                  });
+}
+
+void NodeRouter::serve_checksum(Respond respond) {
+    reads_.post([respond](Connection& conn) {
+        try {
+            DatabaseChecksum sums = checksum_database(conn);
+            json::array tables;
+            for (const auto& t : sums.tables)
+                tables.push_back(json::object{
+                    {"name", t.name}, {"rows", t.rows}, {"checksum", t.checksum}});
+            respond(json_response(200, json::object{{"ok", true},
+                                                    {"index", sums.index},
+                                                    {"tables", std::move(tables)}}));
+        } catch (const Error& e) {
+            respond(error_response(e));
+        }
+    });
+}
+
+}  // namespace sqlrep

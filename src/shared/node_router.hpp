@@ -1,0 +1,50 @@
+#pragma once
+// The HTTP routes every node serves, with what master and replica do alike: parsing and
+// validating requests, the node-to-node credential rules, local reads (with min_index),
+// /health and /checksum. What differs by role (writes, strong reads, /status) is left to
+// the role's subclass. See docs/API.md for the contract.
+//
+// handle() runs on an I/O thread and never blocks: SQLite work goes to the ReadPool,
+// waits go to IndexWatch.
+
+#include <string>
+
+#include "shared/client_request.hpp"
+#include "shared/http_server.hpp"
+#include "shared/index_watch.hpp"
+#include "shared/node_config.hpp"
+#include "shared/read_pool.hpp"
+
+namespace sqlrep {
+
+class NodeRouter : public RequestHandler {
+public:
+    NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
+               IndexWatch& applied);
+
+    void handle(HttpRequest req, Respond respond) override;
+
+protected:
+    // A validated exec request. `raw` is the original request (for forwarding).
+    virtual void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
+    // A query with level=strong.
+    virtual void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
+    virtual json::object status() = 0;
+
+    // Runs a read here once this node has applied req.min_index (bounded wait).
+    void serve_local_read(ClientRequest req, Respond respond);
+
+    // Whether the request carries the right cluster token.
+    bool has_cluster_token(const HttpRequest& req) const;
+
+    const NodeConfig& config_;
+    const std::string cluster_token_;
+    ReadPool& reads_;
+    IndexWatch& applied_;
+
+private:
+    void route(HttpRequest& req, Respond& respond);
+    void serve_checksum(Respond respond);
+};
+
+}  // namespace sqlrep

@@ -1,0 +1,50 @@
+#pragma once
+// The replication log, kept in reserved tables of the node's own SQLite file so that data
+// and log commit (or vanish) in one transaction:
+//   _sqlrep_log(idx, term, time_ms, seed, changes, hash, body)  one row per entry
+//   _sqlrep_meta(key, value)                                    base position and state
+// The "base" is the position just before the first row still in the log (0 for a log
+// that was never trimmed or restored from a snapshot).
+//
+// Free functions over a Connection; they run on the thread that owns it, and the caller
+// provides the transaction when several calls must be atomic.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/connection.hpp"
+#include "shared/log_entry.hpp"
+
+namespace sqlrep {
+
+struct LogPosition {
+    int64_t index = 0;
+    int64_t term = 0;
+    Hash hash{};
+};
+
+// Creates the reserved tables if they do not exist (writer connections).
+void ensure_log_schema(Connection& conn);
+
+// The last entry in the log, or the base position when the log is empty.
+LogPosition last_log_position(Connection& conn);
+
+// The first index still held in the log (base + 1).
+int64_t first_log_index(Connection& conn);
+
+// The hash at `index` if the log (or its base) still knows it.
+std::optional<Hash> log_hash_at(Connection& conn, int64_t index);
+
+void append_log_entry(Connection& conn, const Entry& entry);
+
+// Entries from `from` on, at most `max_count` and about `max_bytes` of body (at least
+// one entry when any exists).
+std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t max_count,
+                                    std::size_t max_bytes);
+
+std::optional<std::string> read_meta(Connection& conn, const std::string& key);
+void write_meta(Connection& conn, const std::string& key, const std::string& value);
+
+}  // namespace sqlrep

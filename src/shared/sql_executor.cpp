@@ -1,0 +1,242 @@
+#include "shared/sql_executor.hpp"
+
+#include <limits>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "shared/error.hpp"
+
+namespace sqlrep {
+namespace {
+
+struct PreparedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    ~PreparedStatement() { sqlite3_finalize(stmt); }
+};
+
+[[noreturn]] void throw_sqlite_error(Connection& conn, int rc) {
+    const std::string& denial = conn.policy().denial();
+    if (!denial.empty()) throw Error(ErrorKind::forbidden, denial);
+    if (rc == SQLITE_INTERRUPT && conn.deadline_passed())
+        throw Error(ErrorKind::timeout, "the statement ran past the query time limit and was "
+                                        "interrupted");
+    throw Error(ErrorKind::bad_request, sqlite3_errmsg(conn.handle()));
+}
+
+void bind_value(sqlite3_stmt* stmt, int index, const json::value& v) {
+    int rc = SQLITE_OK;
+    switch (v.kind()) {
+        case json::kind::null: rc = sqlite3_bind_null(stmt, index); break;
+        case json::kind::bool_: rc = sqlite3_bind_int(stmt, index, v.get_bool() ? 1 : 0); break;
+        case json::kind::int64: rc = sqlite3_bind_int64(stmt, index, v.get_int64()); break;
+        case json::kind::uint64:
+            if (v.get_uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                throw Error(ErrorKind::bad_request, "parameter " + std::to_string(index) +
+                                                        " is out of SQLite's integer range");
+            rc = sqlite3_bind_int64(stmt, index, static_cast<int64_t>(v.get_uint64()));
+            break;
+        case json::kind::double_: rc = sqlite3_bind_double(stmt, index, v.get_double()); break;
+        case json::kind::string: {
+            const auto& s = v.get_string();
+            rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+            break;
+        }
+        case json::kind::object: {
+            const auto& o = v.get_object();
+            const json::value* blob = o.if_contains("blob");
+            if (o.size() != 1 || blob == nullptr || !blob->is_string())
+                throw Error(ErrorKind::bad_request,
+                            "parameter " + std::to_string(index) +
+                                ": objects are only allowed as {\"blob\": \"<base64>\"}");
+            std::string bytes = base64_decode(std::string(blob->get_string()));
+            rc = sqlite3_bind_blob64(stmt, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+            break;
+        }
+        case json::kind::array:
+            throw Error(ErrorKind::bad_request,
+                        "parameter " + std::to_string(index) + " is an array; values must be "
+                                                               "scalars or {\"blob\": ...}");
+    }
+    if (rc != SQLITE_OK)
+        throw Error(ErrorKind::bad_request, "cannot bind parameter " + std::to_string(index) +
+                                                ": " + sqlite3_errstr(rc));
+}
+
+void bind_params(sqlite3_stmt* stmt, const json::value& params) {
+    int expected = sqlite3_bind_parameter_count(stmt);
+    if (params.is_null()) {
+        if (expected != 0)
+            throw Error(ErrorKind::bad_request, "the statement has " + std::to_string(expected) +
+                                                    " parameter(s) but no params were given");
+        return;
+    }
+    if (params.is_array()) {
+        const auto& values = params.get_array();
+        if (static_cast<int>(values.size()) != expected)
+            throw Error(ErrorKind::bad_request, "the statement has " + std::to_string(expected) +
+                                                    " parameter(s) but " +
+                                                    std::to_string(values.size()) + " were given");
+        for (int i = 0; i < expected; ++i) bind_value(stmt, i + 1, values[static_cast<size_t>(i)]);
+        return;
+    }
+    if (!params.is_object())
+        throw Error(ErrorKind::bad_request, "params must be an array or an object");
+    const auto& named = params.get_object();
+    if (static_cast<int>(named.size()) != expected)
+        throw Error(ErrorKind::bad_request, "the statement has " + std::to_string(expected) +
+                                                " parameter(s) but " +
+                                                std::to_string(named.size()) + " were given");
+    for (const auto& [key, value] : named) {
+        std::string name(key);
+        int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+        for (const char* prefix : {":", "@", "$"}) {
+            if (index != 0) break;
+            index = sqlite3_bind_parameter_index(stmt, (prefix + name).c_str());
+        }
+        if (index == 0)
+            throw Error(ErrorKind::bad_request, "the statement has no parameter named " + name);
+        bind_value(stmt, index, value);
+    }
+}
+
+json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes) {
+    switch (sqlite3_column_type(stmt, column)) {
+        case SQLITE_INTEGER: bytes += 8; return sqlite3_column_int64(stmt, column);
+        case SQLITE_FLOAT: bytes += 8; return sqlite3_column_double(stmt, column);
+        case SQLITE_TEXT: {
+            auto text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+            auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+            bytes += size;
+            return json::string(text, size);
+        }
+        case SQLITE_BLOB: {
+            auto data = static_cast<const char*>(sqlite3_column_blob(stmt, column));
+            auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+            bytes += size;
+            return json::object{{"blob", base64_encode(std::string(data ? data : "", size))}};
+        }
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
+                        ExecutionRule rule, const ResultLimits& limits) {
+    ExecutionResult out;
+    sqlite3* db = conn.handle();
+    std::size_t result_rows = 0, result_bytes = 0;
+
+    for (const SqlStatement& item : unit) {
+        const char* tail = item.sql.c_str();
+        const char* end = tail + item.sql.size();
+        int statements_in_text = 0;
+        while (tail < end) {
+            PreparedStatement prepared;
+            conn.policy().begin_statement();
+            int rc = sqlite3_prepare_v3(db, tail, static_cast<int>(end - tail), 0,
+                                        &prepared.stmt, &tail);
+            if (rc != SQLITE_OK) throw_sqlite_error(conn, rc);
+            if (prepared.stmt == nullptr) continue;  // only whitespace or a comment was left
+            sqlite3_stmt* stmt = prepared.stmt;
+
+            if (++statements_in_text > 1 && !item.params.is_null())
+                throw Error(ErrorKind::bad_request,
+                            "params apply to a single statement; use \"batch\" to give each "
+                            "statement its own");
+            bool read_only = sqlite3_stmt_readonly(stmt) != 0;
+            if (rule == ExecutionRule::read_only && !read_only)
+                throw Error(ErrorKind::bad_request,
+                            "command \"query\" runs only read statements; send writes with "
+                            "command \"exec\"");
+            out.privileged = out.privileged || conn.policy().privileged();
+            bind_params(stmt, item.params);
+
+            json::object result;
+            int columns = sqlite3_column_count(stmt);
+            json::array rows;
+            int64_t changes_before = sqlite3_total_changes64(db);
+            while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+                if (++result_rows > limits.max_rows || result_bytes > limits.max_bytes)
+                    throw Error(ErrorKind::too_large,
+                                "the result is over the limit of " +
+                                    std::to_string(limits.max_rows) + " rows / " +
+                                    std::to_string(limits.max_bytes) + " bytes; add a LIMIT");
+                json::array row;
+                row.reserve(static_cast<std::size_t>(columns));
+                for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, result_bytes));
+                rows.push_back(std::move(row));
+            }
+            if (rc != SQLITE_DONE) throw_sqlite_error(conn, rc);
+            // The policy also acts while stepping (VACUUM's ATTACH): a denial there ends the
+            // statement early with SQLITE_DONE on some paths, so check it once more.
+            if (!conn.policy().denial().empty())
+                throw Error(ErrorKind::forbidden, conn.policy().denial());
+
+            int64_t changed = sqlite3_total_changes64(db) - changes_before;
+            out.total_changes += changed;
+            if (columns > 0) {
+                json::array names;
+                for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(stmt, c));
+                result["columns"] = std::move(names);
+                result["rows"] = std::move(rows);
+            }
+            if (!read_only) {
+                // sqlite3_changes64 keeps the last DML count across DDL, so only trust it
+                // when this statement changed something.
+                int64_t affected = changed > 0 ? sqlite3_changes64(db) : 0;
+                out.rows_affected += affected;
+                out.last_insert_id = sqlite3_last_insert_rowid(db);
+                result["rows_affected"] = affected;
+                result["last_insert_id"] = out.last_insert_id;
+            }
+            out.results.push_back(std::move(result));
+        }
+        if (statements_in_text == 0) throw Error(ErrorKind::bad_request, "the query is empty");
+    }
+    return out;
+}
+
+bool contains_privileged(Connection& conn, const std::vector<SqlStatement>& unit) {
+    for (const SqlStatement& item : unit) {
+        const char* tail = item.sql.c_str();
+        const char* end = tail + item.sql.size();
+        while (tail < end) {
+            PreparedStatement prepared;
+            conn.policy().begin_statement();
+            int rc = sqlite3_prepare_v3(conn.handle(), tail, static_cast<int>(end - tail), 0,
+                                        &prepared.stmt, &tail);
+            if (!conn.policy().denial().empty())
+                throw Error(ErrorKind::forbidden, conn.policy().denial());
+            if (rc != SQLITE_OK) return false;
+            if (conn.policy().privileged()) return true;
+        }
+    }
+    return false;
+}
+
+std::string base64_encode(const std::string& bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()),
+                            static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::string base64_decode(const std::string& text) {
+    if (text.size() % 4 != 0) throw Error(ErrorKind::bad_request, "blob is not valid base64");
+    std::string out(3 * text.size() / 4, '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+    if (n < 0) throw Error(ErrorKind::bad_request, "blob is not valid base64");
+    // EVP_DecodeBlock counts the '=' padding as zero bytes; drop them.
+    std::size_t padding = 0;
+    for (auto it = text.rbegin(); it != text.rend() && *it == '=' && padding < 2; ++it) ++padding;
+    out.resize(static_cast<std::size_t>(n) - padding);
+    return out;
+}
+
+}  // namespace sqlrep

@@ -1,0 +1,54 @@
+#pragma once
+// The statement classifier. SQLite's authorizer callback sees every action a prepared
+// statement will take (and some it takes while running, such as VACUUM's ATTACH); this
+// unit turns those actions into sqlrep's rules without ever looking at SQL text:
+//   - privileged: schema changes (CREATE/DROP/ALTER of tables, indexes, views, triggers);
+//   - forbidden everywhere: ATTACH/DETACH (and so VACUUM [INTO]), load_extension, pragmas
+//     other than read-only introspection, TEMP objects, transaction control, and any
+//     access to the reserved _sqlrep_* tables by client SQL.
+// Whether a statement is a read comes from sqlite3_stmt_readonly, checked by the caller.
+//
+// One StatementPolicy is installed per connection and used by that connection's thread.
+
+#include <string>
+
+struct sqlite3;
+
+namespace sqlrep {
+
+// Reserved tables live under this prefix; client SQL can never touch them.
+inline constexpr const char* kReservedPrefix = "_sqlrep_";
+
+class StatementPolicy {
+public:
+    // Installs the authorizer on `db`; the policy must outlive the connection's use.
+    void install(sqlite3* db);
+
+    // Call before preparing (or stepping) a client statement.
+    void begin_statement() {
+        privileged_ = false;
+        denial_.clear();
+    }
+
+    // While true, sqlrep's own statements may use the reserved tables.
+    void set_internal(bool internal) { internal_ = internal; }
+    bool internal() const { return internal_; }
+
+    // Whether the last statement (since begin_statement) changes the schema.
+    bool privileged() const { return privileged_; }
+
+    // Why the authorizer refused the last statement, or empty.
+    const std::string& denial() const { return denial_; }
+
+private:
+    static int authorize(void* self, int action, const char* a, const char* b, const char* db,
+                         const char* trigger);
+    int check(int action, const char* a, const char* b);
+    int deny(std::string reason);
+
+    bool internal_ = false;
+    bool privileged_ = false;
+    std::string denial_;
+};
+
+}  // namespace sqlrep

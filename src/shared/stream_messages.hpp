@@ -1,0 +1,32 @@
+#pragma once
+// The replication stream's messages (WebSocket text frames, JSON), both directions.
+// docs/PROTOCOL.md is the specification; these are its only encoder and decoder.
+// Decoders validate fully and throw Error(bad_request) on anything malformed.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shared/log_entry.hpp"
+
+namespace sqlrep {
+
+// master -> replica
+std::string encode_stream_entries(const std::vector<Entry>& entries);
+std::string encode_stream_heartbeat(int64_t commit_index);
+std::string encode_stream_error(const std::string& problem);
+
+struct StreamMessage {
+    enum class Type { entries, heartbeat, error };
+    Type type = Type::heartbeat;
+    std::vector<Entry> entries;  // entries
+    int64_t commit_index = 0;    // heartbeat
+    std::string error;           // error
+};
+StreamMessage decode_stream_message(const std::string& text);
+
+// replica -> master
+std::string encode_stream_ack(int64_t applied_index);
+int64_t decode_stream_ack(const std::string& text);
+
+}  // namespace sqlrep
