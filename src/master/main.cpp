@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
                                 committed.advance(index);
                                 registry.notify_commit(index);
                             });
+        sequencer.set_trim_floor(
+            [&] { return registry.trim_floor(committed.value(), config.log_retain); });
         MasterRouter router(config, token, reads, committed, sequencer, registry);
         HttpLimits limits;
         limits.max_body_bytes = config.max_body_bytes;

@@ -123,7 +123,9 @@ void MasterRouter::take_upgrade(beast::tcp_stream stream, HttpRequest req) {
     start.from = *to_int(query_param(target, "from"));
     if (std::string hash = query_param(target, "hash"); !hash.empty())
         start.hash = hash_from_hex(hash);
-    std::make_shared<StreamSession>(std::move(stream), start, registry_, reads_, applied_)
+    start.wants_snapshot = query_param(target, "snapshot") == "1";
+    std::make_shared<StreamSession>(std::move(stream), start, registry_, reads_, applied_,
+                                    config_.data_dir)
         ->run(std::move(req));
 }
 

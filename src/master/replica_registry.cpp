@@ -75,6 +75,13 @@ void ReplicaRegistry::wait_for_ack(AckMode mode, int64_t index, std::chrono::mil
     watch.wait(index, timeout, std::move(done));
 }
 
+int64_t ReplicaRegistry::trim_floor(int64_t committed, int64_t retain) const {
+    std::lock_guard lock(mutex_);
+    int64_t acked = committed;
+    for (const auto& r : replicas_) acked = std::min(acked, r.acked);
+    return acked - retain;
+}
+
 json::array ReplicaRegistry::status(int64_t master_index) const {
     std::lock_guard lock(mutex_);
     json::array out;

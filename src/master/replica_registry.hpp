@@ -44,8 +44,9 @@ public:
     // [{"id", "acked_index", "lag", "connected"}] against the master's index.
     json::array status(int64_t master_index) const;
 
-    // The lowest index every configured replica has acked (for log trimming).
-    int64_t acked_by_all() const { return all_.value(); }
+    // The highest index the master's log may be trimmed to: what every configured
+    // replica has acked (everything, without replicas), less `retain` entries.
+    int64_t trim_floor(int64_t committed, int64_t retain) const;
 
 private:
     struct Replica {

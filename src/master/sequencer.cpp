@@ -11,6 +11,10 @@ namespace {
 
 // Bounds one group, so a flood of writers still sees commits at a steady pace.
 constexpr std::size_t kMaxGroup = 1024;
+// Trimming deletes in steps of at least this many entries (fewer, larger deletes), and
+// at most kMaxTrim at once, so the writer never pauses long for it.
+constexpr int64_t kTrimStep = 1000;
+constexpr int64_t kMaxTrim = 50000;
 
 }  // namespace
 
@@ -22,6 +26,7 @@ Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
       request_timeout_(request_timeout),
       on_commit_(std::move(on_commit)) {
     last_ = last_log_position(*writer_);
+    first_index_ = first_log_index(*writer_);
 }
 
 Sequencer::~Sequencer() { stop(); }
@@ -80,6 +85,7 @@ void Sequencer::run() {
         }
         run_group(group);
         group.clear();
+        maybe_trim();
     }
 }
 
@@ -120,6 +126,28 @@ void Sequencer::run_group(std::vector<Pending>& group) {
 
     if (last_.index != before.index) on_commit_(last_.index);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+}
+
+// Log trimming runs on the writer thread between groups, in its own small transaction.
+void Sequencer::maybe_trim() {
+    if (!trim_floor_) return;
+    int64_t floor = std::min(trim_floor_(), last_.index);
+    if (floor < first_index_ + kTrimStep) return;
+    int64_t upto = std::min(floor, first_index_ + kMaxTrim);
+    try {
+        writer_->exec_internal("BEGIN IMMEDIATE");
+        trim_log(*writer_, upto);
+        writer_->exec_internal("COMMIT");
+        first_index_ = upto + 1;
+        spdlog::debug("log trimmed up to index {}", upto);
+    } catch (const Error& e) {
+        spdlog::error("log trim failed: {}", e.what());
+        try {
+            writer_->exec_internal("ROLLBACK");
+        } catch (const Error&) {
+            // Nothing was trimmed either way.
+        }
+    }
 }
 
 // Runs one request inside its savepoint. On success returns the entry it became (already

@@ -45,6 +45,10 @@ public:
     Sequencer(const Sequencer&) = delete;
     Sequencer& operator=(const Sequencer&) = delete;
 
+    // `floor()` gives the highest index the log may be trimmed to (everything every
+    // replica has acked, less the retention). Checked after commits; set before start().
+    void set_trim_floor(std::function<int64_t()> floor) { trim_floor_ = std::move(floor); }
+
     void start();
     // Finishes the group in progress, fails what is still queued, joins the thread.
     void stop();
@@ -64,14 +68,17 @@ private:
     void run();
     void run_group(std::vector<Pending>& group);
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
+    void maybe_trim();
 
     std::unique_ptr<Connection> writer_;
     const int64_t term_;
     const std::chrono::milliseconds request_timeout_;
     std::function<void(int64_t)> on_commit_;
+    std::function<int64_t()> trim_floor_;
 
     // writer thread only
     LogPosition last_;
+    int64_t first_index_ = 1;  // the oldest entry still in the log
 
     std::mutex mutex_;
     std::condition_variable wake_;

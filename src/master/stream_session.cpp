@@ -1,5 +1,7 @@
 #include "master/stream_session.hpp"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "shared/replication_log.hpp"
@@ -11,18 +13,27 @@ namespace {
 constexpr std::size_t kBatchEntries = 2000;
 constexpr std::size_t kBatchBytes = 4 * 1024 * 1024;
 constexpr auto kHeartbeat = std::chrono::milliseconds(1000);
+constexpr std::size_t kSnapshotChunk = 1 << 20;
 
 }  // namespace
 
 StreamSession::StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
-                             ReadPool& reads, IndexWatch& committed)
+                             ReadPool& reads, IndexWatch& committed, std::string snapshot_dir)
     : ws_(std::move(stream)),
       start_(start),
       registry_(registry),
       reads_(reads),
       committed_(committed),
+      snapshot_dir_(std::move(snapshot_dir)),
       next_index_(start.from + 1),
       heartbeat_(ws_.get_executor()) {}
+
+StreamSession::~StreamSession() {
+    if (snapshot_) {
+        std::error_code ignored;
+        std::filesystem::remove(snapshot_->path, ignored);
+    }
+}
 
 void StreamSession::run(HttpRequest upgrade) {
     websocket::stream_base::timeout timeouts{};
@@ -42,26 +53,33 @@ void StreamSession::on_accept(beast::error_code ec) {
     auto self = shared_from_this();
     reads_.post([self](Connection& conn) {
         std::string problem;
+        bool needs_snapshot = self->start_.wants_snapshot;
         LogPosition last = last_log_position(conn);
-        if (self->start_.from > last.index) {
+        if (needs_snapshot) {
+            // Asked for after a divergence: its history does not matter any more.
+        } else if (self->start_.from > last.index) {
             problem = "replica is ahead of the master (index " + std::to_string(self->start_.from) +
                       " > " + std::to_string(last.index) + ")";
         } else if (self->start_.from < first_log_index(conn) - 1) {
-            problem = "snapshot_needed: the master no longer keeps the entries after index " +
-                      std::to_string(self->start_.from);
+            needs_snapshot = true;  // the entries it lacks are trimmed
         } else if (self->start_.hash) {
             std::optional<Hash> ours = log_hash_at(conn, self->start_.from);
             if (!ours || *ours != *self->start_.hash)
                 problem = "diverged: the replica's hash at index " +
                           std::to_string(self->start_.from) + " differs from the master's";
+        } else if (self->start_.from > 0) {
+            problem = "diverged: the replica gave no hash for index " +
+                      std::to_string(self->start_.from);
         }
-        net::post(self->ws_.get_executor(),
-                  [self, problem] { self->on_start_checked(problem); });
+        net::post(self->ws_.get_executor(), [self, problem, needs_snapshot] {
+            self->on_start_checked(problem, needs_snapshot);
+        });
     });
 }
 
-void StreamSession::on_start_checked(std::string problem) {
+void StreamSession::on_start_checked(std::string problem, bool needs_snapshot) {
     if (!problem.empty()) return refuse(problem);
+    if (needs_snapshot) return send_snapshot();
     started_ = true;
     spdlog::info("replica {} streaming from index {}", start_.replica_id, start_.from);
     registry_.attach(start_.replica_id, shared_from_this());
@@ -69,6 +87,48 @@ void StreamSession::on_start_checked(std::string problem) {
     do_read();
     arm_heartbeat();
     maybe_send();
+}
+
+void StreamSession::send_snapshot() {
+    spdlog::info("replica {} (at index {}) gets a snapshot", start_.replica_id, start_.from);
+    auto self = shared_from_this();
+    reads_.post([self](Connection& conn) {
+        try {
+            SnapshotFile snapshot = create_snapshot(conn, self->snapshot_dir_);
+            net::post(self->ws_.get_executor(), [self, snapshot] { self->on_snapshot_ready(snapshot); });
+        } catch (const Error& e) {
+            std::string problem = std::string("cannot make a snapshot: ") + e.what();
+            net::post(self->ws_.get_executor(), [self, problem] { self->refuse(problem); });
+        }
+    });
+}
+
+void StreamSession::on_snapshot_ready(SnapshotFile snapshot) {
+    snapshot_ = snapshot;
+    snapshot_in_.open(snapshot.path, std::ios::binary);
+    if (!snapshot_in_) return refuse("cannot read the snapshot file");
+    out_ = encode_stream_snapshot(snapshot.position, snapshot.bytes, snapshot.checksum);
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_), beast::bind_front_handler(&StreamSession::on_snapshot_write,
+                                                                 shared_from_this()));
+}
+
+// Sends the snapshot file one chunk at a time: only one chunk is ever in memory.
+void StreamSession::on_snapshot_write(beast::error_code ec, std::size_t) {
+    if (ec) return fail(ec, "snapshot write");
+    out_.resize(kSnapshotChunk);
+    snapshot_in_.read(out_.data(), static_cast<std::streamsize>(out_.size()));
+    out_.resize(static_cast<std::size_t>(snapshot_in_.gcount()));
+    if (out_.empty()) {
+        spdlog::info("replica {} received a snapshot at index {} ({} bytes)", start_.replica_id,
+                     snapshot_->position.index, snapshot_->bytes);
+        closed_ = true;
+        return ws_.async_close(websocket::close_code::normal,
+                               [self = shared_from_this()](beast::error_code) {});
+    }
+    ws_.binary(true);
+    ws_.async_write(net::buffer(out_), beast::bind_front_handler(&StreamSession::on_snapshot_write,
+                                                                 shared_from_this()));
 }
 
 void StreamSession::refuse(const std::string& problem) {

@@ -4,11 +4,16 @@
 // and heartbeats when idle; the replica sends back acks of its applied index.
 // See docs/PROTOCOL.md for the messages.
 //
+// A replica too far behind (or diverged) gets a snapshot instead: a consistent copy of
+// the database sent as binary frames, after which the session ends and the replica
+// reconnects from the snapshot's index.
+//
 // Pull-shaped: at most one batch is loaded (on the ReadPool) and one written at a time,
 // so a slow replica costs no memory; it simply falls behind and is served from the log.
 // All members run on the session's strand; notify() and close() may be called from any
 // thread.
 
+#include <fstream>
 #include <memory>
 
 #include "master/replica_registry.hpp"
@@ -17,6 +22,7 @@
 #include "shared/log_entry.hpp"
 #include "shared/net.hpp"
 #include "shared/read_pool.hpp"
+#include "shared/snapshot.hpp"
 
 namespace sqlrep::master {
 
@@ -26,10 +32,13 @@ public:
         int replica_id = 0;
         int64_t from = 0;             // the replica's applied index
         std::optional<Hash> hash;     // the replica's hash at `from`
+        bool wants_snapshot = false;  // the replica diverged and asks to be reset
     };
 
+    // Snapshots are made as temp files in `snapshot_dir`.
     StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
-                  ReadPool& reads, IndexWatch& committed);
+                  ReadPool& reads, IndexWatch& committed, std::string snapshot_dir);
+    ~StreamSession();
 
     // Completes the WebSocket handshake for `upgrade`, then streams.
     void run(HttpRequest upgrade);
@@ -41,7 +50,10 @@ public:
 
 private:
     void on_accept(beast::error_code ec);
-    void on_start_checked(std::string problem);
+    void on_start_checked(std::string problem, bool needs_snapshot);
+    void send_snapshot();
+    void on_snapshot_ready(SnapshotFile snapshot);
+    void on_snapshot_write(beast::error_code ec, std::size_t);
     void do_read();
     void on_read(beast::error_code ec, std::size_t);
     void maybe_send();
@@ -57,6 +69,7 @@ private:
     ReplicaRegistry& registry_;
     ReadPool& reads_;
     IndexWatch& committed_;
+    const std::string snapshot_dir_;
 
     // strand only
     beast::flat_buffer in_;
@@ -68,6 +81,8 @@ private:
     bool closed_ = false;
     bool sent_since_heartbeat_ = false;
     net::steady_timer heartbeat_;
+    std::optional<SnapshotFile> snapshot_;  // being sent
+    std::ifstream snapshot_in_;
 };
 
 }  // namespace sqlrep::master

@@ -2,13 +2,28 @@
 
 #include "shared/determinism.hpp"
 #include "shared/error.hpp"
+#include "shared/snapshot.hpp"
 #include "shared/sql_executor.hpp"
 
 namespace sqlrep::replica {
 
-Applier::Applier(std::unique_ptr<Connection> writer) : writer_(std::move(writer)) {
+namespace {
+// The replica trims its own log in steps of this many entries.
+constexpr int64_t kTrimStep = 1000;
+}  // namespace
+
+Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
+    : writer_(std::move(writer)), log_retain_(log_retain) {
     ensure_log_schema(*writer_);
     position_ = last_log_position(*writer_);
+    first_index_ = first_log_index(*writer_);
+    term_ = position_.term;
+}
+
+void Applier::install_snapshot(const std::string& path) {
+    sqlrep::install_snapshot(*writer_, path);
+    position_ = last_log_position(*writer_);
+    first_index_ = first_log_index(*writer_);
     term_ = position_.term;
 }
 
@@ -51,7 +66,10 @@ void Applier::apply(const std::vector<Entry>& entries) {
                                 std::to_string(entry.changes) + " on the master");
             append_log_entry(*writer_, entry);
         }
+        int64_t trim_to = next.index - log_retain_;
+        if (trim_to >= first_index_ + kTrimStep) trim_log(*writer_, trim_to);
         writer_->exec_internal("COMMIT");
+        if (trim_to >= first_index_ + kTrimStep) first_index_ = trim_to + 1;
     } catch (...) {
         try {
             writer_->exec_internal("ROLLBACK");

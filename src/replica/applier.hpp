@@ -20,7 +20,8 @@ namespace sqlrep::replica {
 
 class Applier {
 public:
-    explicit Applier(std::unique_ptr<Connection> writer);
+    // Keeps the last `log_retain` entries of this replica's own log.
+    Applier(std::unique_ptr<Connection> writer, int64_t log_retain);
     Applier(const Applier&) = delete;
     Applier& operator=(const Applier&) = delete;
 
@@ -37,11 +38,17 @@ public:
     // did on the master.
     void apply(const std::vector<Entry>& entries);
 
+    // Replaces the whole database with a verified snapshot file, atomically, and takes
+    // its position.
+    void install_snapshot(const std::string& path);
+
 private:
     void check(const LogPosition& previous, const Entry& entry) const;
 
     std::unique_ptr<Connection> writer_;
+    const int64_t log_retain_;
     LogPosition position_;
+    int64_t first_index_ = 1;
     std::atomic<int64_t> term_{0};
 };
 

@@ -94,6 +94,7 @@ json::object ReplicaRouter::status() {
                         {"master", config_.master_url},
                         {"state", follower_.state_name()},
                         {"last_error", follower_.last_error()},
+                        {"resyncs", follower_.resyncs()},
                         {"master_index", master_index},
                         {"lag", master_index - applied},
                         {"replicas", json::array{}}};

@@ -1,9 +1,13 @@
 #include "replica/stream_follower.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include <spdlog/spdlog.h>
 
 #include "shared/error.hpp"
 #include "shared/http_types.hpp"
+#include "shared/snapshot.hpp"
 #include "shared/stream_messages.hpp"
 #include "shared/url.hpp"
 
@@ -64,10 +68,11 @@ net::awaitable<void> StreamFollower::follow() {
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::diverged) {
                 state_ = FollowerState::diverged;
+                wants_snapshot_ = true;
                 set_error(e.what());
-                spdlog::critical("replica {} DIVERGED from the master and stopped applying: {}",
+                spdlog::critical("replica {} DIVERGED from the master and stopped applying; "
+                                 "resyncing from a snapshot: {}",
                                  config_.node_id, e.what());
-                co_return;
             }
             set_error(e.what());
             spdlog::warn("stream: {}", e.what());
@@ -76,7 +81,7 @@ net::awaitable<void> StreamFollower::follow() {
             spdlog::info("stream from {}: {}", config_.master_url, e.what());
         }
         // A session that got going resets the backoff; repeated failures back off.
-        if (state_ == FollowerState::following) backoff = kMinBackoff;
+        if (state_ != FollowerState::connecting) backoff = kMinBackoff;
         else backoff = std::min(backoff * 2, kMaxBackoff);
         timer.expires_after(backoff);
         co_await timer.async_wait(net::use_awaitable);
@@ -111,6 +116,7 @@ net::awaitable<void> StreamFollower::follow_once() {
     std::string target = "/_cluster/stream?replica_id=" + std::to_string(config_.node_id) +
                          "&from=" + std::to_string(position.index);
     if (position.index > 0) target += "&hash=" + to_hex(position.hash);
+    if (wants_snapshot_) target += "&snapshot=1";
     websocket::response_type response;
     try {
         co_await ws.async_handshake(response, master.host + ":" + std::to_string(master.port),
@@ -125,9 +131,11 @@ net::awaitable<void> StreamFollower::follow_once() {
                                                     std::to_string(response.result_int()));
         throw;
     }
-    state_ = FollowerState::following;
-    set_error("");
-    spdlog::info("following {} from index {}", config_.master_url, position.index);
+    if (!wants_snapshot_) {
+        state_ = FollowerState::following;
+        set_error("");
+        spdlog::info("following {} from index {}", config_.master_url, position.index);
+    }
 
     beast::flat_buffer buffer;
     for (;;) {
@@ -143,7 +151,12 @@ net::awaitable<void> StreamFollower::follow_once() {
                 if (message.error.rfind("diverged", 0) == 0 || message.error.rfind("replica is ahead", 0) == 0)
                     throw Error(ErrorKind::diverged, message.error);
                 throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
+            case StreamMessage::Type::snapshot:
+                co_await receive_snapshot(ws, message);
+                co_return;  // reconnect from the snapshot's index
             case StreamMessage::Type::entries: {
+                if (wants_snapshot_)
+                    throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
                 applier_.apply(message.entries);
                 int64_t applied = applier_.position().index;
                 if (applied > master_commit_) master_commit_ = applied;
@@ -153,6 +166,49 @@ net::awaitable<void> StreamFollower::follow_once() {
             }
         }
     }
+}
+
+// Receives the snapshot's bytes into a file next to the database, checks the file's
+// checksum and the snapshot's own log, and installs it. A transfer cut off half way
+// throws: the partial file is overwritten by the next attempt.
+net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<beast::tcp_stream>& ws,
+                                                      const StreamMessage& announcement) {
+    std::string path = config_.database_path() + ".snapshot";
+    spdlog::info("receiving a snapshot at index {} ({} bytes)",
+                 announcement.snapshot_position.index, announcement.snapshot_bytes);
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        uint64_t received = 0;
+        beast::flat_buffer buffer;
+        while (received < announcement.snapshot_bytes) {
+            buffer.clear();
+            co_await ws.async_read(buffer, net::use_awaitable);
+            if (ws.got_text()) throw Error(ErrorKind::conflict, "snapshot transfer interrupted");
+            auto chunk = buffer.data();  // a flat_buffer holds one contiguous chunk
+            out.write(static_cast<const char*>(chunk.data()),
+                      static_cast<std::streamsize>(chunk.size()));
+            received += buffer.size();
+        }
+        out.close();
+        if (!out || received != announcement.snapshot_bytes)
+            throw Error(ErrorKind::conflict, "cannot store the snapshot in " + path);
+    }
+    if (std::string sum = file_checksum(path); sum != announcement.snapshot_checksum)
+        throw Error(ErrorKind::conflict, "the snapshot arrived damaged (checksum " + sum +
+                                             ", expected " + announcement.snapshot_checksum + ")");
+    LogPosition position = verify_snapshot(path);
+    if (position.index != announcement.snapshot_position.index ||
+        position.hash != announcement.snapshot_position.hash)
+        throw Error(ErrorKind::conflict, "the snapshot does not hold the position announced");
+
+    applier_.install_snapshot(path);
+    std::filesystem::remove(path);
+    applied_.reset(position.index);
+    wants_snapshot_ = false;
+    ++resyncs_;
+    state_ = FollowerState::following;
+    set_error("");
+    spdlog::info("installed a snapshot at index {}", position.index);
 }
 
 }  // namespace sqlrep::replica

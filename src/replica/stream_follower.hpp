@@ -17,6 +17,7 @@
 #include "shared/index_watch.hpp"
 #include "shared/net.hpp"
 #include "shared/node_config.hpp"
+#include "shared/stream_messages.hpp"
 
 namespace sqlrep::replica {
 
@@ -37,10 +38,13 @@ public:
     const char* state_name() const;
     std::string last_error() const;
     int64_t master_commit_index() const { return master_commit_.load(); }
+    int64_t resyncs() const { return resyncs_.load(); }
 
 private:
     net::awaitable<void> follow();
     net::awaitable<void> follow_once();
+    net::awaitable<void> receive_snapshot(websocket::stream<beast::tcp_stream>& ws,
+                                          const StreamMessage& announcement);
     void set_error(const std::string& message);
 
     const NodeConfig& config_;
@@ -52,6 +56,8 @@ private:
     std::thread thread_;
     std::atomic<FollowerState> state_{FollowerState::connecting};
     std::atomic<int64_t> master_commit_{0};
+    std::atomic<bool> wants_snapshot_{false};  // set by divergence, cleared by a resync
+    std::atomic<int64_t> resyncs_{0};
     mutable std::mutex error_mutex_;
     std::string last_error_;  // guarded by error_mutex_
 };

@@ -5,21 +5,22 @@
 namespace sqlrep {
 
 void IndexWatch::advance(int64_t value) {
+    if (value > value_.load(std::memory_order_acquire)) set(value, /*only_up=*/true);
+}
+
+void IndexWatch::reset(int64_t value) { set(value, /*only_up=*/false); }
+
+void IndexWatch::set(int64_t value, bool only_up) {
     std::vector<std::shared_ptr<Waiter>> ready;
     {
         std::lock_guard lock(mutex_);
-        if (value <= value_.load(std::memory_order_relaxed)) return;
+        if (only_up && value <= value_.load(std::memory_order_relaxed)) return;
         value_.store(value, std::memory_order_release);
         auto end = waiters_.upper_bound(value);
         for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(it->second);
         waiters_.erase(waiters_.begin(), end);
     }
     for (auto& waiter : ready) fire(waiter, true);
-}
-
-void IndexWatch::reset(int64_t value) {
-    std::lock_guard lock(mutex_);
-    value_.store(value, std::memory_order_release);
 }
 
 void IndexWatch::wait(int64_t target, std::chrono::milliseconds timeout,

@@ -42,6 +42,7 @@ private:
         net::steady_timer timer;
         std::atomic<bool> fired{false};
     };
+    void set(int64_t value, bool only_up);
     void fire(const std::shared_ptr<Waiter>& waiter, bool reached);
 
     net::io_context& ioc_;

@@ -38,6 +38,11 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, SyncMode>{{"full", SyncMode::full}, {"normal", SyncMode::normal}}))
         ->capture_default_str();
+    app.add_option("--log-retain", config.log_retain,
+                   "Log entries kept beyond what every replica has acked (a replica further "
+                   "behind gets a snapshot)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+        ->capture_default_str();
     app.add_option("--http-threads", config.http_threads, "Threads serving HTTP")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();

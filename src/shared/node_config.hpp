@@ -28,6 +28,7 @@ struct NodeConfig {
     std::string data_dir = "data";
     SyncMode sync = SyncMode::full;
     int read_connections = 4;
+    int64_t log_retain = 10000;  // entries kept beyond what every replica has acked
     // Writes
     AckMode default_ack = AckMode::quorum;
     int ack_timeout_ms = 5000;

@@ -89,7 +89,8 @@ void NodeRouter::serve_local_read(ClientRequest req, Respond respond) {
                     if (auto* r = last.if_contains("rows")) body["rows"] = *r;
                 }
                 body["index"] = index;
-                body["results"] = std::move(result.results);
+                // Per-statement results only add something when there are several.
+                if (result.results.size() > 1) body["results"] = std::move(result.results);
                 respond(json_response(200, body));
             } catch (const Error& e) {
                 respond(error_response(e));

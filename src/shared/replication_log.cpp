@@ -129,6 +129,23 @@ std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t 
     });
 }
 
+void trim_log(Connection& conn, int64_t index) {
+    conn.internal([&] {
+        auto stmt = conn.cached("SELECT term, hash FROM _sqlrep_log WHERE idx = ?");
+        sqlite3_bind_int64(stmt.get(), 1, index);
+        if (sqlite3_step(stmt.get()) != SQLITE_ROW)
+            throw Error(ErrorKind::internal, "cannot trim the log at an index it does not hold");
+        int64_t term = sqlite3_column_int64(stmt.get(), 0);
+        Hash hash = column_hash(stmt.get(), 1);
+        auto remove = conn.cached("DELETE FROM _sqlrep_log WHERE idx <= ?");
+        sqlite3_bind_int64(remove.get(), 1, index);
+        if (sqlite3_step(remove.get()) != SQLITE_DONE) fail(conn, "cannot trim the log");
+        write_meta(conn, "base_index", std::to_string(index));
+        write_meta(conn, "base_term", std::to_string(term));
+        write_meta(conn, "base_hash", to_hex(hash));
+    });
+}
+
 std::optional<std::string> read_meta(Connection& conn, const std::string& key) {
     return conn.internal([&]() -> std::optional<std::string> {
         auto stmt = conn.cached("SELECT value FROM _sqlrep_meta WHERE key = ?");

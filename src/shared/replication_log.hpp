@@ -44,6 +44,10 @@ void append_log_entry(Connection& conn, const Entry& entry);
 std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t max_count,
                                     std::size_t max_bytes);
 
+// Drops the entries up to and including `index` (which must be in the log) and makes it
+// the new base. Run inside the caller's write transaction.
+void trim_log(Connection& conn, int64_t index);
+
 std::optional<std::string> read_meta(Connection& conn, const std::string& key);
 void write_meta(Connection& conn, const std::string& key, const std::string& value);
 

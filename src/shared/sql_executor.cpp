@@ -1,6 +1,7 @@
 #include "shared/sql_executor.hpp"
 
 #include <limits>
+#include <string_view>
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -120,6 +121,21 @@ json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes) {
     }
 }
 
+// VACUUM is the one write the authorizer hears nothing about before SQLite runs it (its
+// ATTACH comes at step time, and inside a transaction it fails before that). Its
+// bytecode names it, so look there rather than at the SQL text.
+bool is_vacuum(sqlite3* db, sqlite3_stmt* stmt) {
+    std::string explain = std::string("EXPLAIN ") + sqlite3_sql(stmt);
+    PreparedStatement program;
+    if (sqlite3_prepare_v2(db, explain.c_str(), -1, &program.stmt, nullptr) != SQLITE_OK)
+        return false;
+    while (sqlite3_step(program.stmt) == SQLITE_ROW) {
+        auto opcode = reinterpret_cast<const char*>(sqlite3_column_text(program.stmt, 1));
+        if (opcode != nullptr && std::string_view(opcode) == "Vacuum") return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
@@ -146,6 +162,8 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
                             "params apply to a single statement; use \"batch\" to give each "
                             "statement its own");
             bool read_only = sqlite3_stmt_readonly(stmt) != 0;
+            if (!read_only && conn.policy().actions() == 0 && is_vacuum(db, stmt))
+                throw Error(ErrorKind::forbidden, "VACUUM is not allowed");
             if (rule == ExecutionRule::read_only && !read_only)
                 throw Error(ErrorKind::bad_request,
                             "command \"query\" runs only read statements; send writes with "
@@ -187,7 +205,8 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
                 // when this statement changed something.
                 int64_t affected = changed > 0 ? sqlite3_changes64(db) : 0;
                 out.rows_affected += affected;
-                out.last_insert_id = sqlite3_last_insert_rowid(db);
+                out.last_insert_id =
+                    affected > 0 && conn.policy().inserts() ? sqlite3_last_insert_rowid(db) : 0;
                 result["rows_affected"] = affected;
                 result["last_insert_id"] = out.last_insert_id;
             }

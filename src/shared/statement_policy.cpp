@@ -59,6 +59,8 @@ int StatementPolicy::deny(std::string reason) {
 
 int StatementPolicy::check(int action, const char* a, const char* b) {
     if (internal_) return SQLITE_OK;
+    ++actions_;
+    if (action == SQLITE_INSERT) inserts_ = true;
 
     switch (action) {
         // Schema changes: privileged, and never on reserved tables.

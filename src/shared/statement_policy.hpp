@@ -27,6 +27,8 @@ public:
     // Call before preparing (or stepping) a client statement.
     void begin_statement() {
         privileged_ = false;
+        inserts_ = false;
+        actions_ = 0;
         denial_.clear();
     }
 
@@ -36,6 +38,13 @@ public:
 
     // Whether the last statement (since begin_statement) changes the schema.
     bool privileged() const { return privileged_; }
+
+    // Whether the last statement inserts rows (so its last_insert_rowid means something).
+    bool inserts() const { return inserts_; }
+
+    // How many actions the authorizer was asked about for the last statement. Only
+    // VACUUM is a write that reports none at prepare time.
+    int actions() const { return actions_; }
 
     // Why the authorizer refused the last statement, or empty.
     const std::string& denial() const { return denial_; }
@@ -48,6 +57,8 @@ private:
 
     bool internal_ = false;
     bool privileged_ = false;
+    bool inserts_ = false;
+    int actions_ = 0;
     std::string denial_;
 };
 

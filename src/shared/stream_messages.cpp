@@ -43,6 +43,16 @@ std::string encode_stream_error(const std::string& problem) {
     return json::serialize(json::object{{"type", "error"}, {"error", problem}});
 }
 
+std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
+                                   const std::string& checksum) {
+    return json::serialize(json::object{{"type", "snapshot"},
+                                        {"index", position.index},
+                                        {"term", position.term},
+                                        {"hash", to_hex(position.hash)},
+                                        {"bytes", bytes},
+                                        {"checksum", checksum}});
+}
+
 StreamMessage decode_stream_message(const std::string& text) {
     json::object o = parse_message(text);
     std::string_view type = o.at("type").get_string();
@@ -60,6 +70,17 @@ StreamMessage decode_stream_message(const std::string& text) {
         m.type = StreamMessage::Type::error;
         const json::value* error = o.if_contains("error");
         m.error = error && error->is_string() ? std::string(error->get_string()) : "unknown error";
+    } else if (type == "snapshot") {
+        m.type = StreamMessage::Type::snapshot;
+        m.snapshot_position.index = require_index(o, "index");
+        m.snapshot_position.term = require_index(o, "term");
+        m.snapshot_bytes = static_cast<uint64_t>(require_index(o, "bytes"));
+        const json::value* hash = o.if_contains("hash");
+        const json::value* checksum = o.if_contains("checksum");
+        if (!hash || !hash->is_string() || !checksum || !checksum->is_string())
+            throw Error(ErrorKind::bad_request, "a snapshot message needs hash and checksum");
+        m.snapshot_position.hash = hash_from_hex(std::string(hash->get_string()));
+        m.snapshot_checksum = std::string(checksum->get_string());
     } else {
         throw Error(ErrorKind::bad_request, "unknown stream message type");
     }

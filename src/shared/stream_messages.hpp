@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shared/log_entry.hpp"
+#include "shared/replication_log.hpp"
 
 namespace sqlrep {
 
@@ -15,13 +16,19 @@ namespace sqlrep {
 std::string encode_stream_entries(const std::vector<Entry>& entries);
 std::string encode_stream_heartbeat(int64_t commit_index);
 std::string encode_stream_error(const std::string& problem);
+// Announces a snapshot of `bytes` bytes, which follows as binary frames.
+std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
+                                   const std::string& checksum);
 
 struct StreamMessage {
-    enum class Type { entries, heartbeat, error };
+    enum class Type { entries, heartbeat, error, snapshot };
     Type type = Type::heartbeat;
     std::vector<Entry> entries;  // entries
     int64_t commit_index = 0;    // heartbeat
     std::string error;           // error
+    LogPosition snapshot_position;  // snapshot
+    uint64_t snapshot_bytes = 0;    // snapshot
+    std::string snapshot_checksum;  // snapshot
 };
 StreamMessage decode_stream_message(const std::string& text);
 

@@ -1,0 +1,234 @@
+#pragma once
+// Test harness for integration tests: real `master` and `replica` processes on free
+// 127.0.0.1 ports, in a temporary directory that is removed afterwards.
+//
+// - Node: one child process (fork/exec of SQLREP_BIN_DIR/master or /replica), its stdout
+//   and stderr appended to a log file; kill (SIGKILL), stop (SIGSTOP), resume (SIGCONT),
+//   terminate (SIGTERM and wait), restart with the same arguments, wait_ready (GET /health).
+// - Cluster: one master and N replicas sharing a data dir and a cluster token, plus the
+//   helpers tests use: exec/query, /status, /checksum, waiting until every node has applied
+//   an index, and checks that every node holds the same rows.
+// - NodeClient: a thin JSON layer over sqlrep::HttpClient; one per thread.
+//
+// Every wait is bounded by a deadline and throws std::runtime_error when it runs out. When
+// an assertion fails while a Cluster is alive (or a Cluster dies during unwinding), the tail
+// of every node's log is printed. The Cluster destructor kills every process (SIGKILL and
+// waitpid), reports nodes that crashed on their own or logged a sanitizer error, and
+// removes the temp dir (kept when SQLREP_KEEP_TEST_DIR is set). SQLREP_TEST_BIN_DIR, when
+// set, replaces the compiled-in SQLREP_BIN_DIR.
+//
+// Thread contract: Node and Cluster are driven from the test's main thread only; worker
+// threads use their own NodeClient and never Catch macros.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/http_client.hpp"
+
+namespace sqlrep::test {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Generous bounds: sanitizer builds on a 2-core CI machine are slow. None of these is a
+// speed assertion; they only keep a broken node from hanging the suite.
+inline constexpr std::chrono::milliseconds kReadyTimeout = 30s;
+inline constexpr std::chrono::milliseconds kApplyTimeout = 40s;
+inline constexpr std::chrono::milliseconds kRequestTimeout = 20s;
+
+// One HTTP answer with its body parsed when it is JSON.
+struct Response {
+    unsigned status = 0;
+    std::string raw;
+    json::value body;  // null when the body is not JSON
+
+    // HTTP 200 and {"ok": true}.
+    bool ok() const;
+    // The "error" string of a failure body, or "" when there is none.
+    std::string error() const;
+    // The "index" field, or -1 when absent.
+    int64_t index() const;
+    // The "rows" of a query answer; throws when absent.
+    const json::array& rows() const;
+    // The named field as int64 (throws when absent or not an integer).
+    int64_t int_field(const char* name) const;
+    // "HTTP 400 {...}", for messages.
+    std::string describe() const;
+};
+
+// A JSON client for one node. Not thread-safe: one per thread. Throws sqlrep::Error when
+// the node cannot be reached or the timeout passes.
+class NodeClient {
+  public:
+    explicit NodeClient(const std::string& url);
+
+    Response request(boost::beast::http::verb method, const std::string& target,
+                     const std::string& body,
+                     const std::map<std::string, std::string>& headers = {},
+                     std::chrono::milliseconds timeout = kRequestTimeout);
+    Response get(const std::string& target, std::chrono::milliseconds timeout = kRequestTimeout);
+    Response post(const json::value& body, const std::map<std::string, std::string>& headers = {},
+                  std::chrono::milliseconds timeout = kRequestTimeout);
+
+    // {"command":"exec"/"query","query":sql[,"params":params]} plus every field of `extra`.
+    Response exec(const std::string& sql, const json::value& params = nullptr,
+                  const json::object& extra = {},
+                  std::chrono::milliseconds timeout = kRequestTimeout);
+    Response query(const std::string& sql, const json::value& params = nullptr,
+                   const json::object& extra = {},
+                   std::chrono::milliseconds timeout = kRequestTimeout);
+
+  private:
+    HttpClient http_;
+};
+
+// How a child process ended.
+struct ExitInfo {
+    bool exited = false;  // true: exit code in `code`; false: killed by `signal`
+    int code = 0;
+    int signal = 0;
+    std::string describe() const;
+};
+
+class Node {
+  public:
+    Node(std::string name, std::string binary, std::vector<std::string> args, uint16_t port,
+         std::string log_path);
+    ~Node();  // SIGKILL and reap when still running
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // Starts the process. Precondition: not running.
+    void start();
+    // SIGKILL (when running), then start again with the same arguments.
+    void restart();
+    // SIGKILL and reap. No-op when not running.
+    void kill();
+    // SIGSTOP / SIGCONT.
+    void stop();
+    void resume();
+    // SIGTERM and wait up to `grace` for the exit; SIGKILL after that. Returns how it ended
+    // (signal SIGKILL means it did not exit within `grace`).
+    ExitInfo terminate(std::chrono::milliseconds grace = 20s);
+    // Polls GET /health until {"ok":true}; throws when the process exits first or the
+    // timeout passes.
+    void wait_ready(std::chrono::milliseconds timeout = kReadyTimeout);
+
+    // Replaces the value that follows `flag` in the command line (appends both when the
+    // flag is absent). Takes effect at the next start; the process keeps running meanwhile.
+    void set_arg(const std::string& flag, const std::string& value);
+
+    // True when the process is running (reaps it when it has exited).
+    bool running();
+    // Set when the process ended without this harness killing it.
+    const std::optional<ExitInfo>& unexpected_exit() const { return unexpected_exit_; }
+
+    const std::string& name() const { return name_; }
+    std::string url() const;
+    uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    const std::string& log_path() const { return log_path_; }
+    std::string log_tail(std::size_t max_lines) const;
+
+  private:
+    void reap(bool block);
+
+    // fixed after construction
+    std::string name_;
+    std::string binary_;
+    std::vector<std::string> args_;
+    uint16_t port_;
+    std::string log_path_;
+
+    pid_t pid_ = -1;
+    bool expect_exit_ = false;  // a signal that ends it was sent by us
+    int starts_ = 0;
+    std::optional<ExitInfo> unexpected_exit_;
+};
+
+struct ClusterOptions {
+    int replicas = 2;
+    std::string ack;                        // --ack on the master; "" keeps its default
+    std::vector<std::string> master_args;   // extra flags for the master
+    std::vector<std::string> replica_args;  // extra flags for every replica
+    bool wait_ready = true;                 // wait for /health on every node in the constructor
+};
+
+class Cluster {
+  public:
+    explicit Cluster(ClusterOptions options = {});
+    ~Cluster();
+    Cluster(const Cluster&) = delete;
+    Cluster& operator=(const Cluster&) = delete;
+
+    Node& master() { return *master_; }
+    Node& replica(int id) { return *replicas_.at(static_cast<std::size_t>(id - 1)); }
+    int replica_count() const { return static_cast<int>(replicas_.size()); }
+    // Master first, then replicas 1..N.
+    std::vector<Node*> nodes();
+
+    const std::string& dir() const { return dir_; }
+    const std::string& data_dir() const { return data_dir_; }
+    const std::string& token() const { return token_; }
+    // The node's SQLite file: <data-dir>/master.db (id 0) or replica_<id>.db.
+    std::string database_path(int node_id) const;
+    // Removes the node's SQLite file with its -wal, -shm and .snapshot companions.
+    // Precondition: that node is not running.
+    void wipe_files(int node_id);
+
+    // Each call uses a fresh connection; main thread only.
+    Response exec(Node& node, const std::string& sql, const json::value& params = nullptr,
+                  const json::object& extra = {});
+    Response query(Node& node, const std::string& sql, const json::value& params = nullptr,
+                   const json::object& extra = {});
+    Response get(Node& node, const std::string& target);
+
+    // Like exec, but throws unless the answer is 200 {"ok":true}; returns the entry's index.
+    int64_t exec_ok(Node& node, const std::string& sql, const json::value& params = nullptr,
+                    const json::object& extra = {});
+    // The rows of a read; throws unless it succeeds.
+    json::array rows(Node& node, const std::string& sql, const json::value& params = nullptr);
+
+    // GET /status and GET /checksum bodies; throw unless 200 {"ok":true}.
+    json::object status(Node& node);
+    json::object checksums(Node& node);
+    // The master's applied index.
+    int64_t master_index();
+
+    // Polls /status until every running node's applied_index >= index; throws (naming each
+    // node's last state) when the timeout passes.
+    void wait_all_applied(int64_t index, std::chrono::milliseconds timeout = kApplyTimeout);
+    // wait_all_applied(master_index()).
+    void wait_converged(std::chrono::milliseconds timeout = kApplyTimeout);
+
+    // Catch checks: every node answers `sql` with exactly the master's rows; returns them.
+    json::array check_identical(const std::string& sql);
+    // Catch checks: every node's /checksum has the master's index and tables.
+    void check_same_checksums();
+
+    // Prints the tail of every node's log to stdout, once per cluster (repeat with force).
+    void dump_logs(const std::string& why, bool force = false);
+
+  private:
+    ClusterOptions options_;
+    std::string dir_;
+    std::string data_dir_;
+    std::string token_;
+    std::unique_ptr<Node> master_;
+    std::vector<std::unique_ptr<Node>> replicas_;
+    std::atomic<bool> logs_dumped_{false};
+};
+
+// A fresh random hex string, for unique values.
+std::string random_hex(std::size_t chars);
+
+}  // namespace sqlrep::test

@@ -1,0 +1,15 @@
+#pragma once
+// show_all --json: the facts of the text report (nodes, their tables' row counts and
+// checksums, the verdict) as one JSON document. Pure formatting, no network.
+
+#include <string>
+#include <vector>
+
+#include "cluster_compare.hpp"
+#include "node_facts.hpp"
+
+namespace sqlrep::show_all {
+
+std::string json_report(const std::vector<NodeFacts>& nodes, const Verdict& verdict);
+
+}  // namespace sqlrep::show_all
