@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
         spdlog::info("master ready on {} (term {}, index {}, {} replica(s), ack={}, data {})",
                      config.advertised_url(), term, last.index, config.num_replicas,
                      ack_mode_name(config.default_ack), config.database_path());
-        run_until_signal(ioc, config.http_threads, [&] { listener->stop(); });
+        run_until_signal(
+            ioc, config.http_threads, [&] { listener->stop(); },
+            [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         sequencer.stop();
         reads.stop();
         spdlog::info("master stopped at index {}", committed.value());

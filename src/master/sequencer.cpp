@@ -94,33 +94,60 @@ void Sequencer::run() {
 // log inside the same transaction; one COMMIT (one fsync) for all.
 void Sequencer::run_group(std::vector<Pending>& group) {
     std::vector<WriteOutcome> outcomes(group.size());
+    std::vector<std::size_t> to_run(group.size());
+    for (std::size_t i = 0; i < group.size(); ++i) to_run[i] = i;
     LogPosition before = last_;
-    try {
-        writer_->exec_internal("BEGIN IMMEDIATE");
-        for (std::size_t i = 0; i < group.size(); ++i) {
-            writer_->exec_internal("SAVEPOINT request");
-            if (std::optional<Entry> entry = run_one(group[i], outcomes[i])) {
-                writer_->exec_internal("RELEASE request");
-                last_ = {entry->index, entry->term, entry->hash};
-            } else {
-                writer_->exec_internal("ROLLBACK TO request; RELEASE request");
-            }
-        }
-        writer_->exec_internal("COMMIT");
-    } catch (const Error& e) {
-        // Nothing of the group is durable: every request fails, and the log position
-        // goes back to what the file holds.
-        spdlog::error("write group failed, {} request(s) rolled back: {}", group.size(), e.what());
+
+    // Usually one pass. A request SQLite aborts together with the whole transaction (an
+    // interrupted write does that) takes the group's earlier successes with it: that
+    // request fails alone and the others run again in a new transaction.
+    for (bool done = false; !done;) {
         try {
-            writer_->exec_internal("ROLLBACK");
-        } catch (const Error&) {
-            // ROLLBACK fails when the transaction is already gone; nothing else to undo.
-        }
-        last_ = before;
-        for (auto& outcome : outcomes) {
-            if (outcome.error) continue;
-            outcome.error = Error(ErrorKind::unavailable,
-                                  std::string("the master could not commit the write: ") + e.what());
+            writer_->exec_internal("BEGIN IMMEDIATE");
+            std::optional<std::size_t> lost;
+            for (std::size_t i : to_run) {
+                writer_->exec_internal("SAVEPOINT request");
+                if (std::optional<Entry> entry = run_one(group[i], outcomes[i])) {
+                    writer_->exec_internal("RELEASE request");
+                    last_ = {entry->index, entry->term, entry->hash};
+                } else if (!writer_->in_transaction()) {
+                    lost = i;
+                    break;
+                } else {
+                    writer_->exec_internal("ROLLBACK TO request; RELEASE request");
+                }
+            }
+            if (lost) {
+                last_ = before;
+                std::vector<std::size_t> again;
+                for (std::size_t i : to_run)
+                    if (i != *lost && !outcomes[i].error) again.push_back(i);
+                for (std::size_t i : again) outcomes[i] = WriteOutcome{};
+                to_run = std::move(again);
+                continue;
+            }
+            writer_->exec_internal("COMMIT");
+            done = true;
+        } catch (const Error& e) {
+            // Nothing of the group is durable: every request fails, and the log position
+            // goes back to what the file holds.
+            spdlog::error("write group failed, {} request(s) rolled back: {}", group.size(),
+                          e.what());
+            if (writer_->in_transaction()) {
+                try {
+                    writer_->exec_internal("ROLLBACK");
+                } catch (const Error&) {
+                    // The file keeps what it had before BEGIN either way.
+                }
+            }
+            last_ = before;
+            for (auto& outcome : outcomes) {
+                if (outcome.error) continue;
+                outcome.error = Error(ErrorKind::unavailable,
+                                      std::string("the master could not commit the write: ") +
+                                          e.what());
+            }
+            done = true;
         }
     }
 
@@ -171,7 +198,7 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
         return std::nullopt;
     }
     entry.changes = outcome.result.total_changes;
-    entry.body = std::move(request.body);
+    entry.body = request.body;  // copied: a retried group runs the request again
     entry.hash = chain_hash(last_.hash, entry);
     append_log_entry(*writer_, entry);
     outcome.index = entry.index;

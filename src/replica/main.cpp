@@ -69,7 +69,9 @@ int main(int argc, char** argv) {
         spdlog::info("replica {} ready on {} (index {}, master {}, data {})", config.node_id,
                      config.advertised_url(), applier.position().index, config.master_url,
                      config.database_path());
-        run_until_signal(ioc, config.http_threads, [&] { listener->stop(); });
+        run_until_signal(
+            ioc, config.http_threads, [&] { listener->stop(); },
+            [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         follower.stop();
         forwarder.stop();
         reads.stop();

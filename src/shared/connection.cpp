@@ -54,6 +54,8 @@ Connection::CachedStatement Connection::cached(const std::string& sql) {
 
 sqlite3* Connection::handle() const { return db_->getHandle(); }
 
+bool Connection::in_transaction() const { return sqlite3_get_autocommit(handle()) == 0; }
+
 void Connection::exec_internal(const std::string& sql) {
     internal([&] {
         char* message = nullptr;

@@ -36,6 +36,9 @@ public:
     StatementPolicy& policy() { return policy_; }
     Mode mode() const { return mode_; }
 
+    // Whether a transaction is open (SQLite may roll one back by itself on some errors).
+    bool in_transaction() const;
+
     // Runs sqlrep's own SQL (no results), with the reserved tables allowed.
     void exec_internal(const std::string& sql);
 

@@ -1,5 +1,8 @@
 #include "shared/log_entry.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <xxhash.h>
 
 #include "shared/error.hpp"
@@ -27,6 +30,48 @@ const json::string& require_string(const json::object& o, const char* name) {
         throw Error(ErrorKind::bad_request, std::string("entry field '") + name +
                                                 "' is missing or not a string");
     return v->get_string();
+}
+
+// Boost.JSON 1.81 parses some doubles one step off the value it printed, so reals in
+// an entry body travel as exact hex-float text: {"real": "0x1.8p+1"}. (Clients cannot
+// send that shape: the executor accepts objects only as {"blob": ...}.)
+json::value exact_reals(const json::value& v) {
+    if (v.is_double()) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%a", v.get_double());
+        return json::object{{"real", text}};
+    }
+    if (v.is_array()) {
+        json::array out;
+        for (const auto& item : v.get_array()) out.push_back(exact_reals(item));
+        return out;
+    }
+    if (v.is_object() && !v.get_object().contains("blob")) {
+        json::object out;
+        for (const auto& [key, item] : v.get_object()) out[key] = exact_reals(item);
+        return out;
+    }
+    return v;
+}
+
+json::value restore_reals(const json::value& v) {
+    if (v.is_object()) {
+        const auto& o = v.get_object();
+        if (const json::value* real = o.if_contains("real"); real && o.size() == 1) {
+            if (!real->is_string()) throw Error(ErrorKind::bad_request, "malformed real in entry");
+            return std::strtod(real->get_string().c_str(), nullptr);
+        }
+        if (o.contains("blob")) return v;
+        json::object out;
+        for (const auto& [key, item] : o) out[key] = restore_reals(item);
+        return out;
+    }
+    if (v.is_array()) {
+        json::array out;
+        for (const auto& item : v.get_array()) out.push_back(restore_reals(item));
+        return out;
+    }
+    return v;
 }
 
 }  // namespace
@@ -79,7 +124,7 @@ std::string encode_statements(const std::vector<SqlStatement>& statements) {
     list.reserve(statements.size());
     for (const auto& s : statements) {
         json::object item{{"query", s.sql}};
-        if (!s.params.is_null()) item["params"] = s.params;
+        if (!s.params.is_null()) item["params"] = exact_reals(s.params);
         list.push_back(std::move(item));
     }
     return json::serialize(list);
@@ -96,7 +141,7 @@ std::vector<SqlStatement> decode_statements(const std::string& body) {
         const auto& o = item.get_object();
         SqlStatement s;
         s.sql = std::string(require_string(o, "query"));
-        if (const json::value* p = o.if_contains("params")) s.params = *p;
+        if (const json::value* p = o.if_contains("params")) s.params = restore_reals(*p);
         out.push_back(std::move(s));
     }
     return out;

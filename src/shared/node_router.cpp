@@ -19,7 +19,12 @@ bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
            secrets_equal(std::string(it->value()), cluster_token_);
 }
 
-void NodeRouter::handle(HttpRequest req, Respond respond) {
+void NodeRouter::handle(HttpRequest req, Respond original) {
+    in_flight_->fetch_add(1);
+    Respond respond = [counter = in_flight_, original = std::move(original)](HttpResponse res) {
+        original(std::move(res));
+        counter->fetch_sub(1);
+    };
     // The outermost boundary of request handling: whatever escapes becomes one response.
     try {
         route(req, respond);

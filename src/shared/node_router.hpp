@@ -7,6 +7,8 @@
 // handle() runs on an I/O thread and never blocks: SQLite work goes to the ReadPool,
 // waits go to IndexWatch.
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "shared/client_request.hpp"
@@ -23,6 +25,9 @@ public:
                IndexWatch& applied);
 
     void handle(HttpRequest req, Respond respond) override;
+
+    // Requests received and not yet answered (for a graceful shutdown).
+    std::size_t in_flight() const { return in_flight_->load(); }
 
 protected:
     // A validated exec request. `raw` is the original request (for forwarding).
@@ -44,6 +49,9 @@ protected:
 
 private:
     void route(HttpRequest& req, Respond& respond);
+
+    std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
+        std::make_shared<std::atomic<std::size_t>>(0);
     void serve_checksum(Respond respond);
 };
 

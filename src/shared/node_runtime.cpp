@@ -8,15 +8,36 @@
 
 namespace sqlrep {
 
-void run_until_signal(net::io_context& ioc, int threads, std::function<void()> on_signal) {
+namespace {
+
+// Polls until nothing is in flight or the deadline passes, then stops the io_context.
+void drain(net::io_context& ioc, std::shared_ptr<net::steady_timer> timer,
+           std::function<std::size_t()> in_flight, std::chrono::steady_clock::time_point deadline) {
+    if (in_flight() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        if (std::size_t left = in_flight()) spdlog::warn("stopping with {} request(s) unanswered", left);
+        // A last moment for responses already handed to their sessions to be written.
+        timer->expires_after(std::chrono::milliseconds(50));
+        return timer->async_wait([&ioc, timer](beast::error_code) { ioc.stop(); });
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([&ioc, timer, in_flight, deadline](beast::error_code) {
+        drain(ioc, timer, in_flight, deadline);
+    });
+}
+
+}  // namespace
+
+void run_until_signal(net::io_context& ioc, int threads, std::function<void()> on_signal,
+                      std::function<std::size_t()> in_flight,
+                      std::chrono::milliseconds drain_limit) {
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code ec, int signal) {
         if (ec) return;
-        spdlog::info("signal {} received, shutting down", signal);
+        spdlog::info("signal {} received: no new connections; finishing requests in flight",
+                     signal);
         on_signal();
-        // Give responses already computed a moment to be written, then stop.
-        auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(200));
-        timer->async_wait([&ioc, timer](beast::error_code) { ioc.stop(); });
+        drain(ioc, std::make_shared<net::steady_timer>(ioc), in_flight,
+              std::chrono::steady_clock::now() + drain_limit);
     });
     std::vector<std::thread> pool;
     for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });

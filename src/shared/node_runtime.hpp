@@ -9,8 +9,10 @@
 namespace sqlrep {
 
 // Blocks until a signal arrives. `on_signal` runs once, on an io_context thread; it
-// should stop accepting and let in-flight work finish. Then the io_context is stopped
-// and the threads joined.
-void run_until_signal(net::io_context& ioc, int threads, std::function<void()> on_signal);
+// should stop accepting. Then, once `in_flight()` is 0 (or after `drain_limit`), the
+// io_context is stopped and the threads joined.
+void run_until_signal(net::io_context& ioc, int threads, std::function<void()> on_signal,
+                      std::function<std::size_t()> in_flight,
+                      std::chrono::milliseconds drain_limit);
 
 }  // namespace sqlrep

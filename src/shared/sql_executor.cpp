@@ -154,7 +154,13 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
             int rc = sqlite3_prepare_v3(db, tail, static_cast<int>(end - tail), 0,
                                         &prepared.stmt, &tail);
             if (rc != SQLITE_OK) throw_sqlite_error(conn, rc);
-            if (prepared.stmt == nullptr) continue;  // only whitespace or a comment was left
+            if (prepared.stmt == nullptr) {
+                // Only whitespace or a comment was left, or SQLite stopped at a NUL byte,
+                // which would otherwise hide the rest of the text.
+                if (tail < end && *tail == '\0')
+                    throw Error(ErrorKind::bad_request, "the SQL text contains a NUL byte");
+                continue;
+            }
             sqlite3_stmt* stmt = prepared.stmt;
 
             if (++statements_in_text > 1 && !item.params.is_null())
@@ -176,14 +182,14 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
             json::array rows;
             int64_t changes_before = sqlite3_total_changes64(db);
             while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+                json::array row;
+                row.reserve(static_cast<std::size_t>(columns));
+                for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, result_bytes));
                 if (++result_rows > limits.max_rows || result_bytes > limits.max_bytes)
                     throw Error(ErrorKind::too_large,
                                 "the result is over the limit of " +
                                     std::to_string(limits.max_rows) + " rows / " +
                                     std::to_string(limits.max_bytes) + " bytes; add a LIMIT");
-                json::array row;
-                row.reserve(static_cast<std::size_t>(columns));
-                for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, result_bytes));
                 rows.push_back(std::move(row));
             }
             if (rc != SQLITE_DONE) throw_sqlite_error(conn, rc);
@@ -228,7 +234,8 @@ bool contains_privileged(Connection& conn, const std::vector<SqlStatement>& unit
                                         &prepared.stmt, &tail);
             if (!conn.policy().denial().empty())
                 throw Error(ErrorKind::forbidden, conn.policy().denial());
-            if (rc != SQLITE_OK) return false;
+            if (rc != SQLITE_OK || (prepared.stmt == nullptr && tail < end && *tail == '\0'))
+                return false;  // the master will judge it
             if (conn.policy().privileged()) return true;
         }
     }
@@ -246,6 +253,11 @@ std::string base64_encode(const std::string& bytes) {
 
 std::string base64_decode(const std::string& text) {
     if (text.size() % 4 != 0) throw Error(ErrorKind::bad_request, "blob is not valid base64");
+    // EVP_DecodeBlock reads '=' anywhere as zero bits; padding belongs only at the end.
+    std::size_t first_pad = text.find('=');
+    if (first_pad != std::string::npos &&
+        (text.size() - first_pad > 2 || text.find_first_not_of('=', first_pad) != std::string::npos))
+        throw Error(ErrorKind::bad_request, "blob is not valid base64");
     std::string out(3 * text.size() / 4, '\0');
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                             reinterpret_cast<const unsigned char*>(text.data()),

@@ -48,8 +48,15 @@ bool is_introspection_pragma(std::string_view name, const char* argument) {
 void StatementPolicy::install(sqlite3* db) { sqlite3_set_authorizer(db, &authorize, this); }
 
 int StatementPolicy::authorize(void* self, int action, const char* a, const char* b,
-                               const char*, const char*) {
-    return static_cast<StatementPolicy*>(self)->check(action, a, b);
+                               const char* database, const char*) {
+    auto* policy = static_cast<StatementPolicy*>(self);
+    // "CREATE TABLE temp.t" is reported as a plain CREATE TABLE in database "temp".
+    if (!policy->internal_ && database != nullptr && iequals(database, "temp") &&
+        (action == SQLITE_CREATE_TABLE || action == SQLITE_CREATE_VIEW ||
+         action == SQLITE_CREATE_VTABLE || action == SQLITE_DROP_TABLE ||
+         action == SQLITE_DROP_VIEW))
+        return policy->check(SQLITE_CREATE_TEMP_TABLE, a, b);
+    return policy->check(action, a, b);
 }
 
 int StatementPolicy::deny(std::string reason) {

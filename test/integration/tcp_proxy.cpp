@@ -1,0 +1,149 @@
+#include "tcp_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace sqlrep::test {
+
+namespace {
+
+constexpr int kPollMs = 100;
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    return addr;
+}
+
+// Writes all of `data`; false when the peer is gone.
+bool send_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) throw std::runtime_error(std::string("proxy socket: ") + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr = loopback(0);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 64) != 0) {
+        std::string err = std::strerror(errno);
+        ::close(listen_fd_);
+        throw std::runtime_error("proxy bind/listen: " + err);
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+TcpProxy::~TcpProxy() {
+    stop_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    std::vector<std::thread> relays;
+    {
+        std::lock_guard lock(mutex_);
+        relays.swap(relays_);
+    }
+    for (auto& t : relays)
+        if (t.joinable()) t.join();
+    ::close(listen_fd_);
+}
+
+std::string TcpProxy::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+void TcpProxy::cut_once_after(uint64_t bytes) { cut_after_ = static_cast<int64_t>(bytes); }
+
+void TcpProxy::accept_loop() {
+    while (!stop_) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        int r = ::poll(&p, 1, kPollMs);
+        if (r <= 0) continue;
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        ++connections_;
+        std::lock_guard lock(mutex_);
+        relays_.emplace_back([this, fd] { relay(fd); });
+    }
+}
+
+void TcpProxy::relay(int client_fd) {
+    int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = loopback(target_port_);
+    if (target_fd < 0 || ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (target_fd >= 0) ::close(target_fd);
+        ::close(client_fd);
+        return;
+    }
+    std::vector<char> buf(64 * 1024);
+    uint64_t to_client = 0;
+    bool open = true;
+    bool cut = false;
+    while (open && !stop_) {
+        pollfd p[2] = {{client_fd, POLLIN, 0}, {target_fd, POLLIN, 0}};
+        int r = ::poll(p, 2, kPollMs);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) continue;
+        for (int i = 0; i < 2 && open; ++i) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int from = i == 0 ? client_fd : target_fd;
+            int to = i == 0 ? target_fd : client_fd;
+            ssize_t n = ::recv(from, buf.data(), buf.size(), 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                open = false;
+                break;
+            }
+            std::size_t size = static_cast<std::size_t>(n);
+            if (i == 1) {
+                int64_t limit = cut_after_.load();
+                if (limit >= 0 && to_client + size > static_cast<uint64_t>(limit)) {
+                    // Relay up to the limit, then tear the connection down mid-transfer.
+                    if (cut_after_.compare_exchange_strong(limit, -1)) {
+                        std::size_t part = static_cast<std::size_t>(static_cast<uint64_t>(limit) -
+                                                                    std::min<uint64_t>(to_client, limit));
+                        send_all(to, buf.data(), part);
+                        bytes_to_client_ += part;
+                        ++cuts_;
+                        cut = true;
+                        open = false;
+                        break;
+                    }
+                }
+                to_client += size;
+                bytes_to_client_ += size;
+            }
+            if (!send_all(to, buf.data(), size)) open = false;
+        }
+    }
+    if (cut) {
+        // An abortive close (RST) on both sides, as when a link dies.
+        linger hard{1, 0};
+        ::setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        ::setsockopt(target_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    ::close(client_fd);
+    ::close(target_fd);
+}
+
+}  // namespace sqlrep::test

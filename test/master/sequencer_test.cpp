@@ -1,0 +1,279 @@
+// The master's Sequencer on a real SQLite file: ordering, per-request failure isolation,
+// the log it writes and the commit callback.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "../shared/test_support.hpp"
+#include "master/sequencer.hpp"
+#include "shared/log_entry.hpp"
+#include "shared/replication_log.hpp"
+
+using namespace sqlrep;
+using namespace sqlrep::test;
+using sqlrep::master::Sequencer;
+using sqlrep::master::WriteOutcome;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Commits {
+    std::mutex mutex;
+    std::vector<int64_t> indexes;
+    std::function<void(int64_t)> callback() {
+        return [this](int64_t index) {
+            std::lock_guard lock(mutex);
+            indexes.push_back(index);
+        };
+    }
+    std::vector<int64_t> seen() {
+        std::lock_guard lock(mutex);
+        return indexes;
+    }
+};
+
+struct Setup {
+    TempDir dir;
+    std::string path = dir.file("master.sqlite");
+    Commits commits;
+    std::unique_ptr<Sequencer> sequencer;
+
+    explicit Setup(int64_t term = 3, std::chrono::milliseconds timeout = 5s) {
+        auto writer = open_writer(path);
+        ensure_log_schema(*writer);
+        run(*writer, "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)");
+        start(term, timeout, std::move(writer));
+    }
+    void start(int64_t term, std::chrono::milliseconds timeout,
+               std::unique_ptr<Connection> writer) {
+        sequencer = std::make_unique<Sequencer>(std::move(writer), term, timeout,
+                                                commits.callback());
+        sequencer->start();
+    }
+    void restart(int64_t term) {
+        sequencer.reset();
+        start(term, 5s, open_writer(path));
+    }
+
+    std::future<WriteOutcome> submit(std::vector<SqlStatement> statements) {
+        auto promise = std::make_shared<std::promise<WriteOutcome>>();
+        auto future = promise->get_future();
+        sequencer->submit(std::move(statements),
+                          [promise](WriteOutcome outcome) { promise->set_value(std::move(outcome)); });
+        return future;
+    }
+    std::future<WriteOutcome> submit(const std::string& sql, json::value params = nullptr) {
+        return submit(std::vector<SqlStatement>{{sql, std::move(params)}});
+    }
+
+    std::vector<Entry> log() {
+        auto reader = open_reader(path);
+        return read_log_entries(*reader, 1, 1000, 1 << 24);
+    }
+    json::array values() {
+        auto reader = open_reader(path);
+        return rows_of(query(*reader, "SELECT v FROM t ORDER BY id"));
+    }
+};
+
+WriteOutcome wait(std::future<WriteOutcome>& f) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    return f.get();
+}
+
+}  // namespace
+
+TEST_CASE("sequencer gives successes consecutive indexes and failures their own error",
+          "[master]") {
+    Setup s;
+    const char* insert = "INSERT INTO t(v) VALUES (?)";
+    std::vector<std::future<WriteOutcome>> futures;
+    futures.push_back(s.submit(insert, json::array{"a"}));
+    futures.push_back(s.submit(insert, json::array{"a"}));  // duplicate
+    futures.push_back(s.submit(insert, json::array{"b"}));
+    futures.push_back(s.submit(insert, json::array{"c"}));
+    futures.push_back(s.submit(insert, json::array{"b"}));  // duplicate
+    futures.push_back(s.submit("INSERT INTO nowhere VALUES (1)"));
+    futures.push_back(s.submit(insert, json::array{"d"}));
+
+    std::vector<WriteOutcome> outcomes;
+    for (auto& f : futures) outcomes.push_back(wait(f));
+
+    const std::vector<bool> expect_ok{true, false, true, true, false, false, true};
+    int64_t next = 1;
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        INFO("request " << i);
+        if (expect_ok[i]) {
+            CHECK_FALSE(outcomes[i].error.has_value());
+            CHECK(outcomes[i].index == next++);
+            CHECK(outcomes[i].result.rows_affected == 1);
+        } else {
+            REQUIRE(outcomes[i].error.has_value());
+            CHECK(outcomes[i].error->kind() == ErrorKind::bad_request);
+            CHECK(outcomes[i].index == 0);
+        }
+    }
+    s.sequencer->stop();
+
+    CHECK(s.values() == json::array{json::array{"a"}, json::array{"b"}, json::array{"c"},
+                                    json::array{"d"}});
+    auto log = s.log();
+    REQUIRE(log.size() == 4);
+    Hash previous{};
+    const char* values[] = {"a", "b", "c", "d"};
+    for (size_t i = 0; i < log.size(); ++i) {
+        INFO("entry " << i + 1);
+        CHECK(log[i].index == static_cast<int64_t>(i + 1));
+        CHECK(log[i].term == 3);
+        CHECK(log[i].changes == 1);
+        CHECK(log[i].hash == chain_hash(previous, log[i]));
+        previous = log[i].hash;
+        auto statements = decode_statements(log[i].body);
+        REQUIRE(statements.size() == 1);
+        CHECK(statements[0].sql == insert);
+        CHECK(statements[0].params == json::value(json::array{values[i]}));
+    }
+    auto commits = s.commits.seen();
+    REQUIRE_FALSE(commits.empty());
+    CHECK(commits.back() == 4);
+    CHECK(std::is_sorted(commits.begin(), commits.end()));
+}
+
+TEST_CASE("sequencer undoes a request whose later statement fails, and only that request",
+          "[master]") {
+    Setup s;
+    auto first = s.submit("INSERT INTO t(v) VALUES ('x')");
+    auto failing = s.submit(std::vector<SqlStatement>{{"INSERT INTO t(v) VALUES ('y')", nullptr},
+                                                      {"INSERT INTO t(v) VALUES ('x')", nullptr}});
+    auto last = s.submit("INSERT INTO t(v) VALUES ('z')");
+    CHECK(wait(first).index == 1);
+    auto failed = wait(failing);
+    REQUIRE(failed.error.has_value());
+    CHECK(failed.error->kind() == ErrorKind::bad_request);
+    CHECK(wait(last).index == 2);
+    s.sequencer->stop();
+    CHECK(s.values() == json::array{json::array{"x"}, json::array{"z"}});
+    CHECK(s.log().size() == 2);
+}
+
+TEST_CASE("sequencer refuses a forbidden statement without using an index", "[master]") {
+    Setup s;
+    auto forbidden = s.submit("PRAGMA journal_mode=DELETE");
+    auto ok = s.submit("INSERT INTO t(v) VALUES ('ok')");
+    auto refused = wait(forbidden);
+    REQUIRE(refused.error.has_value());
+    CHECK(refused.error->kind() == ErrorKind::forbidden);
+    CHECK(wait(ok).index == 1);
+    s.sequencer->stop();
+    CHECK(s.log().size() == 1);
+}
+
+TEST_CASE("sequencer records the master's changes count in each entry", "[master]") {
+    Setup s;
+    auto f = s.submit("INSERT INTO t(v) VALUES ('p'), ('q'), ('r')");
+    CHECK(wait(f).index == 1);
+    s.sequencer->stop();
+    auto log = s.log();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].changes == 3);
+}
+
+TEST_CASE("sequencer resumes the log of an existing file and chains from it", "[master]") {
+    Setup s;
+    auto a = s.submit("INSERT INTO t(v) VALUES ('a')");
+    auto b = s.submit("INSERT INTO t(v) VALUES ('b')");
+    CHECK(wait(a).index == 1);
+    CHECK(wait(b).index == 2);
+    s.restart(4);
+    auto c = s.submit("INSERT INTO t(v) VALUES ('c')");
+    CHECK(wait(c).index == 3);
+    s.sequencer->stop();
+    auto log = s.log();
+    REQUIRE(log.size() == 3);
+    CHECK(log[2].term == 4);
+    CHECK(log[2].hash == chain_hash(log[1].hash, log[2]));
+    CHECK(s.commits.seen().back() == 3);
+}
+
+TEST_CASE("sequencer does not call on_commit for a group that only failed", "[master]") {
+    Setup s;
+    auto ok = s.submit("INSERT INTO t(v) VALUES ('a')");
+    CHECK(wait(ok).index == 1);
+    auto size_before = s.commits.seen().size();
+    auto dup = s.submit("INSERT INTO t(v) VALUES ('a')");
+    REQUIRE(wait(dup).error.has_value());
+    s.sequencer->stop();
+    CHECK(s.commits.seen().size() == size_before);
+}
+
+TEST_CASE("sequencer fails a request that runs past the request timeout and keeps going",
+          "[master]") {
+    Setup s(3, 100ms);
+    auto slow = s.submit(
+        "INSERT INTO t(v) WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
+        "WHERE n < 500000000) SELECT 'n' || n FROM c");
+    auto timed_out = wait(slow);
+    REQUIRE(timed_out.error.has_value());
+    CHECK(timed_out.error->kind() == ErrorKind::timeout);
+    CHECK(timed_out.index == 0);
+    auto after = s.submit("INSERT INTO t(v) VALUES ('after')");
+    auto ok = wait(after);
+    CHECK_FALSE(ok.error.has_value());
+    CHECK(ok.index == 1);
+    s.sequencer->stop();
+    CHECK(s.values() == json::array{json::array{"after"}});
+    CHECK(s.log().size() == 1);
+}
+
+TEST_CASE("sequencer refuses writes submitted after stop as unavailable", "[master]") {
+    Setup s;
+    s.sequencer->stop();
+    auto late = s.submit("INSERT INTO t(v) VALUES ('late')");
+    auto outcome = wait(late);
+    REQUIRE(outcome.error.has_value());
+    CHECK(outcome.error->kind() == ErrorKind::unavailable);
+    CHECK(s.log().empty());
+}
+
+TEST_CASE("sequencer orders concurrent submitters into one gap-free chain", "[master][slow]") {
+    Setup s;
+    constexpr int kThreads = 4, kEach = 50;
+    std::vector<std::thread> threads;
+    std::mutex mutex;
+    std::vector<std::future<WriteOutcome>> futures;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                auto f = s.submit("INSERT INTO t(v) VALUES (?)",
+                                  json::array{"t" + std::to_string(t) + "-" + std::to_string(i)});
+                std::lock_guard lock(mutex);
+                futures.push_back(std::move(f));
+            }
+        });
+    for (auto& th : threads) th.join();
+    std::vector<int64_t> indexes;
+    for (auto& f : futures) {
+        auto outcome = wait(f);
+        CHECK_FALSE(outcome.error.has_value());
+        indexes.push_back(outcome.index);
+    }
+    s.sequencer->stop();
+    std::sort(indexes.begin(), indexes.end());
+    for (size_t i = 0; i < indexes.size(); ++i) CHECK(indexes[i] == static_cast<int64_t>(i + 1));
+    auto log = s.log();
+    REQUIRE(log.size() == kThreads * kEach);
+    Hash previous{};
+    for (auto& e : log) {
+        CHECK(e.hash == chain_hash(previous, e));
+        previous = e.hash;
+    }
+    CHECK(s.commits.seen().back() == kThreads * kEach);
+}

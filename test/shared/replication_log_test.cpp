@@ -1,0 +1,163 @@
+// The replication log in the reserved tables of a real SQLite file.
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "shared/replication_log.hpp"
+#include "test_support.hpp"
+
+using namespace sqlrep;
+using namespace sqlrep::test;
+
+namespace {
+
+std::vector<Entry> chained_entries(int count, const Hash& start = {}, int64_t first = 1) {
+    std::vector<Entry> out;
+    Hash previous = start;
+    for (int i = 0; i < count; ++i) {
+        Entry e;
+        e.index = first + i;
+        e.term = 1 + i / 2;
+        e.time_ms = 1700000000000 + i;
+        e.seed = -1000 * i;
+        e.changes = i;
+        e.body = encode_statements({{"INSERT INTO t VALUES (?)", json::array{i}}});
+        e.hash = chain_hash(previous, e);
+        previous = e.hash;
+        out.push_back(e);
+    }
+    return out;
+}
+
+void check_same(const Entry& a, const Entry& b) {
+    CHECK(a.index == b.index);
+    CHECK(a.term == b.term);
+    CHECK(a.time_ms == b.time_ms);
+    CHECK(a.seed == b.seed);
+    CHECK(a.changes == b.changes);
+    CHECK(a.body == b.body);
+    CHECK(a.hash == b.hash);
+}
+
+struct Log {
+    TempDir dir;
+    std::string path = dir.file("log.sqlite");
+    std::unique_ptr<Connection> writer = open_writer(path);
+    Log() { ensure_log_schema(*writer); }
+};
+
+}  // namespace
+
+TEST_CASE("an empty log is at position 0 and starts at index 1", "[shared]") {
+    Log log;
+    LogPosition p = last_log_position(*log.writer);
+    CHECK(p.index == 0);
+    CHECK(p.term == 0);
+    CHECK(p.hash == Hash{});
+    CHECK(first_log_index(*log.writer) == 1);
+    CHECK(log_hash_at(*log.writer, 0) == std::optional<Hash>(Hash{}));
+    CHECK(log_hash_at(*log.writer, 1) == std::nullopt);
+    CHECK(read_log_entries(*log.writer, 1, 10, 1 << 20).empty());
+}
+
+TEST_CASE("ensure_log_schema is idempotent and keeps the log", "[shared]") {
+    Log log;
+    append_log_entry(*log.writer, chained_entries(1)[0]);
+    ensure_log_schema(*log.writer);
+    CHECK(last_log_position(*log.writer).index == 1);
+}
+
+TEST_CASE("appended entries read back field for field", "[shared]") {
+    Log log;
+    auto entries = chained_entries(5);
+    for (auto& e : entries) append_log_entry(*log.writer, e);
+
+    LogPosition p = last_log_position(*log.writer);
+    CHECK(p.index == 5);
+    CHECK(p.term == entries[4].term);
+    CHECK(p.hash == entries[4].hash);
+    CHECK(first_log_index(*log.writer) == 1);
+
+    auto all = read_log_entries(*log.writer, 1, 100, 1 << 20);
+    REQUIRE(all.size() == 5);
+    for (size_t i = 0; i < all.size(); ++i) check_same(all[i], entries[i]);
+
+    auto tail = read_log_entries(*log.writer, 4, 100, 1 << 20);
+    REQUIRE(tail.size() == 2);
+    CHECK(tail[0].index == 4);
+    CHECK(read_log_entries(*log.writer, 6, 100, 1 << 20).empty());
+}
+
+TEST_CASE("read_log_entries honours the count and byte limits but returns at least one entry",
+          "[shared]") {
+    Log log;
+    for (auto& e : chained_entries(5)) append_log_entry(*log.writer, e);
+    CHECK(read_log_entries(*log.writer, 1, 2, 1 << 20).size() == 2);
+    auto one = read_log_entries(*log.writer, 2, 100, 1);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].index == 2);
+}
+
+TEST_CASE("log_hash_at finds every entry's hash and nothing past the end", "[shared]") {
+    Log log;
+    auto entries = chained_entries(3);
+    for (auto& e : entries) append_log_entry(*log.writer, e);
+    for (auto& e : entries) CHECK(log_hash_at(*log.writer, e.index) == std::optional<Hash>(e.hash));
+    CHECK(log_hash_at(*log.writer, 4) == std::nullopt);
+    CHECK(log_hash_at(*log.writer, -1) == std::nullopt);
+}
+
+TEST_CASE("appending an index twice fails and keeps the first entry", "[shared]") {
+    Log log;
+    auto entries = chained_entries(2);
+    append_log_entry(*log.writer, entries[0]);
+    Entry again = entries[1];
+    again.index = 1;
+    REQUIRE_THROWS_KIND(append_log_entry(*log.writer, again), ErrorKind::internal);
+    auto all = read_log_entries(*log.writer, 1, 10, 1 << 20);
+    REQUIRE(all.size() == 1);
+    check_same(all[0], entries[0]);
+}
+
+TEST_CASE("the log survives reopening the file", "[shared]") {
+    Log log;
+    auto entries = chained_entries(3);
+    for (auto& e : entries) append_log_entry(*log.writer, e);
+    log.writer.reset();
+    auto reopened = open_writer(log.path);
+    LogPosition p = last_log_position(*reopened);
+    CHECK(p.index == 3);
+    CHECK(p.hash == entries[2].hash);
+    auto reader = open_reader(log.path);
+    CHECK(read_log_entries(*reader, 1, 10, 1 << 20).size() == 3);
+}
+
+TEST_CASE("a base position recorded in meta is the position of an empty log", "[shared]") {
+    Log log;
+    Hash base{};
+    base[0] = 0x42;
+    write_meta(*log.writer, "base_index", "10");
+    write_meta(*log.writer, "base_term", "2");
+    write_meta(*log.writer, "base_hash", to_hex(base));
+    LogPosition p = last_log_position(*log.writer);
+    CHECK(p.index == 10);
+    CHECK(p.term == 2);
+    CHECK(p.hash == base);
+    CHECK(first_log_index(*log.writer) == 11);
+    CHECK(log_hash_at(*log.writer, 10) == std::optional<Hash>(base));
+
+    auto entries = chained_entries(2, base, 11);
+    for (auto& e : entries) append_log_entry(*log.writer, e);
+    CHECK(last_log_position(*log.writer).index == 12);
+    CHECK(first_log_index(*log.writer) == 11);
+}
+
+TEST_CASE("meta values round-trip and can be replaced", "[shared]") {
+    Log log;
+    CHECK(read_meta(*log.writer, "k") == std::nullopt);
+    write_meta(*log.writer, "k", "v1");
+    CHECK(read_meta(*log.writer, "k") == std::optional<std::string>("v1"));
+    write_meta(*log.writer, "k", "v2");
+    CHECK(read_meta(*log.writer, "k") == std::optional<std::string>("v2"));
+}

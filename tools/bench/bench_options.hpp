@@ -1,0 +1,25 @@
+#pragma once
+// What one bench run measures, as given on the command line (see main.cpp for the flags).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sqlrep::bench {
+
+struct BenchOptions {
+    std::string ack = "quorum";         // ack mode of the replicated write measurement
+    int concurrency = 16;               // client threads per measurement
+    double duration_s = 10;             // seconds per measurement (per round)
+    int rounds = 2;                     // sqlrep/dqlite alternations with --compare
+    int64_t catch_up_entries = 100000;  // entries a stopped replica must catch up on
+    int64_t keyspace = 10000;           // distinct keys written and read
+    std::string sync = "full";          // --sync of the nodes bench starts
+    std::vector<std::string> nodes;     // non-empty: target these (master first), start none
+    std::string compare;                // "" or "dqlite"
+    bool json = false;                  // print JSON instead of text
+    std::string bin_dir;                // where master and replica are
+    std::string command_line;           // for the report
+};
+
+}  // namespace sqlrep::bench

@@ -1,0 +1,105 @@
+// bench: measures sqlrep on this machine. Starts a 3-node cluster on free 127.0.0.1 ports
+// (or targets one with --nodes) plus a lone master as the single-node baseline, and
+// reports replicated writes/s, point reads/s on a replica, latency percentiles,
+// replication lag, catch-up rate and the master's peak RSS; with --compare dqlite it also
+// runs a 3-node dqlite-demo cluster under the same load, alternating the two systems, and
+// prints each figure as a sqlrep/dqlite ratio. docs/PERFORMANCE.md explains the method.
+// Exit status: 0 done, 1 a node could not be started or bad usage, 130 interrupted.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "bench_options.hpp"
+#include "bench_runner.hpp"
+#include "interrupt.hpp"
+#include "report.hpp"
+
+namespace {
+
+// The directory this executable lives in: master and replica are built next to it.
+std::string own_dir() {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> parts;
+    std::string part;
+    for (char c : text + ",") {
+        if (c != ',') {
+            part += c;
+        } else if (!part.empty()) {
+            parts.push_back(part.find("://") == std::string::npos ? "http://" + part : part);
+            part.clear();
+        }
+    }
+    return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace sqlrep::bench;
+    BenchOptions options;
+    options.bin_dir = own_dir();
+    std::string nodes;
+    CLI::App app{
+        "Benchmark sqlrep: writes/s, reads/s, latency, replication lag, catch-up rate "
+        "and master RSS; --compare dqlite for ratios against a dqlite cluster."};
+    app.add_option("--ack", options.ack, "Ack mode of the replicated write measurement")
+        ->check(CLI::IsMember({"master", "quorum", "all"}))
+        ->capture_default_str();
+    app.add_option("--concurrency", options.concurrency, "Client threads per measurement")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    app.add_option("--duration", options.duration_s, "Seconds per measurement")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    app.add_option("--rounds", options.rounds,
+                   "Alternating sqlrep/dqlite rounds with --compare (figures are pooled)")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    app.add_option("--catchup-entries", options.catch_up_entries,
+                   "Entries a SIGSTOPped replica must catch up on (0 skips it)")
+        ->check(CLI::Range(int64_t{0}, int64_t{100000000}))
+        ->capture_default_str();
+    app.add_option("--keys", options.keyspace, "Distinct keys written and read")
+        ->check(CLI::Range(int64_t{1}, int64_t{10000000}))
+        ->capture_default_str();
+    app.add_option("--sync", options.sync, "SQLite synchronous of the nodes bench starts")
+        ->check(CLI::IsMember({"full", "normal"}))
+        ->capture_default_str();
+    app.add_option("--nodes", nodes,
+                   "Target a running cluster instead: master URL first, then replicas, "
+                   "comma-separated (no lone-master baseline, catch-up or RSS then)");
+    app.add_option("--compare", options.compare, "Also measure another system: dqlite")
+        ->check(CLI::IsMember({"dqlite"}));
+    app.add_flag("--json", options.json, "Print the results as one JSON object");
+    app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    options.nodes = split_commas(nodes);
+    for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
+
+    interrupt::install();
+    try {
+        BenchResults results = run_bench(options);
+        if (options.json)
+            std::cout << sqlrep::json::serialize(to_json(results, options)) << '\n';
+        else
+            print_text(std::cout, results, options);
+        return 0;
+    } catch (const Interrupted&) {
+        std::cerr << "bench: interrupted; every node it started is stopped\n";
+        return 130;
+    } catch (const std::exception& e) {
+        std::cerr << "bench: " << e.what() << '\n';
+        return 1;
+    }
+}

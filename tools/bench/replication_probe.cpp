@@ -1,0 +1,110 @@
+#include "replication_probe.hpp"
+
+#include <chrono>
+
+#include "interrupt.hpp"
+#include "load_generator.hpp"
+#include "shared/http_client.hpp"
+#include "shared/net.hpp"
+#include "sqlrep_cluster.hpp"
+#include "workload.hpp"
+
+namespace sqlrep::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+LagProbe::LagProbe(std::string master_url, std::vector<std::string> replica_urls)
+    : master_url_(std::move(master_url)), replica_urls_(std::move(replica_urls)) {}
+
+LagProbe::~LagProbe() { stop(); }
+
+void LagProbe::start() {
+    stopping_ = false;
+    for (std::size_t i = 0; i < replica_urls_.size(); ++i) {
+        samplers_.push_back(std::make_unique<Sampler>());
+        threads_.emplace_back(&LagProbe::probe, this, replica_urls_[i], std::ref(*samplers_.back()),
+                              static_cast<int>(i + 1));
+    }
+}
+
+void LagProbe::stop() {
+    stopping_ = true;
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    for (auto& sampler : samplers_) {
+        lag_.merge(sampler->lag);
+        read_rtt_.merge(sampler->read_rtt);
+        failures_ += sampler->failures;
+    }
+    samplers_.clear();
+}
+
+void LagProbe::probe(const std::string& replica_url, Sampler& sampler, int id) {
+    HttpClient master(master_url_);
+    HttpClient replica(replica_url);
+    const std::string write =
+        R"j({"command":"exec","query":"INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)",)j"
+        R"("ack":"master","params":["lag-probe-)" +
+        std::to_string(id) + R"(","x"]})";
+    const std::string plain_read = R"({"command":"query","query":"SELECT 1"})";
+    while (!stopping_ && !interrupt::requested()) {
+        try {
+            auto sent = Clock::now();
+            if (replica.post("/", plain_read, {}, 5s).status != 200) throw std::runtime_error("");
+            sampler.read_rtt.record(ms_since(sent));
+
+            HttpResult written = master.post("/", write, {}, 10s);
+            const auto committed = Clock::now();
+            if (written.status != 200) throw std::runtime_error("");
+            const int64_t index = json::parse(written.body).at("index").to_number<int64_t>();
+            const std::string wait = R"({"command":"query","query":"SELECT 1","min_index":)" +
+                                     std::to_string(index) + "}";
+            if (replica.post("/", wait, {}, 10s).status != 200) throw std::runtime_error("");
+            sampler.lag.record(ms_since(committed));
+        } catch (const std::exception&) {
+            ++sampler.failures;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+CatchUpResult measure_catch_up(const std::string& master_url, const std::string& replica_url,
+                               ChildProcess& replica, int64_t entries, int concurrency,
+                               int64_t keyspace) {
+    struct ResumeOnExit {
+        ChildProcess& process;
+        ~ResumeOnExit() { process.resume(); }
+    } resume_on_exit{replica};
+
+    CatchUpResult result;
+    const int64_t before = SqlrepCluster::applied_index(replica_url);
+    replica.stop();
+
+    LoadSpec spec;
+    spec.origin = master_url;
+    spec.concurrency = concurrency;
+    spec.duration = std::chrono::hours(1);
+    spec.max_requests = entries;
+    auto workload = sqlrep_upsert(keyspace, "quorum");
+    LoadResult written = run_load(spec, *workload);
+    result.write_seconds = written.seconds;
+
+    const int64_t target = SqlrepCluster::applied_index(master_url);
+    result.entries = target - before;
+    const auto resumed = Clock::now();
+    replica.resume();
+    result.completed = SqlrepCluster::wait_applied(replica_url, target, std::chrono::minutes(5));
+    result.seconds = std::chrono::duration<double>(Clock::now() - resumed).count();
+    return result;
+}
+
+}  // namespace sqlrep::bench

@@ -1,0 +1,138 @@
+#include "sqlrep_cluster.hpp"
+
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "interrupt.hpp"
+#include "shared/error.hpp"
+#include "shared/http_client.hpp"
+#include "shared/net.hpp"
+
+namespace sqlrep::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kReadyTimeout = 60s;
+
+std::string random_token() {
+    std::random_device random;
+    std::string token;
+    const char* hex = "0123456789abcdef";
+    for (int i = 0; i < 64; ++i) token += hex[random() % 16];
+    return token;
+}
+
+std::string url_for(uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+// The JSON body of GET `target` on `url`, or an exception.
+json::object get_json(HttpClient& client, const std::string& target) {
+    HttpResult result = client.get(target, 2s);
+    if (result.status != 200)
+        throw std::runtime_error("GET " + target + ": HTTP " + std::to_string(result.status));
+    return json::parse(result.body).as_object();
+}
+
+}  // namespace
+
+std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch) {
+    std::unique_ptr<SqlrepCluster> cluster(new SqlrepCluster);
+    cluster->dir_ = std::make_unique<ScratchDir>("bench-" + launch.name);
+    const std::string data_dir = cluster->dir_->sub("data", true);
+    const std::string token = random_token();
+    const std::string n = std::to_string(launch.replicas);
+    auto ports = free_ports(1 + launch.replicas);
+    auto common = [&](uint16_t port) {
+        return std::vector<std::string>{
+            "--host",          "127.0.0.1", "--port", std::to_string(port), "--data-dir",  data_dir,
+            "--cluster-token", token,       "--sync", launch.sync,          "--log-level", "warn"};
+    };
+
+    cluster->master_url_ = url_for(ports[0]);
+    std::vector<std::string> args{n};
+    for (auto& arg : common(ports[0])) args.push_back(arg);
+    cluster->processes_.push_back(std::make_unique<ChildProcess>(launch.name + "-master",
+                                                                 launch.bin_dir + "/master", args,
+                                                                 cluster->dir_->sub("master.log")));
+    cluster->wait_ready(*cluster->processes_[0], cluster->master_url_, false);
+
+    for (int id = 1; id <= launch.replicas; ++id) {
+        const uint16_t port = ports[static_cast<size_t>(id)];
+        cluster->replica_urls_.push_back(url_for(port));
+        std::vector<std::string> replica_args{std::to_string(id), n, "--master",
+                                              cluster->master_url_};
+        for (auto& arg : common(port)) replica_args.push_back(arg);
+        cluster->processes_.push_back(std::make_unique<ChildProcess>(
+            launch.name + "-replica-" + std::to_string(id), launch.bin_dir + "/replica",
+            replica_args, cluster->dir_->sub("replica_" + std::to_string(id) + ".log")));
+    }
+    for (int id = 1; id <= launch.replicas; ++id)
+        cluster->wait_ready(*cluster->processes_[static_cast<size_t>(id)],
+                            cluster->replica_urls_[static_cast<size_t>(id - 1)], true);
+    return cluster;
+}
+
+std::unique_ptr<SqlrepCluster> SqlrepCluster::attach(const std::vector<std::string>& urls) {
+    if (urls.empty()) throw std::invalid_argument("--nodes needs at least the master's URL");
+    std::unique_ptr<SqlrepCluster> cluster(new SqlrepCluster);
+    cluster->master_url_ = urls[0];
+    cluster->replica_urls_.assign(urls.begin() + 1, urls.end());
+    for (const auto& url : urls) {
+        HttpClient client(url);
+        get_json(client, "/health");
+    }
+    return cluster;
+}
+
+SqlrepCluster::~SqlrepCluster() {
+    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) (*it)->kill();
+}
+
+void SqlrepCluster::wait_ready(ChildProcess& process, const std::string& url, bool replica) {
+    HttpClient client(url);
+    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+    std::string last_error = "no answer";
+    while (std::chrono::steady_clock::now() < deadline) {
+        interrupt::check();
+        if (!process.running())
+            throw std::runtime_error(process.name() + " exited during startup; log:\n" +
+                                     process.log_tail(20));
+        try {
+            get_json(client, "/health");
+            if (!replica) return;
+            json::object status = get_json(client, "/status");
+            if (status["state"] == "following") return;
+            last_error = "state " + json::serialize(status["state"]);
+        } catch (const std::exception& e) {
+            last_error = e.what();
+        }
+        interrupt::sleep_for(50ms);
+    }
+    throw std::runtime_error(process.name() + " not ready after 60 s (" + last_error + "); log:\n" +
+                             process.log_tail(20));
+}
+
+int64_t SqlrepCluster::applied_index(const std::string& url) {
+    HttpClient client(url);
+    return get_json(client, "/status")["applied_index"].to_number<int64_t>();
+}
+
+bool SqlrepCluster::wait_applied(const std::string& url, int64_t index,
+                                 std::chrono::milliseconds timeout) {
+    HttpClient client(url);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        interrupt::check();
+        try {
+            if (get_json(client, "/status")["applied_index"].to_number<int64_t>() >= index)
+                return true;
+        } catch (const std::exception&) {
+            // the node is busy catching up or restarting its listener: keep polling
+        }
+        std::this_thread::sleep_for(1ms);
+    }
+    return false;
+}
+
+}  // namespace sqlrep::bench
