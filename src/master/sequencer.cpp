@@ -114,7 +114,8 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                     lost = i;
                     break;
                 } else {
-                    writer_->exec_internal("ROLLBACK TO request; RELEASE request");
+                    writer_->exec_internal("ROLLBACK TO request");
+                    writer_->exec_internal("RELEASE request");
                 }
             }
             if (lost) {

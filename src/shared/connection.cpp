@@ -58,6 +58,18 @@ bool Connection::in_transaction() const { return sqlite3_get_autocommit(handle()
 
 void Connection::exec_internal(const std::string& sql) {
     internal([&] {
+        if (sql.find(';') == std::string::npos) {
+            // One statement, such as the SAVEPOINT/RELEASE/COMMIT of every write: keep it
+            // prepared instead of parsing it again each time.
+            auto stmt = cached(sql);
+            int rc;
+            while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+            }
+            if (rc != SQLITE_DONE)
+                throw Error(ErrorKind::internal, "internal SQL failed (" + sql +
+                                                     "): " + sqlite3_errmsg(handle()));
+            return;
+        }
         char* message = nullptr;
         if (sqlite3_exec(handle(), sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
             std::string text = message ? message : sqlite3_errmsg(handle());
