@@ -175,6 +175,7 @@ void ChaosDriver::inject_fault() {
     }
     ++report_.faults[kind];
     ++report_.faults_by_node[node.name()];
+    const auto began = Clock::now();
 
     if (kind == "kill" || kind == "wipe") {
         auto down = uniform_ms(0, options_.max_down.count());
@@ -193,11 +194,16 @@ void ChaosDriver::inject_fault() {
     } else {
         say("term " + node.name() + " (SIGTERM, then restart)");
         ExitInfo e = node.terminate(20s);
+        auto exit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
+        if (exit_ms > 5s)
+            say("  (" + node.name() + " took " + std::to_string(exit_ms.count()) + " ms to exit on SIGTERM)");
         if (!e.exited || e.code != 0)
             report_.problems.push_back(node.name() + " did not exit 0 on SIGTERM: " + e.describe());
         node.start();
         node.wait_ready();
     }
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
+    if (took > 5s) say("  (" + kind + " of " + node.name() + " took " + std::to_string(took.count()) + " ms)");
 }
 
 void ChaosDriver::run(std::chrono::milliseconds duration) {

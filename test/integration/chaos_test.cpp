@@ -27,7 +27,7 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
 TEST_CASE(
     "concurrent quorum writes through every node survive random kills, pauses, SIGTERMs and "
     "wipes without losing an acknowledged write",
-    "[integration][chaos]") {
+    "[integration][chaos][slow]") {
     ClusterOptions options;
     // A short retention so trimming runs during the test and wiped replicas need snapshots.
     options.master_args = {"--log-retain", "200"};

@@ -144,7 +144,7 @@ void check_following_at_master_index(Cluster& c, int id) {
 
 TEST_CASE(
     "a wiped replica behind the master's trimmed log comes back identical through a snapshot",
-    "[integration][snapshot][slow]") {
+    "[integration][snapshot]") {
     ClusterOptions options;
     options.master_args = {"--log-retain", "0"};
     options.replica_args = {"--log-retain", "0"};

@@ -1,0 +1,134 @@
+// show_all and send_dummy against a real cluster: the verdicts and exit statuses an
+// operator relies on (0 in sync, 2 diverged, 3 unreachable), --json, and send_dummy's
+// sample requests and load summary.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "cluster.hpp"
+
+using namespace sqlrep::test;
+namespace json = boost::json;
+
+namespace {
+
+struct ToolRun {
+    int exit_code = -1;
+    std::string output;  // stdout only
+};
+
+// Runs a tool from the build's bin dir, bounded by timeout(1), and collects its stdout.
+ToolRun run_tool(const std::string& tool, const std::string& args) {
+    std::string command = "timeout 60 " + std::string(SQLREP_BIN_DIR) + "/" + tool + " " + args +
+                          " 2>/dev/null";
+    ToolRun run;
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char chunk[4096];
+    std::size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0) run.output.append(chunk, n);
+    int status = pclose(pipe);
+    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+    return run;
+}
+
+std::string node_list(Cluster& cluster) {
+    std::string list;
+    for (Node* node : cluster.nodes()) list += (list.empty() ? "" : ",") + node->url();
+    return list;
+}
+
+void tamper(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    char* error = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    std::string message = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+    INFO(message);
+}
+
+}  // namespace
+
+TEST_CASE("show_all reports a cluster in sync with exit 0 and the verdict line",
+          "[integration][tools]") {
+    Cluster cluster;
+    cluster.exec_ok(cluster.master(), "CREATE TABLE fruit (id INTEGER PRIMARY KEY, name TEXT)");
+    cluster.exec_ok(cluster.replica(1), "INSERT INTO fruit (name) VALUES ('apple'), ('pear')");
+    int64_t index = cluster.master_index();
+
+    ToolRun run = run_tool("show_all", "--nodes " + node_list(cluster));
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    CHECK(run.output.find("IN SYNC at index " + std::to_string(index)) != std::string::npos);
+    CHECK(run.output.find("apple") != std::string::npos);
+    CHECK(run.output.find("_sqlrep_") == std::string::npos);
+
+    ToolRun as_json = run_tool("show_all", "--json --nodes " + node_list(cluster));
+    INFO(as_json.output);
+    CHECK(as_json.exit_code == 0);
+    boost::system::error_code ec;
+    json::value parsed = json::parse(as_json.output, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(parsed.is_object());
+    CHECK(parsed.as_object().at("nodes").as_array().size() == 3);
+}
+
+TEST_CASE("show_all names the table that differs on a replica changed behind sqlrep's back",
+          "[integration][tools]") {
+    Cluster cluster;
+    cluster.exec_ok(cluster.master(), "CREATE TABLE fruit (id INTEGER PRIMARY KEY, name TEXT)");
+    cluster.exec_ok(cluster.master(), "INSERT INTO fruit (name) VALUES ('apple'), ('pear')");
+    cluster.wait_converged();
+
+    cluster.replica(2).terminate();
+    tamper(cluster.database_path(2), "UPDATE fruit SET name = 'plum' WHERE id = 1");
+    cluster.replica(2).start();
+    cluster.replica(2).wait_ready();
+
+    ToolRun run = run_tool("show_all", "--wait 5 --nodes " + node_list(cluster));
+    INFO(run.output);
+    CHECK(run.exit_code == 2);
+    CHECK(run.output.find("DIVERGED: fruit differs on " + cluster.replica(2).url()) !=
+          std::string::npos);
+}
+
+TEST_CASE("show_all reports a stopped node as unreachable with exit 3", "[integration][tools]") {
+    Cluster cluster;
+    cluster.exec_ok(cluster.master(), "CREATE TABLE fruit (id INTEGER PRIMARY KEY, name TEXT)");
+    std::string nodes = node_list(cluster);
+    cluster.replica(1).kill();
+
+    ToolRun run = run_tool("show_all", "--wait 2 --nodes " + nodes);
+    INFO(run.output);
+    CHECK(run.exit_code == 3);
+    CHECK(run.output.find("UNREACHABLE: " + cluster.replica(1).url()) != std::string::npos);
+}
+
+TEST_CASE("send_dummy sends the sample requests and a row load that reaches every node",
+          "[integration][tools]") {
+    Cluster cluster;
+    ToolRun sample = run_tool("send_dummy", "--node " + cluster.master().url());
+    INFO(sample.output);
+    CHECK(sample.exit_code == 0);
+    CHECK(sample.output.find("alice") != std::string::npos);
+
+    // Through a replica: the tool creates its table on the master, then loads rows.
+    ToolRun load = run_tool("send_dummy", "--node " + cluster.replica(1).url() +
+                                              " --rows 300 --concurrency 4 --ack all");
+    INFO(load.output);
+    CHECK(load.exit_code == 0);
+    CHECK(load.output.find("300 ok") != std::string::npos);
+    cluster.wait_converged();
+    json::array counts = cluster.check_identical("SELECT count(*) FROM dummy");
+    CHECK(counts.at(0).as_array().at(0).as_int64() == 300);
+    cluster.check_same_checksums();
+}
