@@ -3,18 +3,24 @@
 #include <spdlog/spdlog.h>
 
 namespace sqlrep {
+
+// What the listener and its sessions share, so sessions may outlive the listener.
+struct ListenerState {
+    std::atomic<std::size_t> open_sessions{0};
+    // Set by stop(): kept-alive connections finish their current request and close, so a
+    // graceful shutdown is not kept busy by clients (or replicas) that keep sending.
+    std::atomic<bool> stopping{false};
+};
+
 namespace {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
     HttpSession(tcp::socket&& socket, RequestHandler& handler, const HttpLimits& limits,
-                std::shared_ptr<std::atomic<std::size_t>> open_sessions)
-        : stream_(std::move(socket)),
-          handler_(handler),
-          limits_(limits),
-          open_sessions_(std::move(open_sessions)) {}
+                std::shared_ptr<ListenerState> state)
+        : stream_(std::move(socket)), handler_(handler), limits_(limits), state_(std::move(state)) {}
 
-    ~HttpSession() { open_sessions_->fetch_sub(1); }
+    ~HttpSession() { state_->open_sessions.fetch_sub(1); }
 
     void run() {
         net::dispatch(stream_.get_executor(),
@@ -45,7 +51,7 @@ private:
                         false);
 
         HttpRequest req = parser_->release();
-        keep_alive_ = req.keep_alive();
+        keep_alive_ = req.keep_alive() && !state_->stopping.load();
         version_ = req.version();
         if (websocket::is_upgrade(req)) {
             if (auto refusal = handler_.check_upgrade(req)) return send(std::move(*refusal), false);
@@ -63,7 +69,7 @@ private:
 
     void send(HttpResponse res, bool keep_alive) {
         res.version(version_);
-        res.keep_alive(keep_alive);
+        res.keep_alive(keep_alive && !state_->stopping.load());
         res.prepare_payload();
         response_ = std::move(res);
         stream_.expires_after(limits_.read_timeout);
@@ -88,7 +94,7 @@ private:
     beast::flat_buffer buffer_;
     RequestHandler& handler_;
     HttpLimits limits_;
-    std::shared_ptr<std::atomic<std::size_t>> open_sessions_;
+    std::shared_ptr<ListenerState> state_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<HttpResponse> response_;  // the one write in flight
     bool keep_alive_ = true;
@@ -103,7 +109,7 @@ HttpListener::HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint,
       acceptor_(net::make_strand(ioc)),
       handler_(handler),
       limits_(limits),
-      open_sessions_(std::make_shared<std::atomic<std::size_t>>(0)) {
+      state_(std::make_shared<ListenerState>()) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -113,6 +119,7 @@ HttpListener::HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint,
 void HttpListener::run() { do_accept(); }
 
 void HttpListener::stop() {
+    state_->stopping = true;
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
         beast::error_code ignored;
         self->acceptor_.close(ignored);
@@ -128,13 +135,13 @@ void HttpListener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;  // stopped
     if (ec) {
         spdlog::warn("accept failed: {}", ec.message());
-    } else if (open_sessions_->load() >= limits_.max_connections) {
+    } else if (state_->open_sessions.load() >= limits_.max_connections) {
         // Over the limit: drop the connection at once rather than queue it.
         beast::error_code ignored;
         socket.close(ignored);
     } else {
-        open_sessions_->fetch_add(1);
-        std::make_shared<HttpSession>(std::move(socket), handler_, limits_, open_sessions_)->run();
+        state_->open_sessions.fetch_add(1);
+        std::make_shared<HttpSession>(std::move(socket), handler_, limits_, state_)->run();
     }
     do_accept();
 }

@@ -35,6 +35,8 @@ struct HttpLimits {
     std::size_t max_connections = 1024;
 };
 
+struct ListenerState;
+
 class HttpListener : public std::enable_shared_from_this<HttpListener> {
 public:
     // Binds and listens at once (throws on failure), so the caller knows the port is ours.
@@ -52,7 +54,7 @@ private:
     tcp::acceptor acceptor_;
     RequestHandler& handler_;
     HttpLimits limits_;
-    std::shared_ptr<std::atomic<std::size_t>> open_sessions_;
+    std::shared_ptr<ListenerState> state_;  // shared with the sessions
 };
 
 }  // namespace sqlrep

@@ -118,7 +118,8 @@ std::string ChaosReport::summary() const {
         << " (outcomes: " << join_counts(outcomes) << ") unexpected=" << unexpected
         << " rows on master=" << rows_on_master << " wrong values=" << wrong_values
         << " writes lost=" << lost;
-    if (!missing_by_node.empty()) out << " (missing by node: " << join_counts(missing_by_node) << ")";
+    if (!missing_by_node.empty())
+        out << " (missing by node: " << join_counts(missing_by_node) << ")";
     return out.str();
 }
 
@@ -127,11 +128,13 @@ std::string ChaosReport::summary() const {
 
 ChaosDriver::ChaosDriver(Cluster& cluster, ChaosOptions options)
     : cluster_(cluster), options_(std::move(options)) {
-    if (options_.seed == 0) options_.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    if (options_.seed == 0)
+        options_.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     report_.seed = options_.seed;
     rng_.seed(options_.seed);
     started_ = Clock::now();
-    say("chaos seed " + std::to_string(options_.seed) + " (rerun with this seed to replay the faults)");
+    say("chaos seed " + std::to_string(options_.seed) +
+        " (rerun with this seed to replay the faults)");
 }
 
 ChaosDriver::~ChaosDriver() = default;
@@ -149,7 +152,8 @@ void ChaosDriver::say(const std::string& line) {
 
 std::chrono::milliseconds ChaosDriver::uniform_ms(int64_t lo, int64_t hi) {
     if (hi <= lo) return std::chrono::milliseconds(lo);
-    return std::chrono::milliseconds(lo + static_cast<int64_t>(rng_() % static_cast<uint64_t>(hi - lo + 1)));
+    return std::chrono::milliseconds(
+        lo + static_cast<int64_t>(rng_() % static_cast<uint64_t>(hi - lo + 1)));
 }
 
 void ChaosDriver::setup() {
@@ -196,14 +200,16 @@ void ChaosDriver::inject_fault() {
         ExitInfo e = node.terminate(20s);
         auto exit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
         if (exit_ms > 5s)
-            say("  (" + node.name() + " took " + std::to_string(exit_ms.count()) + " ms to exit on SIGTERM)");
+            say("  (" + node.name() + " took " + std::to_string(exit_ms.count()) +
+                " ms to exit on SIGTERM)");
         if (!e.exited || e.code != 0)
             report_.problems.push_back(node.name() + " did not exit 0 on SIGTERM: " + e.describe());
         node.start();
         node.wait_ready();
     }
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
-    if (took > 5s) say("  (" + kind + " of " + node.name() + " took " + std::to_string(took.count()) + " ms)");
+    if (took > 5s)
+        say("  (" + kind + " of " + node.name() + " took " + std::to_string(took.count()) + " ms)");
 }
 
 void ChaosDriver::run(std::chrono::milliseconds duration) {
@@ -278,17 +284,20 @@ void ChaosDriver::verify() {
                 "SELECT id, writer, seq, val FROM chaos WHERE id > ? ORDER BY id LIMIT ?",
                 json::array{after, kPageRows}, {}, 60s);
             if (!r.ok())
-                throw std::runtime_error(node->name() + " cannot read table chaos: " + r.describe());
+                throw std::runtime_error(node->name() +
+                                         " cannot read table chaos: " + r.describe());
             const json::array& rows = r.rows();
             for (const auto& row : rows) {
                 const auto& f = row.as_array();
                 after = f.at(0).as_int64();
-                present.emplace(std::make_pair(std::string(f.at(1).as_string()), f.at(2).as_int64()),
-                                std::string(f.at(3).as_string()));
+                present.emplace(
+                    std::make_pair(std::string(f.at(1).as_string()), f.at(2).as_int64()),
+                    std::string(f.at(3).as_string()));
             }
             if (static_cast<int64_t>(rows.size()) < kPageRows) break;
         }
-        if (node == &cluster_.master()) report_.rows_on_master = static_cast<int64_t>(present.size());
+        if (node == &cluster_.master())
+            report_.rows_on_master = static_cast<int64_t>(present.size());
         int64_t missing = 0;
         for (const auto& [writer, acked] : acked_) {
             for (const auto& a : acked) {

@@ -33,11 +33,11 @@ namespace sqlrep::test {
 struct ChaosOptions {
     uint64_t seed = 0;  // 0: a fresh one from std::random_device (printed either way)
     int writers_per_node = 2;
-    bool wipe_replicas = true;                     // include the wipe fault
-    std::chrono::milliseconds max_pause{6000};     // SIGSTOP length is 300 ms .. this
-    std::chrono::milliseconds max_down{1000};      // gap between SIGKILL and restart
+    bool wipe_replicas = true;                  // include the wipe fault
+    std::chrono::milliseconds max_pause{6000};  // SIGSTOP length is 300 ms .. this
+    std::chrono::milliseconds max_down{1000};   // gap between SIGKILL and restart
     std::chrono::milliseconds converge_timeout{120000};
-    std::function<void(const std::string&)> log;   // progress lines; default: stdout
+    std::function<void(const std::string&)> log;  // progress lines; default: stdout
 };
 
 struct ChaosReport {
@@ -51,9 +51,9 @@ struct ChaosReport {
     std::vector<std::string> unexpected_samples;
     std::vector<std::string> problems;  // SIGTERM exits that were not 0, diverged replicas
     // Filled by verify():
-    int64_t lost = 0;                                 // acked writes missing on some node
-    std::map<std::string, int64_t> missing_by_node;   // node name -> acked writes missing
-    int64_t wrong_values = 0;                         // acked rows holding another value
+    int64_t lost = 0;                                // acked writes missing on some node
+    std::map<std::string, int64_t> missing_by_node;  // node name -> acked writes missing
+    int64_t wrong_values = 0;                        // acked rows holding another value
     std::vector<std::string> lost_samples;
     int64_t rows_on_master = 0;
 

@@ -142,9 +142,8 @@ void check_following_at_master_index(Cluster& c, int id) {
 
 }  // namespace
 
-TEST_CASE(
-    "a wiped replica behind the master's trimmed log comes back identical through a snapshot",
-    "[integration][snapshot]") {
+TEST_CASE("a wiped replica behind the master's trimmed log comes back identical through a snapshot",
+          "[integration][snapshot]") {
     ClusterOptions options;
     options.master_args = {"--log-retain", "0"};
     options.replica_args = {"--log-retain", "0"};
@@ -219,7 +218,9 @@ TEST_CASE(
     // DELETE of two rows (1 instead of 2).
     std::string touching_write;
     SECTION("an UPDATE of the row") { touching_write = "UPDATE t SET v = 'changed' WHERE id = 7"; }
-    SECTION("a DELETE of the row and another") { touching_write = "DELETE FROM t WHERE id IN (7, 8)"; }
+    SECTION("a DELETE of the row and another") {
+        touching_write = "DELETE FROM t WHERE id IN (7, 8)";
+    }
 
     Cluster c;
     c.exec_ok(c.master(), kTable);

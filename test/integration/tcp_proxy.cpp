@@ -41,7 +41,8 @@ bool send_all(int fd, const char* data, std::size_t size) {
 
 TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw std::runtime_error(std::string("proxy socket: ") + std::strerror(errno));
+    if (listen_fd_ < 0)
+        throw std::runtime_error(std::string("proxy socket: ") + std::strerror(errno));
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr = loopback(0);
@@ -90,7 +91,8 @@ void TcpProxy::accept_loop() {
 void TcpProxy::relay(int client_fd) {
     int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr = loopback(target_port_);
-    if (target_fd < 0 || ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (target_fd < 0 ||
+        ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (target_fd >= 0) ::close(target_fd);
         ::close(client_fd);
         return;
@@ -120,8 +122,8 @@ void TcpProxy::relay(int client_fd) {
                 if (limit >= 0 && to_client + size > static_cast<uint64_t>(limit)) {
                     // Relay up to the limit, then tear the connection down mid-transfer.
                     if (cut_after_.compare_exchange_strong(limit, -1)) {
-                        std::size_t part = static_cast<std::size_t>(static_cast<uint64_t>(limit) -
-                                                                    std::min<uint64_t>(to_client, limit));
+                        std::size_t part = static_cast<std::size_t>(
+                            static_cast<uint64_t>(limit) - std::min<uint64_t>(to_client, limit));
                         send_all(to, buf.data(), part);
                         bytes_to_client_ += part;
                         ++cuts_;

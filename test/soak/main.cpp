@@ -54,7 +54,8 @@ TEST_CASE("chaos soak: no acknowledged write is lost over a long run of random f
     while (Clock::now() < end) {
         ++round;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-        auto length = std::min<std::chrono::milliseconds>(left, std::chrono::seconds(g_flags.round_s));
+        auto length =
+            std::min<std::chrono::milliseconds>(left, std::chrono::seconds(g_flags.round_s));
         driver.run(std::max<std::chrono::milliseconds>(length, std::chrono::milliseconds(1000)));
         driver.verify();
 
@@ -72,19 +73,21 @@ TEST_CASE("chaos soak: no acknowledged write is lost over a long run of random f
         c.check_same_checksums();
     }
     std::cout << "chaos soak finished after " << round << " rounds: " << driver.report().summary()
-              << "\n" << std::flush;
+              << "\n"
+              << std::flush;
     CHECK(driver.report().acked > 0);
 }
 
 int main(int argc, char* argv[]) {
     Catch::Session session;
     using Catch::clara::Opt;
-    auto cli = session.cli() |
-               Opt(g_flags.duration_s, "seconds")["--duration"]("how long to run faults (600)") |
-               Opt(g_flags.seed, "seed")["--seed"]("replay a seed (default: random, printed)") |
-               Opt(g_flags.writers, "n")["--writers"]("writer threads per node (2)") |
-               Opt(g_flags.round_s, "seconds")["--round"]("seconds between full checks (120)") |
-               Opt(g_flags.log_retain, "entries")["--log-retain"]("--log-retain of every node (200)");
+    auto cli =
+        session.cli() |
+        Opt(g_flags.duration_s, "seconds")["--duration"]("how long to run faults (600)") |
+        Opt(g_flags.seed, "seed")["--seed"]("replay a seed (default: random, printed)") |
+        Opt(g_flags.writers, "n")["--writers"]("writer threads per node (2)") |
+        Opt(g_flags.round_s, "seconds")["--round"]("seconds between full checks (120)") |
+        Opt(g_flags.log_retain, "entries")["--log-retain"]("--log-retain of every node (200)");
     session.cli(cli);
     int rc = session.applyCommandLine(argc, argv);
     if (rc != 0) return rc;
