@@ -40,10 +40,7 @@ void check_same(const Entry& a, const Entry& b) {
     CHECK(a.hash == b.hash);
 }
 
-struct Log {
-    TempDir dir;
-    std::string path = dir.file("log.sqlite");
-    std::unique_ptr<Connection> writer = open_writer(path);
+struct Log : ScratchDb {
     Log() { ensure_log_schema(*writer); }
 };
 

@@ -18,10 +18,7 @@ using namespace sqlrep::test;
 
 namespace {
 
-struct Db {
-    TempDir dir;
-    std::string path = dir.file("db.sqlite");
-    std::unique_ptr<Connection> writer = open_writer(path);
+struct Db : ScratchDb {
     Db() { run(*writer, "CREATE TABLE t(x)"); }
     json::array column_x() {
         json::array out;

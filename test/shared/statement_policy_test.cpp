@@ -16,10 +16,7 @@ using namespace sqlrep::test;
 namespace {
 
 // A database file with a user table t(x) and an index on it, plus the reserved tables.
-struct Db {
-    TempDir dir;
-    std::string path = dir.file("db.sqlite");
-    std::unique_ptr<Connection> writer = open_writer(path);
+struct Db : ScratchDb {
     Db() {
         ensure_log_schema(*writer);
         run(*writer, "CREATE TABLE t(x); CREATE INDEX t_x ON t(x); INSERT INTO t VALUES (1)");

@@ -62,6 +62,14 @@ inline std::unique_ptr<Connection> open_reader(const std::string& path) {
     return std::make_unique<Connection>(path, Connection::Mode::reader);
 }
 
+// A database file in its own temp dir with a writer connection open on it: the base of
+// the per-file fixtures.
+struct ScratchDb {
+    TempDir dir;
+    std::string path = dir.file("db.sqlite");
+    std::unique_ptr<Connection> writer = open_writer(path);
+};
+
 // Runs one unit of client SQL.
 inline ExecutionResult run(Connection& conn, const std::string& sql,
                            json::value params = nullptr,
