@@ -63,10 +63,9 @@ int main(int argc, char** argv) {
         sequencer.set_trim_floor(
             [&] { return registry.trim_floor(committed.value(), config.log_retain); });
         MasterRouter router(config, token, reads, committed, sequencer, registry);
-        HttpLimits limits;
-        limits.max_body_bytes = config.max_body_bytes;
         auto listener = std::make_shared<HttpListener>(
-            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router, limits);
+            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
+            config.http_limits());
 
         sequencer.start();
         listener->run();

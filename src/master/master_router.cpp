@@ -45,6 +45,7 @@ MasterRouter::MasterRouter(const NodeConfig& config, const std::string& cluster_
 void MasterRouter::serve_exec(ClientRequest req, const HttpRequest&, Respond respond) {
     AckMode mode = req.ack.value_or(config_.default_ack);
     auto timeout = std::chrono::milliseconds(config_.ack_timeout_ms);
+    ExecutionRule rule = req.may_change_schema ? ExecutionRule::write : ExecutionRule::data_write;
     sequencer_.submit(std::move(req.statements), [this, mode, timeout,
                                                   respond](WriteOutcome outcome) {
         // On the writer thread: only hand the result on.
@@ -68,7 +69,7 @@ void MasterRouter::serve_exec(ClientRequest req, const HttpRequest&, Respond res
                                                     {"last_insert_id", result->last_insert_id},
                                                     {"results", std::move(result->results)}}));
         });
-    });
+    }, rule);
 }
 
 void MasterRouter::serve_strong_read(ClientRequest req, const HttpRequest&, Respond respond) {

@@ -52,8 +52,8 @@ void Sequencer::stop() {
     }
 }
 
-void Sequencer::submit(std::vector<SqlStatement> statements, Done done) {
-    Pending p{std::move(statements), "", std::move(done)};
+void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule) {
+    Pending p{std::move(statements), "", std::move(done), rule};
     p.body = encode_statements(p.statements);
     {
         std::lock_guard lock(mutex_);
@@ -190,7 +190,7 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
     try {
         EntryClock clock(entry.time_ms, entry.seed);
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
-        outcome.result = execute(*writer_, request.statements, ExecutionRule::write);
+        outcome.result = execute(*writer_, request.statements, request.rule);
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
     } catch (const Error& e) {
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());

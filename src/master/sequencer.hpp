@@ -54,7 +54,9 @@ public:
     void stop();
 
     // Queues one write: the statements run as one atomic unit and become one entry.
-    void submit(std::vector<SqlStatement> statements, Done done);
+    // `rule` is write, or data_write for a client that may not change the schema.
+    void submit(std::vector<SqlStatement> statements, Done done,
+                ExecutionRule rule = ExecutionRule::write);
 
     int64_t term() const { return term_; }
 
@@ -63,6 +65,7 @@ private:
         std::vector<SqlStatement> statements;
         std::string body;  // the statements encoded once, on the caller's thread
         Done done;
+        ExecutionRule rule;
     };
 
     void run();

@@ -59,10 +59,9 @@ int main(int argc, char** argv) {
                                  std::chrono::milliseconds(config.wait_timeout_ms * 2));
         StreamFollower follower(config, token, applier, applied);
         ReplicaRouter router(config, token, reads, applied, follower, forwarder, applier);
-        HttpLimits limits;
-        limits.max_body_bytes = config.max_body_bytes;
         auto listener = std::make_shared<HttpListener>(
-            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router, limits);
+            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
+            config.http_limits());
 
         follower.start();
         listener->run();

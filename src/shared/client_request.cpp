@@ -48,6 +48,9 @@ ClientRequest parse_client_request(const std::string& body, const RequestLimits&
     options.max_depth = limits.max_json_depth;
     boost::system::error_code ec;
     json::value parsed = json::parse(body, ec, {}, options);
+    if (ec == json::error::too_deep)
+        bad("the body nests arrays and objects deeper than " +
+            std::to_string(limits.max_json_depth) + " levels");
     if (ec) bad("the body is not valid JSON: " + ec.message());
     if (!parsed.is_object()) bad("the body must be a JSON object");
     const json::object& o = parsed.get_object();

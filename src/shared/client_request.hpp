@@ -24,6 +24,8 @@ struct ClientRequest {
     // The body sets "replicated" or "forwarded": flags only node-to-node traffic may
     // carry. The router refuses them without the cluster token.
     bool claims_replication = false;
+    // Set by the router from the client's role: false for a token without admin.
+    bool may_change_schema = true;
 };
 
 struct RequestLimits {

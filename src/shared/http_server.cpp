@@ -31,7 +31,17 @@ private:
     void do_read() {
         parser_.emplace();
         parser_->body_limit(limits_.max_body_bytes);
-        stream_.expires_after(limits_.read_timeout);
+        // Two deadlines, so a client can neither trickle its headers (slowloris) nor hold
+        // an idle kept-alive connection open past the header timeout.
+        stream_.expires_after(limits_.header_timeout);
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t bytes) {
+        if (ec || parser_->is_done()) return on_read(ec, bytes);
+        stream_.expires_after(limits_.body_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     }
@@ -72,7 +82,7 @@ private:
         res.keep_alive(keep_alive && !state_->stopping.load());
         res.prepare_payload();
         response_ = std::move(res);
-        stream_.expires_after(limits_.read_timeout);
+        stream_.expires_after(limits_.body_timeout);
         http::async_write(stream_, *response_,
                           beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
     }

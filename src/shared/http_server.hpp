@@ -31,7 +31,8 @@ public:
 
 struct HttpLimits {
     std::size_t max_body_bytes = 8 * 1024 * 1024;
-    std::chrono::seconds read_timeout{30};  // a whole request, headers and body
+    std::chrono::milliseconds header_timeout{10000};  // headers, also while idle between requests
+    std::chrono::milliseconds body_timeout{30000};    // the body, after its headers
     std::size_t max_connections = 1024;
 };
 

@@ -12,7 +12,11 @@ HttpResponse json_response(unsigned status, const json::value& body) {
 }
 
 HttpResponse error_response(ErrorKind kind, const std::string& message) {
-    return json_response(http_status_for(kind), json::object{{"ok", false}, {"error", message}});
+    HttpResponse res =
+        json_response(http_status_for(kind), json::object{{"ok", false}, {"error", message}});
+    if (kind == ErrorKind::unauthorized)
+        res.set(http::field::www_authenticate, "Bearer realm=\"sqlrep\"");
+    return res;
 }
 
 HttpResponse error_response(const Error& error) { return error_response(error.kind(), error.what()); }

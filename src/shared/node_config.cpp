@@ -21,6 +21,21 @@ std::string NodeConfig::database_path() const {
     return (std::filesystem::path(data_dir) / name).string();
 }
 
+HttpLimits NodeConfig::http_limits() const {
+    HttpLimits limits;
+    limits.max_body_bytes = max_body_bytes;
+    limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
+    limits.max_connections = max_connections;
+    return limits;
+}
+
+RequestLimits NodeConfig::request_limits() const {
+    RequestLimits limits;
+    limits.max_json_depth = max_json_depth;
+    return limits;
+}
+
 std::string NodeConfig::advertised_url() const {
     return "http://" + host + ":" + std::to_string(port);
 }
@@ -62,6 +77,27 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->capture_default_str();
     app.add_option("--max-result-rows", config.max_result_rows, "Most rows one request returns")
         ->capture_default_str();
+    app.add_option("--max-json-depth", config.max_json_depth,
+                   "Deepest nesting of arrays and objects in a request body (400 beyond)")
+        ->check(CLI::Range(2u, 1000u))
+        ->capture_default_str();
+    app.add_option("--max-connections", config.max_connections,
+                   "Open client connections at most; more are closed at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->capture_default_str();
+    app.add_option("--header-timeout-ms", config.header_timeout_ms,
+                   "A request's headers must arrive within this, also on an idle kept-alive "
+                   "connection (slow-client defence)")
+        ->check(CLI::Range(100, 3600000))
+        ->capture_default_str();
+    app.add_option("--body-timeout-ms", config.body_timeout_ms,
+                   "A request's body must arrive within this after its headers")
+        ->check(CLI::Range(100, 3600000))
+        ->capture_default_str();
+    app.add_option("--auth", config.auth_file,
+                   "JSON file of client tokens with roles (read, write, admin); clients send "
+                   "'Authorization: Bearer <token>'. Without it the node is open")
+        ->check(CLI::ExistingFile);
     app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
         ->capture_default_str();
 }

@@ -7,6 +7,7 @@
 
 #include "shared/client_request.hpp"
 #include "shared/connection.hpp"
+#include "shared/http_server.hpp"
 
 namespace CLI {
 class App;
@@ -37,8 +38,17 @@ struct NodeConfig {
     int query_timeout_ms = 5000;
     int wait_timeout_ms = 5000;  // bounded waits: min_index, forwarded writes
     std::size_t max_result_rows = 100000;
+    unsigned max_json_depth = 32;
+    // Connections
+    std::size_t max_connections = 1024;
+    int header_timeout_ms = 10000;  // request headers must arrive within this (slowloris)
+    int body_timeout_ms = 30000;    // and the body within this after them
+    // Clients
+    std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
 
+    HttpLimits http_limits() const;
+    RequestLimits request_limits() const;
     std::string database_path() const;  // <data-dir>/master.db or replica_<id>.db
     std::string advertised_url() const; // http://host:port
 };

@@ -11,12 +11,35 @@ namespace sqlrep {
 
 NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token,
                        ReadPool& reads, IndexWatch& applied)
-    : config_(config), cluster_token_(cluster_token), reads_(reads), applied_(applied) {}
+    : config_(config),
+      cluster_token_(cluster_token),
+      auth_(config.auth_file.empty() ? ClientAuth{} : ClientAuth::load(config.auth_file)),
+      reads_(reads),
+      applied_(applied) {
+    if (auth_.enabled())
+        spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
+                     config.auth_file);
+    else
+        spdlog::warn("no --auth file: this node is open, any client that reaches {} may read, "
+                     "write and change the schema",
+                     config.advertised_url());
+}
 
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
     auto it = req.find(kTokenHeader);
     return it != req.end() && !cluster_token_.empty() &&
            secrets_equal(std::string(it->value()), cluster_token_);
+}
+
+Role NodeRouter::client_role(const HttpRequest& req) const {
+    if (!auth_.enabled() || has_cluster_token(req)) return Role::admin;
+    auto it = req.find(http::field::authorization);
+    if (it == req.end())
+        throw Error(ErrorKind::unauthorized,
+                    "this node needs a client token: send 'Authorization: Bearer <token>'");
+    std::optional<Role> role = auth_.role_for(it->value());
+    if (!role) throw Error(ErrorKind::unauthorized, "the bearer token is not valid here");
+    return *role;
 }
 
 void NodeRouter::handle(HttpRequest req, Respond original) {
@@ -47,26 +70,42 @@ void NodeRouter::route(HttpRequest& req, Respond& respond) {
         throw Error(ErrorKind::forbidden,
                     "node-to-node requests need the right cluster token (X-Sqlrep-Token)");
 
+    // Health stays open: load balancers and supervisors probe it without credentials.
+    if (path == "/health") {
+        if (req.method() != http::verb::get)
+            throw Error(ErrorKind::method_not_allowed, "/health answers GET only");
+        return respond(json_response(200, json::object{{"ok", true}}));
+    }
+    Role role = client_role(req);
+
     if (path == "/") {
         if (req.method() != http::verb::post)
             throw Error(ErrorKind::method_not_allowed, "POST a JSON query to /");
-        ClientRequest parsed = parse_client_request(req.body());
+        ClientRequest parsed = parse_client_request(req.body(), config_.request_limits());
         if (parsed.claims_replication && !has_cluster_token(req))
             throw Error(ErrorKind::forbidden,
                         "\"replicated\" and \"forwarded\" are reserved for node-to-node traffic "
                         "and need the cluster token");
-        if (parsed.command == ClientRequest::Command::exec)
+        if (parsed.command == ClientRequest::Command::exec) {
+            if (role < Role::write)
+                throw Error(ErrorKind::forbidden,
+                            "this token has the read role: it may query, not exec; writes need "
+                            "the write or admin role");
+            // A forwarded write never changes the schema, whatever the replica's scan saw:
+            // DDL runs only when an admin sends it to the master itself.
+            parsed.may_change_schema =
+                role == Role::admin && req.find(kForwardedHeader) == req.end();
             return serve_exec(std::move(parsed), req, std::move(respond));
+        }
         if (parsed.level == ReadLevel::strong)
             return serve_strong_read(std::move(parsed), req, std::move(respond));
         return serve_local_read(std::move(parsed), std::move(respond));
     }
 
-    bool known = path == "/health" || path == "/status" || path == "/checksum";
+    bool known = path == "/status" || path == "/checksum";
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
     if (req.method() != http::verb::get)
         throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
-    if (path == "/health") return respond(json_response(200, json::object{{"ok", true}}));
     if (path == "/status") return respond(json_response(200, status()));
     serve_checksum(std::move(respond));
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "shared/client_auth.hpp"
 #include "shared/client_request.hpp"
 #include "shared/http_server.hpp"
 #include "shared/index_watch.hpp"
@@ -41,9 +42,14 @@ protected:
 
     // Whether the request carries the right cluster token.
     bool has_cluster_token(const HttpRequest& req) const;
+    // What the sender may do: admin on an open node and for node-to-node traffic (the
+    // sending node checked its own client), else the role of its bearer token.
+    // Throws Error(unauthorized) when --auth is on and the token is missing or unknown.
+    Role client_role(const HttpRequest& req) const;
 
     const NodeConfig& config_;
     const std::string cluster_token_;
+    const ClientAuth auth_;
     ReadPool& reads_;
     IndexWatch& applied_;
 

@@ -174,6 +174,10 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
                 throw Error(ErrorKind::bad_request,
                             "command \"query\" runs only read statements; send writes with "
                             "command \"exec\"");
+            if (rule == ExecutionRule::data_write && conn.policy().privileged())
+                throw Error(ErrorKind::forbidden,
+                            "schema changes (CREATE/DROP/ALTER) need the admin role and must "
+                            "be sent to the master itself");
             out.privileged = out.privileged || conn.policy().privileged();
             bind_params(stmt, item.params);
 

@@ -27,6 +27,7 @@ struct SqlStatement {
 enum class ExecutionRule {
     read_only,          // every statement must be a read (query path)
     write,              // anything the policy allows (master writer, replica applier)
+    data_write,         // writes without schema changes (a client without the admin role)
 };
 
 struct ResultLimits {

@@ -52,29 +52,6 @@ std::set<Cluster*> g_live_clusters;
 
 std::runtime_error failure(const std::string& what) { return std::runtime_error(what); }
 
-// Finds `count` distinct free loopback ports by binding port 0; every socket stays bound
-// until all are chosen so no two nodes get the same port.
-std::vector<uint16_t> free_ports(int count) {
-    std::vector<int> fds;
-    std::vector<uint16_t> ports;
-    for (int i = 0; i < count; ++i) {
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) throw failure(std::string("socket: ") + std::strerror(errno));
-        fds.push_back(fd);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            throw failure(std::string("bind: ") + std::strerror(errno));
-        socklen_t len = sizeof addr;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-            throw failure(std::string("getsockname: ") + std::strerror(errno));
-        ports.push_back(ntohs(addr.sin_port));
-    }
-    for (int fd : fds) ::close(fd);
-    return ports;
-}
 
 ExitInfo exit_info(int wstatus) {
     ExitInfo info;
@@ -165,12 +142,15 @@ std::string Response::describe() const {
 // ---------------------------------------------------------------------------------------
 // NodeClient
 
-NodeClient::NodeClient(const std::string& url) : http_(url) {}
+NodeClient::NodeClient(const std::string& url, std::string bearer_token)
+    : http_(url), bearer_token_(std::move(bearer_token)) {}
 
 Response NodeClient::request(http::verb method, const std::string& target, const std::string& body,
                              const std::map<std::string, std::string>& headers,
                              std::chrono::milliseconds timeout) {
-    HttpResult r = http_.request(method, target, body, headers, timeout);
+    std::map<std::string, std::string> all = headers;
+    if (!bearer_token_.empty()) all.emplace("Authorization", "Bearer " + bearer_token_);
+    HttpResult r = http_.request(method, target, body, all, timeout);
     Response out;
     out.status = r.status;
     out.raw = std::move(r.body);
@@ -424,6 +404,36 @@ std::string Node::log_tail(std::size_t max_lines) const {
 // ---------------------------------------------------------------------------------------
 // Cluster
 
+// Finds `count` distinct free loopback ports by binding port 0; every socket stays bound
+// until all are chosen so no two nodes get the same port.
+std::vector<uint16_t> free_ports(int count) {
+    std::vector<int> fds;
+    std::vector<uint16_t> ports;
+    for (int i = 0; i < count; ++i) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw failure(std::string("socket: ") + std::strerror(errno));
+        fds.push_back(fd);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = 0;
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw failure(std::string("bind: ") + std::strerror(errno));
+        socklen_t len = sizeof addr;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw failure(std::string("getsockname: ") + std::strerror(errno));
+        ports.push_back(ntohs(addr.sin_port));
+    }
+    for (int fd : fds) ::close(fd);
+    return ports;
+}
+
+std::string binary_path(const std::string& name) {
+    // SQLREP_TEST_BIN_DIR points the suite at other binaries (another build tree).
+    const char* bin_override = std::getenv("SQLREP_TEST_BIN_DIR");
+    return std::string(bin_override && *bin_override ? bin_override : SQLREP_BIN_DIR) + "/" + name;
+}
+
 std::string random_hex(std::size_t chars) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     static const char* digits = "0123456789abcdef";
@@ -450,9 +460,6 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     }
 
     try {
-        // SQLREP_TEST_BIN_DIR points the suite at other binaries (another build tree).
-        const char* bin_override = std::getenv("SQLREP_TEST_BIN_DIR");
-        const std::string bin = bin_override && *bin_override ? bin_override : SQLREP_BIN_DIR;
         const std::string n = std::to_string(options_.replicas);
         auto ports = free_ports(1 + options_.replicas);
 
@@ -467,8 +474,15 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
         flag(margs, "--data-dir", data_dir_);
         flag(margs, "--cluster-token", token_);
         if (!options_.ack.empty()) flag(margs, "--ack", options_.ack);
+        std::vector<std::string> common;  // flags every node gets
+        if (!options_.auth.empty()) {
+            std::string path = dir_ + "/auth.json";
+            std::ofstream(path) << options_.auth;
+            flag(common, "--auth", path);
+        }
+        margs.insert(margs.end(), common.begin(), common.end());
         margs.insert(margs.end(), options_.master_args.begin(), options_.master_args.end());
-        master_ = std::make_unique<Node>("master", bin + "/master", margs, ports[0],
+        master_ = std::make_unique<Node>("master", binary_path("master"), margs, ports[0],
                                          dir_ + "/master.log");
 
         for (int id = 1; id <= options_.replicas; ++id) {
@@ -478,9 +492,10 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             flag(rargs, "--master", master_->url());
             flag(rargs, "--data-dir", data_dir_);
             flag(rargs, "--cluster-token", token_);
+            rargs.insert(rargs.end(), common.begin(), common.end());
             rargs.insert(rargs.end(), options_.replica_args.begin(), options_.replica_args.end());
             replicas_.push_back(std::make_unique<Node>(
-                "replica_" + std::to_string(id), bin + "/replica", rargs, ports[id],
+                "replica_" + std::to_string(id), binary_path("replica"), rargs, ports[id],
                 dir_ + "/replica_" + std::to_string(id) + ".log"));
         }
 
@@ -567,20 +582,24 @@ std::vector<Node*> Cluster::nodes() {
     return out;
 }
 
+NodeClient Cluster::client(Node& node) const {
+    return NodeClient(node.url(), options_.client_token);
+}
+
 Response Cluster::exec(Node& node, const std::string& sql, const json::value& params,
                        const json::object& extra) {
-    NodeClient client(node.url());
+    NodeClient client = this->client(node);
     return client.exec(sql, params, extra);
 }
 
 Response Cluster::query(Node& node, const std::string& sql, const json::value& params,
                         const json::object& extra) {
-    NodeClient client(node.url());
+    NodeClient client = this->client(node);
     return client.query(sql, params, extra);
 }
 
 Response Cluster::get(Node& node, const std::string& target) {
-    NodeClient client(node.url());
+    NodeClient client = this->client(node);
     return client.get(target);
 }
 
@@ -625,7 +644,7 @@ void Cluster::wait_all_applied(int64_t index, std::chrono::milliseconds timeout)
         for (Node* node : nodes()) {
             if (!node->running()) continue;
             try {
-                NodeClient client(node->url());
+                NodeClient client = this->client(*node);
                 Response r = client.get("/status", 2000ms);
                 last[node->name()] = r.describe();
                 const json::value* applied =

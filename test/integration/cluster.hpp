@@ -69,7 +69,9 @@ struct Response {
 // the node cannot be reached or the timeout passes.
 class NodeClient {
   public:
-    explicit NodeClient(const std::string& url);
+    // A non-empty `bearer_token` goes with every request as "Authorization: Bearer ...",
+    // unless the request names its own Authorization header.
+    explicit NodeClient(const std::string& url, std::string bearer_token = "");
 
     Response request(boost::beast::http::verb method, const std::string& target,
                      const std::string& body,
@@ -89,6 +91,7 @@ class NodeClient {
 
   private:
     HttpClient http_;
+    std::string bearer_token_;
 };
 
 // How a child process ended.
@@ -161,6 +164,8 @@ struct ClusterOptions {
     std::vector<std::string> master_args;   // extra flags for the master
     std::vector<std::string> replica_args;  // extra flags for every replica
     bool wait_ready = true;                 // wait for /health on every node in the constructor
+    std::string client_token;               // bearer token the harness's own requests carry
+    std::string auth;  // when set, an --auth file with this JSON text is given to every node
 };
 
 class Cluster {
@@ -184,6 +189,9 @@ class Cluster {
     // Removes the node's SQLite file with its -wal, -shm and .snapshot companions.
     // Precondition: that node is not running.
     void wipe_files(int node_id);
+
+    // A client for `node` carrying options.client_token.
+    NodeClient client(Node& node) const;
 
     // Each call uses a fresh connection; main thread only.
     Response exec(Node& node, const std::string& sql, const json::value& params = nullptr,
@@ -230,5 +238,11 @@ class Cluster {
 
 // A fresh random hex string, for unique values.
 std::string random_hex(std::size_t chars);
+
+// `count` distinct free loopback ports.
+std::vector<uint16_t> free_ports(int count);
+
+// The path of a built executable ("master", "replica", "show_all", ...).
+std::string binary_path(const std::string& name);
 
 }  // namespace sqlrep::test

@@ -220,3 +220,29 @@ TEST_CASE("a non-boolean is_master is a bad request", "[shared]") {
     auto value = GENERATE(as<std::string>{}, R"("true")", "1", "null", "{}");
     require_bad_request(R"({"command":"query","query":"SELECT 1","is_master":)" + value + "}");
 }
+
+TEST_CASE("invalid UTF-8 anywhere in the body is a bad request", "[shared]") {
+    // A lone continuation byte, a truncated sequence, an overlong '/', and a UTF-16
+    // surrogate encoded directly: in the SQL, in a string parameter, in a key.
+    for (std::string bad : {"\x80", "\xC3", "\xC0\xAF", "\xED\xA0\x80"}) {
+        require_bad_request(R"({"command":"query","query":"SELECT ')" + bad + R"('"})");
+        require_bad_request(R"({"command":"exec","query":"SELECT ?","params":[")" + bad + R"("]})");
+        require_bad_request(R"({"command":"query","query":"SELECT 1",")" + bad + R"(":1})");
+    }
+}
+
+TEST_CASE("valid UTF-8 and escaped non-ASCII are accepted", "[shared]") {
+    auto req = parse_client_request(
+        "{\"command\":\"exec\",\"query\":\"SELECT 'h\xC3\xA9' \",\"params\":null}");
+    CHECK(req.statements[0].sql == "SELECT 'h\xC3\xA9' ");
+    auto escaped =
+        parse_client_request(R"({"command":"query","query":"SELECT ?","params":["\u00e9\ud83d\ude00"]})");
+    CHECK(escaped.statements[0].params.as_array()[0].as_string() == "\xC3\xA9\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("the JSON depth limit follows RequestLimits", "[shared]") {
+    RequestLimits limits;
+    limits.max_json_depth = 4;
+    CHECK_NOTHROW(parse_client_request(nested_body(4), limits));
+    REQUIRE_THROWS_KIND(parse_client_request(nested_body(5), limits), ErrorKind::bad_request);
+}
