@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -378,4 +379,61 @@ TEST_CASE("bodies nested deeper than --max-json-depth or with invalid UTF-8 get 
                          400);
     }
     CHECK(client.query("SELECT 1").ok());
+}
+
+TEST_CASE("a huge body gets 413, a runaway query is interrupted, a huge result gets 413, "
+          "and the node keeps serving",
+          "[integration][security]") {
+    ClusterOptions options;
+    options.replicas = 1;
+    const std::vector<std::string> limits = {"--max-body-bytes", "65536", "--query-timeout-ms",
+                                             "300", "--max-result-rows", "1000"};
+    options.master_args = limits;
+    options.replica_args = limits;
+    Cluster c(options);
+    c.exec_ok(c.master(), "CREATE TABLE t (v TEXT)");
+    c.wait_converged();
+
+    for (Node* node : c.nodes()) {
+        INFO(node->name());
+        NodeClient client(node->url());
+        // Over the body limit: refused before anything is parsed or written.
+        std::string big(70000, 'x');
+        check_json_error(client.exec("INSERT INTO t VALUES (?)", json::array{big}), 413);
+
+        // A runaway read is interrupted with an error, while another client is served.
+        std::atomic<bool> served{false};
+        std::thread other([&] {
+            NodeClient second(node->url());
+            std::this_thread::sleep_for(50ms);
+            served = second.query("SELECT 1").ok();
+        });
+        Response runaway = client.query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+            "SELECT count(*) FROM n");
+        other.join();
+        INFO(runaway.describe());
+        CHECK_FALSE(runaway.ok());
+        CHECK(runaway.error().find("interrupted") != std::string::npos);
+        CHECK(served);
+
+        // A result over --max-result-rows.
+        Response huge = client.query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 5000) "
+            "SELECT i FROM n");
+        check_json_error(huge, 413);
+    }
+
+    // A runaway write is interrupted on the master's writer, which then goes on.
+    Response runaway_write = c.exec(
+        c.master(),
+        "INSERT INTO t SELECT 'x' FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+        "FROM n) SELECT i FROM n) WHERE i = -1");
+    INFO(runaway_write.describe());
+    CHECK_FALSE(runaway_write.ok());
+    c.exec_ok(c.master(), "INSERT INTO t VALUES ('after')");
+    c.exec_ok(c.replica(1), "INSERT INTO t VALUES ('through the replica')");
+    c.wait_converged();
+    for (Node* node : c.nodes()) CHECK(count_rows(c, *node, "t") == 2);
+    c.check_same_checksums();
 }
