@@ -1,5 +1,7 @@
 #include "shared/client_request.hpp"
 
+#include <cmath>
+
 #include "shared/error.hpp"
 
 namespace sqlrep {
@@ -20,6 +22,15 @@ SqlStatement parse_statement(const json::object& o, const RequestLimits& limits,
     if (const json::value* params = o.if_contains("params")) {
         if (!params->is_array() && !params->is_object() && !params->is_null())
             bad(where + "\"params\" must be an array or an object");
+        // A number beyond double's range (1e400) parses as infinity, which SQLite would
+        // store and JSON cannot show: refuse it here.
+        auto finite = [](const json::value& v) { return !v.is_double() || std::isfinite(v.get_double()); };
+        bool all_finite = true;
+        if (params->is_array())
+            for (const auto& v : params->get_array()) all_finite = all_finite && finite(v);
+        if (params->is_object())
+            for (const auto& kv : params->get_object()) all_finite = all_finite && finite(kv.value());
+        if (!all_finite) bad(where + "a number in \"params\" is out of the range of a double");
         s.params = *params;
     }
     return s;

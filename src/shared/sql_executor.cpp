@@ -1,5 +1,6 @@
 #include "shared/sql_executor.hpp"
 
+#include <cmath>
 #include <limits>
 #include <string_view>
 
@@ -104,7 +105,14 @@ void bind_params(sqlite3_stmt* stmt, const json::value& params) {
 json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes) {
     switch (sqlite3_column_type(stmt, column)) {
         case SQLITE_INTEGER: bytes += 8; return sqlite3_column_int64(stmt, column);
-        case SQLITE_FLOAT: bytes += 8; return sqlite3_column_double(stmt, column);
+        case SQLITE_FLOAT: {
+            bytes += 8;
+            // JSON has no infinity (SQLite makes one from 1e999 or an overflow): such a
+            // result shows as null rather than as text no JSON parser accepts.
+            double d = sqlite3_column_double(stmt, column);
+            if (!std::isfinite(d)) return nullptr;
+            return d;
+        }
         case SQLITE_TEXT: {
             auto text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
             auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));

@@ -246,3 +246,10 @@ TEST_CASE("the JSON depth limit follows RequestLimits", "[shared]") {
     CHECK_NOTHROW(parse_client_request(nested_body(4), limits));
     REQUIRE_THROWS_KIND(parse_client_request(nested_body(5), limits), ErrorKind::bad_request);
 }
+
+TEST_CASE("a parameter beyond double's range is a bad request", "[shared]") {
+    require_bad_request(R"({"command":"exec","query":"SELECT ?","params":[1e400]})");
+    require_bad_request(R"({"command":"exec","query":"SELECT :a","params":{":a":-1e400}})");
+    require_bad_request(R"({"command":"exec","batch":[{"query":"SELECT ?","params":[1e309]}]})");
+    CHECK_NOTHROW(parse_client_request(R"({"command":"exec","query":"SELECT ?","params":[1e308]})"));
+}

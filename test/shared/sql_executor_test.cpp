@@ -409,3 +409,13 @@ TEST_CASE("a deadline interrupts a long write and leaves nothing behind", "[shar
     db.writer->set_deadline(std::chrono::steady_clock::time_point::max());
     CHECK(db.column_x().empty());
 }
+
+TEST_CASE("an infinite real in a result shows as null, so the answer stays valid JSON", "[shared]") {
+    Db db;
+    auto r = query(*db.writer, "SELECT 1e999, -1e999, 1.5");
+    auto row = rows_of(r).at(0).as_array();
+    CHECK(row.at(0).is_null());
+    CHECK(row.at(1).is_null());
+    CHECK(row.at(2).as_double() == 1.5);
+    CHECK(json::serialize(r.results).find("Infinity") == std::string::npos);
+}
