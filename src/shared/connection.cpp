@@ -23,6 +23,9 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
             install_deterministic_functions(db_->getHandle());
         }
         db_->exec("PRAGMA cache_size=-16000");  // 16 MiB per connection
+        // SQLite's default allows a 1 GB string or blob, which one query can make out of
+        // nothing (zeroblob, hex, replace): keep any single value below the 64 MiB result cap.
+        sqlite3_limit(db_->getHandle(), SQLITE_LIMIT_LENGTH, kMaxValueBytes);
     } catch (const SQLite::Exception& e) {
         throw Error(ErrorKind::internal, "cannot open " + path + ": " + e.what());
     }

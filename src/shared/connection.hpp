@@ -20,6 +20,10 @@ struct sqlite3_stmt;
 
 namespace sqlrep {
 
+// The largest string, blob or row any connection creates or reads. Request bodies (and so
+// log entries) stay well below it: --max-body-bytes is capped at half of it.
+inline constexpr int kMaxValueBytes = 64 * 1024 * 1024;
+
 enum class SyncMode { full, normal };
 
 class Connection {

@@ -66,6 +66,7 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body (413 beyond)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{kMaxValueBytes / 2}))
         ->capture_default_str();
     app.add_option("--query-timeout-ms", config.query_timeout_ms,
                    "A statement running longer is interrupted")

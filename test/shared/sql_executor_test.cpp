@@ -419,3 +419,12 @@ TEST_CASE("an infinite real in a result shows as null, so the answer stays valid
     CHECK(row.at(2).as_double() == 1.5);
     CHECK(json::serialize(r.results).find("Infinity") == std::string::npos);
 }
+
+TEST_CASE("a value over the 64 MiB value limit is refused before it is built", "[shared]") {
+    Db db;
+    REQUIRE_THROWS_KIND(query(*db.writer, "SELECT length(zeroblob(100000000))"),
+                        ErrorKind::bad_request);
+    REQUIRE_THROWS_KIND(query(*db.writer, "SELECT length(hex(zeroblob(40000000)))"),
+                        ErrorKind::bad_request);
+    CHECK(one(query(*db.writer, "SELECT length(zeroblob(1000000))")).as_int64() == 1000000);
+}
