@@ -33,8 +33,8 @@ const json::string& require_string(const json::object& o, const char* name) {
 }
 
 // Boost.JSON 1.81 parses some doubles one step off the value it printed, so reals in
-// an entry body travel as exact hex-float text: {"real": "0x1.8p+1"}. (Clients cannot
-// send that shape: the executor accepts objects only as {"blob": ...}.)
+// an entry body travel as exact hex-float text: {"real": "0x1.8p+1"}. (No parameter value
+// a client sends has that shape: the executor accepts objects only as {"blob": ...}.)
 json::value exact_reals(const json::value& v) {
     if (v.is_double()) {
         char text[64];
@@ -59,7 +59,12 @@ json::value restore_reals(const json::value& v) {
         const auto& o = v.get_object();
         if (const json::value* real = o.if_contains("real"); real && o.size() == 1) {
             if (!real->is_string()) throw Error(ErrorKind::bad_request, "malformed real in entry");
-            return std::strtod(real->get_string().c_str(), nullptr);
+            const json::string& text = real->get_string();
+            char* end = nullptr;
+            double d = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size())
+                throw Error(ErrorKind::bad_request, "malformed real in entry");
+            return d;
         }
         if (o.contains("blob")) return v;
         json::object out;
@@ -72,6 +77,25 @@ json::value restore_reals(const json::value& v) {
         return out;
     }
     return v;
+}
+
+// Params are an array of values or an object of named values: only the values may take
+// the {"real": ...} shape, never the object of names itself, since a named parameter may be
+// called "real" or "blob" (":real" binds {"real": 1.5}). Anything else stays as it is.
+json::value encode_params(const json::value& params) {
+    if (params.is_array()) return exact_reals(params);
+    if (!params.is_object()) return params;
+    json::object out;
+    for (const auto& [name, value] : params.get_object()) out[name] = exact_reals(value);
+    return out;
+}
+
+json::value decode_params(const json::value& params) {
+    if (params.is_array()) return restore_reals(params);
+    if (!params.is_object()) return params;
+    json::object out;
+    for (const auto& [name, value] : params.get_object()) out[name] = restore_reals(value);
+    return out;
 }
 
 }  // namespace
@@ -124,7 +148,7 @@ std::string encode_statements(const std::vector<SqlStatement>& statements) {
     list.reserve(statements.size());
     for (const auto& s : statements) {
         json::object item{{"query", s.sql}};
-        if (!s.params.is_null()) item["params"] = exact_reals(s.params);
+        if (!s.params.is_null()) item["params"] = encode_params(s.params);
         list.push_back(std::move(item));
     }
     return json::serialize(list);
@@ -141,7 +165,7 @@ std::vector<SqlStatement> decode_statements(const std::string& body) {
         const auto& o = item.get_object();
         SqlStatement s;
         s.sql = std::string(require_string(o, "query"));
-        if (const json::value* p = o.if_contains("params")) s.params = restore_reals(*p);
+        if (const json::value* p = o.if_contains("params")) s.params = decode_params(*p);
         out.push_back(std::move(s));
     }
     return out;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "shared/net.hpp"
+#include "shared/json.hpp"
 #include "shared/sql_executor.hpp"
 
 namespace sqlrep {
@@ -26,6 +26,13 @@ struct Entry {
     int64_t changes = 0;   // rows the entry changed on the master, triggers included
     std::string body;      // the statements: a JSON array of {"query", "params"}
     Hash hash{};           // chain_hash(previous entry's hash, this entry)
+};
+
+// Where a log stands: its last entry (or its base), as the stream and snapshots name it.
+struct LogPosition {
+    int64_t index = 0;
+    int64_t term = 0;
+    Hash hash{};
 };
 
 // hash(N) = XXH3-128(hash(N-1) || index || term || time_ms || seed || changes || body).

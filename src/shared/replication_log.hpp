@@ -19,12 +19,6 @@
 
 namespace sqlrep {
 
-struct LogPosition {
-    int64_t index = 0;
-    int64_t term = 0;
-    Hash hash{};
-};
-
 // Creates the reserved tables if they do not exist (writer connections).
 void ensure_log_schema(Connection& conn);
 

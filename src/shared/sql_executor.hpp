@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "shared/connection.hpp"
-#include "shared/net.hpp"
+#include "shared/json.hpp"
 
 namespace sqlrep {
 

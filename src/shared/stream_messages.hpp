@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "shared/log_entry.hpp"
-#include "shared/replication_log.hpp"
 
 namespace sqlrep {
 
