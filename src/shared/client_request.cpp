@@ -23,14 +23,17 @@ SqlStatement parse_statement(const json::object& o, const RequestLimits& limits,
         if (!params->is_array() && !params->is_object() && !params->is_null())
             bad(where + "\"params\" must be an array or an object");
         // A number beyond double's range (1e400) parses as infinity, which SQLite would
-        // store and JSON cannot show: refuse it here.
+        // store and JSON cannot show; Boost.JSON 1.81 even reads 0e400 as NaN, which
+        // SQLite would store as NULL. Refuse both here rather than store a surprise.
         auto finite = [](const json::value& v) { return !v.is_double() || std::isfinite(v.get_double()); };
         bool all_finite = true;
         if (params->is_array())
             for (const auto& v : params->get_array()) all_finite = all_finite && finite(v);
         if (params->is_object())
             for (const auto& kv : params->get_object()) all_finite = all_finite && finite(kv.value());
-        if (!all_finite) bad(where + "a number in \"params\" is out of the range of a double");
+        if (!all_finite)
+            bad(where + "a number in \"params\" has no finite double value (too large, or "
+                        "an exponent this server does not read exactly)");
         s.params = *params;
     }
     return s;
