@@ -222,12 +222,13 @@ std::string ExitInfo::describe() const {
 // Node
 
 Node::Node(std::string name, std::string binary, std::vector<std::string> args, uint16_t port,
-           std::string log_path)
+           std::string log_path, std::string scheme)
     : name_(std::move(name)),
       binary_(std::move(binary)),
       args_(std::move(args)),
       port_(port),
-      log_path_(std::move(log_path)) {}
+      log_path_(std::move(log_path)),
+      scheme_(std::move(scheme)) {}
 
 Node::~Node() {
     try {
@@ -237,7 +238,7 @@ Node::~Node() {
     }
 }
 
-std::string Node::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string Node::url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
 
 void Node::start() {
     if (pid_ > 0) throw failure(name_ + ": start() while running");
@@ -467,9 +468,17 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
         flag(margs, "--data-dir", data_dir_);
         flag(margs, "--cluster-token", token_);
         if (!options_.ack.empty()) flag(margs, "--ack", options_.ack);
+        std::vector<std::string> tls_args;
+        if (!options_.tls_cert.empty()) {
+            flag(tls_args, "--tls-cert", options_.tls_cert);
+            flag(tls_args, "--tls-key", options_.tls_key);
+            if (!options_.tls_ca.empty()) flag(tls_args, "--tls-ca", options_.tls_ca);
+        }
+        const std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+        margs.insert(margs.end(), tls_args.begin(), tls_args.end());
         margs.insert(margs.end(), options_.master_args.begin(), options_.master_args.end());
         master_ = std::make_unique<Node>("master", bin + "/master", margs, ports[0],
-                                         dir_ + "/master.log");
+                                         dir_ + "/master.log", scheme);
 
         for (int id = 1; id <= options_.replicas; ++id) {
             std::vector<std::string> rargs = {std::to_string(id), n};
@@ -478,10 +487,11 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             flag(rargs, "--master", master_->url());
             flag(rargs, "--data-dir", data_dir_);
             flag(rargs, "--cluster-token", token_);
+            rargs.insert(rargs.end(), tls_args.begin(), tls_args.end());
             rargs.insert(rargs.end(), options_.replica_args.begin(), options_.replica_args.end());
             replicas_.push_back(std::make_unique<Node>(
                 "replica_" + std::to_string(id), bin + "/replica", rargs, ports[id],
-                dir_ + "/replica_" + std::to_string(id) + ".log"));
+                dir_ + "/replica_" + std::to_string(id) + ".log", scheme));
         }
 
         // The master first, so replicas find it on their first connection attempt rather
