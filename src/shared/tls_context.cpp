@@ -21,14 +21,16 @@ void load_identity(ssl::context& context, const TlsFiles& files) {
         throw Error(ErrorKind::bad_request, "--tls-cert '" + files.cert +
                                                 "' is not a PEM certificate: " + ec.message());
     context.use_private_key_file(files.key, ssl::context::pem, ec);
+    // OpenSSL already refuses a key that does not match the loaded certificate here.
+    bool mismatch = ec ? ec.message().find("mismatch") != std::string::npos
+                       : SSL_CTX_check_private_key(context.native_handle()) != 1;
+    if (mismatch)
+        throw Error(ErrorKind::bad_request, "--tls-key '" + files.key +
+                                                "' does not match the certificate in "
+                                                "--tls-cert '" + files.cert + "'");
     if (ec)
-        throw Error(ErrorKind::bad_request, "--tls-key '" + files.key +
-                                                "' is not a PEM private key for --tls-cert '" +
-                                                files.cert + "': " + ec.message());
-    if (SSL_CTX_check_private_key(context.native_handle()) != 1)
-        throw Error(ErrorKind::bad_request, "--tls-key '" + files.key +
-                                                "' does not match the certificate in --tls-cert '" +
-                                                files.cert + "'");
+        throw Error(ErrorKind::bad_request,
+                    "--tls-key '" + files.key + "' is not a PEM private key: " + ec.message());
 }
 
 void load_ca(ssl::context& context, const std::string& ca) {
