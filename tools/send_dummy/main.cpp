@@ -123,7 +123,9 @@ int main(int argc, char** argv) {
 
     const auto timeout = std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000));
     try {
-        std::shared_ptr<ssl::context> tls = make_client_tls(TlsFiles{.ca = tls_ca});
+        TlsFiles tls_files;
+        tls_files.ca = tls_ca;
+        std::shared_ptr<ssl::context> tls = make_client_tls(tls_files);
         if (tls_ca.empty() && target.rfind("https:", 0) == 0)
             std::cerr << "send_dummy: warning: not verifying the node's certificate (no --tls-ca)\n";
         std::optional<json::value> params = parse_params(params_text);

@@ -88,7 +88,9 @@ int main(int argc, char** argv) {
 
     std::shared_ptr<sqlrep::ssl::context> tls;
     try {
-        tls = sqlrep::make_client_tls(sqlrep::TlsFiles{.ca = tls_ca});
+        sqlrep::TlsFiles tls_files;
+        tls_files.ca = tls_ca;
+        tls = sqlrep::make_client_tls(tls_files);
     } catch (const std::exception& e) {
         std::cerr << "show_all: " << e.what() << '\n';
         return 1;
