@@ -14,6 +14,7 @@
 #include "shared/http_server.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/replication_log.hpp"
+#include "shared/tls_context.hpp"
 
 using namespace sqlrep;
 using namespace sqlrep::master;
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
 
     setup_logging("master", config.log_level);
     try {
+        check_tls_files(config.tls);
+        std::shared_ptr<ssl::context> server_tls;
+        if (config.tls.enabled()) server_tls = make_server_tls(config.tls);
         std::filesystem::create_directories(config.data_dir);
         std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
 
@@ -65,13 +69,14 @@ int main(int argc, char** argv) {
         MasterRouter router(config, token, reads, committed, sequencer, registry);
         auto listener = std::make_shared<HttpListener>(
             ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
-            config.http_limits());
+            config.http_limits(), server_tls);
 
         sequencer.start();
         listener->run();
-        spdlog::info("master ready on {} (term {}, index {}, {} replica(s), ack={}, data {})",
+        spdlog::info("master ready on {} (term {}, index {}, {} replica(s), ack={}, data {}{})",
                      config.advertised_url(), term, last.index, config.num_replicas,
-                     ack_mode_name(config.default_ack), config.database_path());
+                     ack_mode_name(config.default_ack), config.database_path(),
+                     config.tls.ca.empty() ? "" : ", mutual TLS");
         run_until_signal(
             ioc, config.http_threads, [&] { listener->stop(); },
             [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));

@@ -91,13 +91,15 @@ json::object MasterRouter::status() {
                         {"replicas", registry_.status(index)}};
 }
 
-std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req) {
+std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req, PeerInfo peer) {
     std::string_view target = req.target();
     if (target.substr(0, target.find('?')) != kStreamPath)
         return error_response(ErrorKind::not_found, "no WebSocket endpoint here");
     if (!has_cluster_token(req))
         return error_response(ErrorKind::forbidden,
                               "the replication stream needs the right cluster token");
+    if (std::string problem = node_peer_problem(peer); !problem.empty())
+        return error_response(ErrorKind::forbidden, problem);
     auto id = to_int(query_param(target, "replica_id"));
     auto from = to_int(query_param(target, "from"));
     if (!id || *id < 1 || *id > registry_.num_replicas())
@@ -117,7 +119,7 @@ std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req) 
     return std::nullopt;
 }
 
-void MasterRouter::take_upgrade(beast::tcp_stream stream, HttpRequest req) {
+void MasterRouter::take_upgrade(ByteStream stream, HttpRequest req) {
     std::string_view target = req.target();
     StreamSession::Start start;
     start.replica_id = static_cast<int>(*to_int(query_param(target, "replica_id")));

@@ -14,8 +14,8 @@ public:
     MasterRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                  IndexWatch& committed, Sequencer& sequencer, ReplicaRegistry& registry);
 
-    std::optional<HttpResponse> check_upgrade(const HttpRequest& req) override;
-    void take_upgrade(beast::tcp_stream stream, HttpRequest req) override;
+    std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
+    void take_upgrade(ByteStream stream, HttpRequest req) override;
 
 protected:
     void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) override;

@@ -17,7 +17,7 @@ constexpr std::size_t kSnapshotChunk = 1 << 20;
 
 }  // namespace
 
-StreamSession::StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
+StreamSession::StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& registry,
                              ReadPool& reads, IndexWatch& committed, std::string snapshot_dir)
     : ws_(std::move(stream)),
       start_(start),
@@ -235,7 +235,7 @@ void StreamSession::arm_heartbeat() {
 void StreamSession::fail(beast::error_code ec, const char* what) {
     bool expected = ec == websocket::error::closed || ec == net::error::operation_aborted ||
                     ec == net::error::eof || ec == beast::error::timeout ||
-                    ec == net::error::connection_reset;
+                    ec == net::error::connection_reset || ec == ssl::error::stream_truncated;
     if (!expected) spdlog::warn("replica {} stream {}: {}", start_.replica_id, what, ec.message());
     else spdlog::info("replica {} stream closed ({})", start_.replica_id, ec.message());
     closed_ = true;

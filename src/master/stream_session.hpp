@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "master/replica_registry.hpp"
+#include "shared/byte_stream.hpp"
 #include "shared/http_types.hpp"
 #include "shared/index_watch.hpp"
 #include "shared/log_entry.hpp"
@@ -36,7 +37,7 @@ public:
     };
 
     // Snapshots are made as temp files in `snapshot_dir`.
-    StreamSession(beast::tcp_stream&& stream, Start start, ReplicaRegistry& registry,
+    StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& registry,
                   ReadPool& reads, IndexWatch& committed, std::string snapshot_dir);
     ~StreamSession();
 
@@ -64,7 +65,7 @@ private:
     void fail(beast::error_code ec, const char* what);
     void refuse(const std::string& problem);
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<ByteStream> ws_;  // plain or TLS: one instantiation (byte_stream.hpp)
     const Start start_;
     ReplicaRegistry& registry_;
     ReadPool& reads_;

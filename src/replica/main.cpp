@@ -14,6 +14,7 @@
 #include "replica/write_forwarder.hpp"
 #include "shared/http_server.hpp"
 #include "shared/node_runtime.hpp"
+#include "shared/tls_context.hpp"
 #include "shared/url.hpp"
 
 using namespace sqlrep;
@@ -45,7 +46,18 @@ int main(int argc, char** argv) {
 
     setup_logging("replica " + std::to_string(config.node_id), config.log_level);
     try {
-        parse_url(config.master_url);
+        Url master = parse_url(config.master_url);
+        check_tls_files(config.tls);
+        std::shared_ptr<ssl::context> server_tls;
+        if (config.tls.enabled()) server_tls = make_server_tls(config.tls);
+        // Towards the master: verify it against --tls-ca, present our own certificate.
+        std::shared_ptr<ssl::context> master_tls;
+        if (master.scheme == "https") {
+            master_tls = make_client_tls(config.tls);
+            if (config.tls.ca.empty())
+                spdlog::warn("not verifying the master's certificate (no --tls-ca): the "
+                             "connection is encrypted but not authenticated");
+        }
         std::filesystem::create_directories(config.data_dir);
         std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
 
@@ -55,13 +67,14 @@ int main(int argc, char** argv) {
         net::io_context ioc;
         IndexWatch applied(ioc, applier.position().index);
         ReadPool reads(config.database_path(), config.read_connections);
-        WriteForwarder forwarder(config.master_url, token, config.node_id, forward_threads,
+        WriteForwarder forwarder(config.master_url, master_tls, token, config.node_id,
+                                 forward_threads,
                                  std::chrono::milliseconds(config.wait_timeout_ms * 2));
-        StreamFollower follower(config, token, applier, applied);
+        StreamFollower follower(config, master_tls, token, applier, applied);
         ReplicaRouter router(config, token, reads, applied, follower, forwarder, applier);
         auto listener = std::make_shared<HttpListener>(
             ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
-            config.http_limits());
+            config.http_limits(), server_tls);
 
         follower.start();
         listener->run();

@@ -19,9 +19,10 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
 
 }  // namespace
 
-StreamFollower::StreamFollower(const NodeConfig& config, std::string cluster_token,
-                               Applier& applier, IndexWatch& applied)
+StreamFollower::StreamFollower(const NodeConfig& config, std::shared_ptr<ssl::context> master_tls,
+                               std::string cluster_token, Applier& applier, IndexWatch& applied)
     : config_(config),
+      master_tls_(std::move(master_tls)),
       cluster_token_(std::move(cluster_token)),
       applier_(applier),
       applied_(applied) {}
@@ -88,19 +89,36 @@ net::awaitable<void> StreamFollower::follow() {
     }
 }
 
-// One session: connect, handshake with our position, then apply and ack until the
-// connection ends. Throws on any failure; follow() decides what happens next.
-net::awaitable<void> StreamFollower::follow_once() {
+// TCP connection to the master and, for https, the TLS handshake (verifying the master
+// when we have a --tls-ca, presenting our certificate when we have one).
+net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
     auto executor = co_await net::this_coro::executor;
-    Url master = parse_url(config_.master_url);
-
     tcp::resolver resolver(executor);
     auto endpoints = co_await resolver.async_resolve(master.host, std::to_string(master.port),
                                                      net::use_awaitable);
-    websocket::stream<beast::tcp_stream> ws(executor);
-    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
-    co_await beast::get_lowest_layer(ws).async_connect(endpoints, net::use_awaitable);
-    beast::get_lowest_layer(ws).expires_never();
+    beast::tcp_stream tcp(executor);
+    tcp.expires_after(std::chrono::seconds(5));
+    co_await tcp.async_connect(endpoints, net::use_awaitable);
+    if (!master_tls_) {
+        tcp.expires_never();
+        co_return ByteStream(std::move(tcp));
+    }
+    ByteStream stream(std::move(tcp), *master_tls_);
+    stream.set_server_name(master.host);
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client,
+                                                net::as_tuple(net::use_awaitable));
+    if (ec)
+        throw Error(ErrorKind::unavailable,
+                    "TLS handshake with the master failed: " + stream.describe(ec));
+    stream.tcp().expires_never();
+    co_return stream;
+}
+
+// One session: connect, handshake with our position, then apply and ack until the
+// connection ends. Throws on any failure; follow() decides what happens next.
+net::awaitable<void> StreamFollower::follow_once() {
+    Url master = parse_url(config_.master_url);
+    websocket::stream<ByteStream> ws(co_await connect(master));
 
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(5);
@@ -121,11 +139,22 @@ net::awaitable<void> StreamFollower::follow_once() {
     try {
         co_await ws.async_handshake(response, master.host + ":" + std::to_string(master.port),
                                     target, net::use_awaitable);
-    } catch (const boost::system::system_error&) {
+    } catch (const boost::system::system_error& e) {
+        if (response.result() == http::status::forbidden &&
+            response.body().find("certificate") != std::string::npos)
+            throw Error(ErrorKind::unauthorized,
+                        "the master refused us: it needs our TLS client certificate (--tls-cert "
+                        "signed by its --tls-ca)");
         if (response.result() == http::status::forbidden)
             throw Error(ErrorKind::unauthorized,
                         "the master refused our cluster token: start every node with the same "
                         "--cluster-token (or the same data dir)");
+        // TLS 1.3 checks our certificate after our side of the handshake is done: a
+        // refusal arrives here, as an alert.
+        if (e.code().category() == net::error::get_ssl_category())
+            throw Error(ErrorKind::unauthorized,
+                        "the master refused our TLS connection (" + e.code().message() +
+                            "): is our --tls-cert signed by the CA the master trusts (--tls-ca)?");
         if (response.result_int() != 0)
             throw Error(ErrorKind::unavailable, "the master refused the stream: HTTP " +
                                                     std::to_string(response.result_int()));
@@ -171,7 +200,7 @@ net::awaitable<void> StreamFollower::follow_once() {
 // Receives the snapshot's bytes into a file next to the database, checks the file's
 // checksum and the snapshot's own log, and installs it. A transfer cut off half way
 // throws: the partial file is overwritten by the next attempt.
-net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<beast::tcp_stream>& ws,
+net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStream>& ws,
                                                       const StreamMessage& announcement) {
     std::string path = config_.database_path() + ".snapshot";
     spdlog::info("receiving a snapshot at index {} ({} bytes)",

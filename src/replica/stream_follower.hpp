@@ -14,10 +14,12 @@
 #include <thread>
 
 #include "replica/applier.hpp"
+#include "shared/byte_stream.hpp"
 #include "shared/index_watch.hpp"
 #include "shared/net.hpp"
 #include "shared/node_config.hpp"
 #include "shared/stream_messages.hpp"
+#include "shared/url.hpp"
 
 namespace sqlrep::replica {
 
@@ -25,8 +27,9 @@ enum class FollowerState { connecting, following, diverged };
 
 class StreamFollower {
 public:
-    StreamFollower(const NodeConfig& config, std::string cluster_token, Applier& applier,
-                   IndexWatch& applied);
+    // `master_tls`: the client TLS context for an https master (null for http).
+    StreamFollower(const NodeConfig& config, std::shared_ptr<ssl::context> master_tls,
+                   std::string cluster_token, Applier& applier, IndexWatch& applied);
     ~StreamFollower();
     StreamFollower(const StreamFollower&) = delete;
     StreamFollower& operator=(const StreamFollower&) = delete;
@@ -43,11 +46,13 @@ public:
 private:
     net::awaitable<void> follow();
     net::awaitable<void> follow_once();
-    net::awaitable<void> receive_snapshot(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<ByteStream> connect(const Url& master);
+    net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);
     void set_error(const std::string& message);
 
     const NodeConfig& config_;
+    const std::shared_ptr<ssl::context> master_tls_;
     const std::string cluster_token_;
     Applier& applier_;
     IndexWatch& applied_;

@@ -6,9 +6,11 @@
 
 namespace sqlrep::replica {
 
-WriteForwarder::WriteForwarder(std::string master_url, std::string cluster_token, int replica_id,
-                               int threads, std::chrono::milliseconds timeout)
+WriteForwarder::WriteForwarder(std::string master_url, std::shared_ptr<ssl::context> tls,
+                               std::string cluster_token, int replica_id, int threads,
+                               std::chrono::milliseconds timeout)
     : master_url_(std::move(master_url)),
+      tls_(std::move(tls)),
       cluster_token_(std::move(cluster_token)),
       replica_id_(replica_id),
       timeout_(timeout),
@@ -26,7 +28,7 @@ void WriteForwarder::forward(std::string body, Done done) {
         // One kept-alive client per forwarding thread.
         thread_local std::unique_ptr<HttpClient> client;
         try {
-            if (!client) client = std::make_unique<HttpClient>(master_url_);
+            if (!client) client = std::make_unique<HttpClient>(master_url_, tls_);
             HttpResult result =
                 client->post("/", body,
                              {{kTokenHeader, cluster_token_},

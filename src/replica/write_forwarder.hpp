@@ -19,7 +19,9 @@ class WriteForwarder {
 public:
     using Done = std::function<void(std::optional<HttpResult> result, std::optional<Error> error)>;
 
-    WriteForwarder(std::string master_url, std::string cluster_token, int replica_id, int threads,
+    // `tls`: the client TLS context for an https master (null for http).
+    WriteForwarder(std::string master_url, std::shared_ptr<ssl::context> tls,
+                   std::string cluster_token, int replica_id, int threads,
                    std::chrono::milliseconds timeout);
     ~WriteForwarder();
     WriteForwarder(const WriteForwarder&) = delete;
@@ -34,6 +36,7 @@ public:
 
 private:
     const std::string master_url_;
+    const std::shared_ptr<ssl::context> tls_;
     const std::string cluster_token_;
     const int replica_id_;
     const std::chrono::milliseconds timeout_;

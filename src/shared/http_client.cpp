@@ -3,21 +3,23 @@
 #include <optional>
 
 #include "shared/error.hpp"
+#include "shared/tls_context.hpp"
 
 namespace sqlrep {
 
-HttpClient::HttpClient(const std::string& origin) : url_(parse_url(origin)) {
-    if (url_.scheme != "http")
-        throw Error(ErrorKind::bad_request, "this build's client speaks plain http only");
+HttpClient::HttpClient(const std::string& origin, std::shared_ptr<ssl::context> tls)
+    : url_(parse_url(origin)) {
+    if (url_.scheme == "https") tls_ = tls ? std::move(tls) : make_client_tls({});
 }
 
 HttpClient::~HttpClient() { close(); }
 
 void HttpClient::close() {
     if (!stream_) return;
+    // No TLS close_notify: it would cost a round trip, and servers accept a plain close.
     beast::error_code ignored;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_->socket().close(ignored);
+    stream_->tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_->tcp().socket().close(ignored);
     stream_.reset();
 }
 
@@ -53,10 +55,12 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     stale_connection_ = false;
     bool fresh = false;
     if (!stream_) {
-        stream_ = std::make_unique<beast::tcp_stream>(ioc_);
+        stream_ = tls_ ? std::make_unique<ByteStream>(beast::tcp_stream(ioc_), *tls_)
+                       : std::make_unique<ByteStream>(beast::tcp_stream(ioc_));
+        stream_->set_server_name(url_.host);
         fresh = true;
     }
-    stream_->expires_after(timeout);
+    stream_->tcp().expires_after(timeout);
 
     beast::error_code result_ec;
     std::optional<HttpResult> result;
@@ -91,6 +95,15 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
         http::async_read(*stream_, buffer, *response, on_read);
     };
     auto send = [&] { http::async_write(*stream_, req, on_write); };
+    bool handshake_failed = false;
+    auto on_handshake = [&](beast::error_code ec) {
+        if (ec) {
+            result_ec = ec;
+            handshake_failed = true;
+            return;
+        }
+        send();
+    };
 
     if (fresh) {
         tcp::resolver resolver(ioc_);
@@ -100,12 +113,12 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
             close();
             throw Error(ErrorKind::unavailable, "cannot resolve " + url_.host + ": " + ec.message());
         }
-        stream_->async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
+        stream_->tcp().async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
             if (ec) {
                 result_ec = ec;
                 return;
             }
-            send();
+            stream_->async_handshake(ssl::stream_base::client, on_handshake);
         });
     } else {
         send();
@@ -113,19 +126,27 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     ioc_.run();
 
     if (result) return std::move(*result);
+    // A TLS alert after the request (TLS 1.3 reports a refused client certificate there)
+    // still means the server never ran the request.
+    bool tls_refused = result_ec.category() == net::error::get_ssl_category() &&
+                       !response->got_some();
+    std::string reason = stream_ ? stream_->describe(result_ec) : result_ec.message();
     close();
     stale_connection_ = !fresh && !response->got_some() &&
                         (result_ec == http::error::end_of_stream ||
                          result_ec == net::error::connection_reset ||
-                         result_ec == net::error::broken_pipe);
+                         result_ec == net::error::broken_pipe ||
+                         result_ec == ssl::error::stream_truncated);
     if (result_ec == beast::error::timeout)
         throw Error(ErrorKind::timeout, "no answer from " + url_.origin() + " within " +
                                             std::to_string(timeout.count()) + " ms");
+    if (handshake_failed || (tls_refused && fresh))
+        throw Error(ErrorKind::unavailable, "TLS with " + url_.origin() + " failed: " + reason);
     if (wrote && !stale_connection_)
         throw Error(ErrorKind::unavailable, "connection to " + url_.origin() +
                                                 " failed after the request was sent (its outcome "
-                                                "is unknown): " + result_ec.message());
-    throw Error(ErrorKind::unavailable, "cannot reach " + url_.origin() + ": " + result_ec.message());
+                                                "is unknown): " + reason);
+    throw Error(ErrorKind::unavailable, "cannot reach " + url_.origin() + ": " + reason);
 }
 
 }  // namespace sqlrep

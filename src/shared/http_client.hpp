@@ -2,12 +2,15 @@
 // A small blocking HTTP/1.1 client with keep-alive and a deadline per request. Used where
 // a thread may block: replica write forwarding (on its forwarding pool), the tools and
 // the tests. Not thread-safe: one HttpClient per thread. Never call it on an I/O thread.
+// Speaks https too, with a client TLS context (make_client_tls): verifying the server
+// when that context has a CA, presenting a client certificate when it has one.
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "shared/byte_stream.hpp"
 #include "shared/net.hpp"
 #include "shared/url.hpp"
 
@@ -21,8 +24,10 @@ struct HttpResult {
 
 class HttpClient {
 public:
-    // `origin` is "http://host:port" (any target in it is ignored).
-    explicit HttpClient(const std::string& origin);
+    // `origin` is "http://host:port" or "https://host:port" (any target in it is ignored).
+    // `tls` is used for https; without one, https is encrypted but the server is not
+    // verified (like curl -k). Ignored for http.
+    explicit HttpClient(const std::string& origin, std::shared_ptr<ssl::context> tls = nullptr);
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
@@ -46,6 +51,8 @@ public:
     }
 
     const Url& url() const { return url_; }
+    // The TLS context in use (null for http), to reach other nodes the same way.
+    const std::shared_ptr<ssl::context>& tls() const { return tls_; }
 
 private:
     HttpResult attempt(const http::request<http::string_body>& req,
@@ -53,8 +60,9 @@ private:
     void close();
 
     Url url_;
+    std::shared_ptr<ssl::context> tls_;  // null for http
     net::io_context ioc_;
-    std::unique_ptr<beast::tcp_stream> stream_;
+    std::unique_ptr<ByteStream> stream_;
     bool stale_connection_ = false;  // the last attempt hit a connection the server had closed
 };
 

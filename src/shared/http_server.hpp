@@ -4,29 +4,40 @@
 // (fresh parser, body limit, read deadline), hands it to a RequestHandler, and writes
 // the response when the handler completes, possibly later and from another thread.
 // WebSocket upgrades are offered to the handler, which then owns the connection.
+// With a TLS context every connection starts with the TLS handshake (HTTPS and WSS on
+// the same port; a plain HTTP client is dropped); the handler learns what the handshake
+// proved about the peer (PeerInfo).
 
 #include <atomic>
 #include <memory>
 #include <optional>
 
+#include "shared/byte_stream.hpp"
 #include "shared/http_types.hpp"
 #include "shared/net.hpp"
 
 namespace sqlrep {
+
+// What the connection a request arrived on proved about its peer.
+struct PeerInfo {
+    bool tls = false;
+    // The peer presented a client certificate that verified against our --tls-ca.
+    bool verified_cert = false;
+};
 
 class RequestHandler {
 public:
     virtual ~RequestHandler() = default;
 
     // Runs on the session's strand. Must not block; completes through `respond`.
-    virtual void handle(HttpRequest req, Respond respond) = 0;
+    virtual void handle(HttpRequest req, PeerInfo peer, Respond respond) = 0;
 
     // For a WebSocket upgrade request: a response to refuse it with, or nullopt to accept.
-    virtual std::optional<HttpResponse> check_upgrade(const HttpRequest&) {
+    virtual std::optional<HttpResponse> check_upgrade(const HttpRequest&, PeerInfo) {
         return error_response(ErrorKind::not_found, "no WebSocket endpoint here");
     }
     // After check_upgrade accepted: the handler takes the connection over.
-    virtual void take_upgrade(beast::tcp_stream, HttpRequest) {}
+    virtual void take_upgrade(ByteStream, HttpRequest) {}
 };
 
 struct HttpLimits {
@@ -41,8 +52,9 @@ struct ListenerState;
 class HttpListener : public std::enable_shared_from_this<HttpListener> {
 public:
     // Binds and listens at once (throws on failure), so the caller knows the port is ours.
+    // `tls` null: plain HTTP; otherwise HTTPS with that context.
     HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint, RequestHandler& handler,
-                 HttpLimits limits);
+                 HttpLimits limits, std::shared_ptr<ssl::context> tls = nullptr);
     void run();   // starts accepting
     void stop();  // stops accepting; sessions in flight finish
     uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -55,6 +67,7 @@ private:
     tcp::acceptor acceptor_;
     RequestHandler& handler_;
     HttpLimits limits_;
+    std::shared_ptr<ssl::context> tls_;
     std::shared_ptr<ListenerState> state_;  // shared with the sessions
 };
 

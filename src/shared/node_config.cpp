@@ -37,7 +37,7 @@ RequestLimits NodeConfig::request_limits() const {
 }
 
 std::string NodeConfig::advertised_url() const {
-    return "http://" + host + ":" + std::to_string(port);
+    return (tls.enabled() ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
 
 void add_common_flags(CLI::App& app, NodeConfig& config) {
@@ -101,6 +101,13 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->check(CLI::ExistingFile);
     app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
         ->capture_default_str();
+    app.add_option("--tls-cert", config.tls.cert,
+                   "PEM certificate (chain): serve HTTPS/WSS on --port; also presented to "
+                   "other nodes as the client certificate");
+    app.add_option("--tls-key", config.tls.key, "PEM private key of --tls-cert");
+    app.add_option("--tls-ca", config.tls.ca,
+                   "PEM CA: nodes verify each other's certificates against it (mutual TLS on "
+                   "node-to-node traffic); needs --tls-cert/--tls-key");
 }
 
 bool secrets_equal(const std::string& a, const std::string& b) {

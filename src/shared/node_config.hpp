@@ -8,6 +8,7 @@
 #include "shared/client_request.hpp"
 #include "shared/connection.hpp"
 #include "shared/http_server.hpp"
+#include "shared/tls_context.hpp"
 
 namespace CLI {
 class App;
@@ -25,6 +26,7 @@ struct NodeConfig {
     std::string master_url;     // replicas: where the master is
     std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
     int http_threads = 2;
+    TlsFiles tls;               // --tls-cert/--tls-key/--tls-ca; see tls_context.hpp
     // Storage
     std::string data_dir = "data";
     SyncMode sync = SyncMode::full;
@@ -50,10 +52,10 @@ struct NodeConfig {
     HttpLimits http_limits() const;
     RequestLimits request_limits() const;
     std::string database_path() const;  // <data-dir>/master.db or replica_<id>.db
-    std::string advertised_url() const; // http://host:port
+    std::string advertised_url() const; // http(s)://host:port
 };
 
-// Adds the flags every node takes (--host, --port, --data-dir, --cluster-token, ...).
+// Adds the flags every node takes (--host, --port, --data-dir, --cluster-token, --tls-*, ...).
 void add_common_flags(CLI::App& app, NodeConfig& config);
 
 // The cluster token: --cluster-token, else $SQLREP_CLUSTER_TOKEN, else the file

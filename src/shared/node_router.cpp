@@ -42,7 +42,13 @@ Role NodeRouter::client_role(const HttpRequest& req) const {
     return *role;
 }
 
-void NodeRouter::handle(HttpRequest req, Respond original) {
+std::string NodeRouter::node_peer_problem(const PeerInfo& peer) const {
+    if (config_.tls.ca.empty() || peer.verified_cert) return "";
+    return "node-to-node traffic needs a TLS client certificate signed by this node's "
+           "--tls-ca (mutual TLS)";
+}
+
+void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
     in_flight_->fetch_add(1);
     Respond respond = [counter = in_flight_, original = std::move(original)](HttpResponse res) {
         original(std::move(res));
@@ -50,7 +56,7 @@ void NodeRouter::handle(HttpRequest req, Respond original) {
     };
     // The outermost boundary of request handling: whatever escapes becomes one response.
     try {
-        route(req, respond);
+        route(req, peer, respond);
     } catch (const Error& e) {
         respond(error_response(e));
     } catch (const std::exception& e) {
@@ -59,7 +65,7 @@ void NodeRouter::handle(HttpRequest req, Respond original) {
     }
 }
 
-void NodeRouter::route(HttpRequest& req, Respond& respond) {
+void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
 
@@ -69,6 +75,8 @@ void NodeRouter::route(HttpRequest& req, Respond& respond) {
     if (claims_cluster && !has_cluster_token(req))
         throw Error(ErrorKind::forbidden,
                     "node-to-node requests need the right cluster token (X-Sqlrep-Token)");
+    if (std::string problem = node_peer_problem(peer); claims_cluster && !problem.empty())
+        throw Error(ErrorKind::forbidden, problem);
 
     // Health stays open: load balancers and supervisors probe it without credentials.
     if (path == "/health") {
@@ -86,6 +94,9 @@ void NodeRouter::route(HttpRequest& req, Respond& respond) {
             throw Error(ErrorKind::forbidden,
                         "\"replicated\" and \"forwarded\" are reserved for node-to-node traffic "
                         "and need the cluster token");
+        if (std::string problem = node_peer_problem(peer);
+            parsed.claims_replication && !problem.empty())
+            throw Error(ErrorKind::forbidden, problem);
         if (parsed.command == ClientRequest::Command::exec) {
             if (role < Role::write)
                 throw Error(ErrorKind::forbidden,

@@ -25,7 +25,7 @@ public:
     NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                IndexWatch& applied);
 
-    void handle(HttpRequest req, Respond respond) override;
+    void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
 
     // Requests received and not yet answered (for a graceful shutdown).
     std::size_t in_flight() const { return in_flight_->load(); }
@@ -46,6 +46,9 @@ protected:
     // sending node checked its own client), else the role of its bearer token.
     // Throws Error(unauthorized) when --auth is on and the token is missing or unknown.
     Role client_role(const HttpRequest& req) const;
+    // Mutual TLS: with --tls-ca, node-to-node traffic must come from a peer whose client
+    // certificate verified against it. The reason to refuse with, or "" when allowed.
+    std::string node_peer_problem(const PeerInfo& peer) const;
 
     const NodeConfig& config_;
     const std::string cluster_token_;
@@ -54,7 +57,7 @@ protected:
     IndexWatch& applied_;
 
 private:
-    void route(HttpRequest& req, Respond& respond);
+    void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
 
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);

@@ -202,12 +202,13 @@ std::string ExitInfo::describe() const {
 // Node
 
 Node::Node(std::string name, std::string binary, std::vector<std::string> args, uint16_t port,
-           std::string log_path)
+           std::string log_path, std::string scheme)
     : name_(std::move(name)),
       binary_(std::move(binary)),
       args_(std::move(args)),
       port_(port),
-      log_path_(std::move(log_path)) {}
+      log_path_(std::move(log_path)),
+      scheme_(std::move(scheme)) {}
 
 Node::~Node() {
     try {
@@ -217,7 +218,7 @@ Node::~Node() {
     }
 }
 
-std::string Node::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string Node::url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
 
 void Node::start() {
     if (pid_ > 0) throw failure(name_ + ": start() while running");
@@ -480,10 +481,16 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             std::ofstream(path) << options_.auth;
             flag(common, "--auth", path);
         }
+        if (!options_.tls_cert.empty()) {
+            flag(common, "--tls-cert", options_.tls_cert);
+            flag(common, "--tls-key", options_.tls_key);
+            if (!options_.tls_ca.empty()) flag(common, "--tls-ca", options_.tls_ca);
+        }
+        const std::string scheme = options_.tls_cert.empty() ? "http" : "https";
         margs.insert(margs.end(), common.begin(), common.end());
         margs.insert(margs.end(), options_.master_args.begin(), options_.master_args.end());
         master_ = std::make_unique<Node>("master", binary_path("master"), margs, ports[0],
-                                         dir_ + "/master.log");
+                                         dir_ + "/master.log", scheme);
 
         for (int id = 1; id <= options_.replicas; ++id) {
             std::vector<std::string> rargs = {std::to_string(id), n};
@@ -496,7 +503,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             rargs.insert(rargs.end(), options_.replica_args.begin(), options_.replica_args.end());
             replicas_.push_back(std::make_unique<Node>(
                 "replica_" + std::to_string(id), binary_path("replica"), rargs, ports[id],
-                dir_ + "/replica_" + std::to_string(id) + ".log"));
+                dir_ + "/replica_" + std::to_string(id) + ".log", scheme));
         }
 
         // The master first, so replicas find it on their first connection attempt rather

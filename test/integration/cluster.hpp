@@ -8,7 +8,8 @@
 // - Cluster: one master and N replicas sharing a data dir and a cluster token, plus the
 //   helpers tests use: exec/query, /status, /checksum, waiting until every node has applied
 //   an index, and checks that every node holds the same rows.
-// - NodeClient: a thin JSON layer over sqlrep::HttpClient; one per thread.
+// - NodeClient: a thin JSON layer over sqlrep::HttpClient (https unverified); one per
+//   thread.
 //
 // Every wait is bounded by a deadline and throws std::runtime_error when it runs out. When
 // an assertion fails while a Cluster is alive (or a Cluster dies during unwinding), the tail
@@ -104,8 +105,9 @@ struct ExitInfo {
 
 class Node {
   public:
+    // `scheme`: "http", or "https" for a node started with --tls-cert.
     Node(std::string name, std::string binary, std::vector<std::string> args, uint16_t port,
-         std::string log_path);
+         std::string log_path, std::string scheme = "http");
     ~Node();  // SIGKILL and reap when still running
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -151,6 +153,7 @@ class Node {
     std::vector<std::string> args_;
     uint16_t port_;
     std::string log_path_;
+    std::string scheme_;
 
     pid_t pid_ = -1;
     bool expect_exit_ = false;  // a signal that ends it was sent by us
@@ -166,6 +169,11 @@ struct ClusterOptions {
     bool wait_ready = true;                 // wait for /health on every node in the constructor
     std::string client_token;               // bearer token the harness's own requests carry
     std::string auth;  // when set, an --auth file with this JSON text is given to every node
+    // HTTPS: every node gets --tls-cert/--tls-key (and --tls-ca when set) and its url()
+    // becomes https://. The harness's own clients do not verify certificates.
+    std::string tls_cert;
+    std::string tls_key;
+    std::string tls_ca;
 };
 
 class Cluster {

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "latency_stats.hpp"
+#include "shared/net.hpp"
 
 namespace sqlrep::send_dummy {
 
@@ -18,6 +20,7 @@ inline constexpr const char* kDummyTableDdl =
 
 struct LoadOptions {
     std::string target;  // origin of the node every insert goes to
+    std::shared_ptr<ssl::context> tls;  // for an https target (null: unverified)
     int64_t rows = 0;
     int concurrency = 1;
     std::string ack;  // empty: the node's default

@@ -20,6 +20,7 @@
 #include "sql_request.hpp"
 #include "shared/error.hpp"
 #include "shared/http_client.hpp"
+#include "shared/tls_context.hpp"
 
 namespace {
 
@@ -31,9 +32,9 @@ constexpr int kExitUnreachable = 3;
 
 // Sends one request and prints the answer's body: pretty JSON on stdout, the status on
 // stderr when it is not 200.
-int send_one(const std::string& target, const json::object& body,
-             std::chrono::milliseconds timeout) {
-    HttpClient client(target);
+int send_one(const std::string& target, const std::shared_ptr<ssl::context>& tls,
+             const json::object& body, std::chrono::milliseconds timeout) {
+    HttpClient client(target, tls);
     SqlAnswer answer = send_sql(client, body, timeout);
     if (answer.status != 200) std::cerr << "HTTP " << answer.status << '\n';
     std::cout << (answer.body.is_null() ? answer.raw : pretty_json(answer.body)) << '\n';
@@ -62,7 +63,7 @@ std::optional<json::value> parse_params(const std::string& text) {
 
 int load(const LoadOptions& options) {
     {
-        HttpClient node(options.target);
+        HttpClient node(options.target, options.tls);
         create_table(node, kDummyTableDdl, options.ack, options.timeout);
     }
     LoadResult result = LoadRunner(options).run();
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
     int concurrency = 1;
     std::string ack;
     double timeout_seconds = 10;
+    std::string tls_ca;
 
     app.add_option("--node", target, "Node to send to (master or replica)")->capture_default_str();
     auto* exec_opt =
@@ -111,6 +113,9 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout_seconds, "Seconds allowed for each request")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app.add_option("--tls-ca", tls_ca,
+                   "PEM CA that an https node's certificate must chain to (without it https is "
+                   "encrypted but not verified)");
     exec_opt->excludes(query_opt)->excludes(file_opt)->excludes(rows_opt);
     query_opt->excludes(file_opt)->excludes(rows_opt);
     file_opt->excludes(rows_opt);
@@ -118,16 +123,22 @@ int main(int argc, char** argv) {
 
     const auto timeout = std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000));
     try {
+        TlsFiles tls_files;
+        tls_files.ca = tls_ca;
+        std::shared_ptr<ssl::context> tls = make_client_tls(tls_files);
+        if (tls_ca.empty() && target.rfind("https:", 0) == 0)
+            std::cerr << "send_dummy: warning: not verifying the node's certificate (no --tls-ca)\n";
         std::optional<json::value> params = parse_params(params_text);
         if (params && exec_sql.empty() && query_sql.empty() && file.empty())
             throw std::invalid_argument("--params goes with --exec, --query or --file");
-        if (!exec_sql.empty()) return send_one(target, exec_body(exec_sql, params, ack), timeout);
-        if (!query_sql.empty()) return send_one(target, query_body(query_sql, params), timeout);
+        if (!exec_sql.empty()) return send_one(target, tls, exec_body(exec_sql, params, ack), timeout);
+        if (!query_sql.empty()) return send_one(target, tls, query_body(query_sql, params), timeout);
         if (!file.empty())
-            return send_one(target, exec_body(read_file(file), params, ack), timeout);
+            return send_one(target, tls, exec_body(read_file(file), params, ack), timeout);
         if (rows > 0) {
             LoadOptions options;
             options.target = target;
+            options.tls = tls;
             options.rows = rows;
             options.concurrency = concurrency;
             options.ack = ack;
@@ -135,7 +146,7 @@ int main(int argc, char** argv) {
             options.show_progress = stderr_is_terminal();
             return load(options);
         }
-        return run_samples(target, ack, timeout, std::cout) ? 0 : kExitFailed;
+        return run_samples(target, tls, ack, timeout, std::cout) ? 0 : kExitFailed;
     } catch (const Error& e) {
         std::cerr << "send_dummy: " << e.what() << '\n';
         bool unreachable = e.kind() == ErrorKind::unavailable || e.kind() == ErrorKind::timeout;

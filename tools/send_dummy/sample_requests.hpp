@@ -3,14 +3,18 @@
 // few rows, read them back, printing every request and every answer. Blocks.
 
 #include <chrono>
+#include <memory>
 #include <ostream>
 #include <string>
+
+#include "shared/net.hpp"
 
 namespace sqlrep::send_dummy {
 
 // Runs the samples through the node `target` (DDL through its master). Returns true when
 // every request succeeded. Throws sqlrep::Error when a node cannot be reached.
-bool run_samples(const std::string& target, const std::string& ack,
+bool run_samples(const std::string& target, const std::shared_ptr<ssl::context>& tls,
+                 const std::string& ack,
                  std::chrono::milliseconds timeout, std::ostream& out);
 
 }  // namespace sqlrep::send_dummy

@@ -55,14 +55,14 @@ std::string quote_identifier(const std::string& name) {
 }
 
 ClusterProbe::ClusterProbe(const std::vector<std::string>& addresses,
-                           std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout, std::shared_ptr<ssl::context> tls)
     : timeout_(timeout) {
     for (const auto& address : addresses) {
         NodeFacts node;
         node.address = address;
         std::unique_ptr<HttpClient> client;
         try {
-            client = std::make_unique<HttpClient>(address);
+            client = std::make_unique<HttpClient>(address, tls);
         } catch (const std::exception& e) {
             node.error = e.what();
         }

@@ -2,6 +2,7 @@
 // hold exactly what the master holds. Exit status: 0 in sync, 2 diverged, 3 a node
 // unreachable, 1 bad usage. See docs/API.md for the endpoints it reads.
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 #include "node_list.hpp"
 #include "terminal.hpp"
 #include "text_report.hpp"
+#include "shared/tls_context.hpp"
 
 namespace {
 
@@ -40,13 +42,14 @@ int main(int argc, char** argv) {
     size_t max_width = 60;
     bool as_json = false;
     bool no_color = false;
+    std::string tls_ca;
 
     auto* num_option =
         app.add_option("num_databases", num_databases,
                        "Number of nodes in the seed layout: master on 8080, replicas on 8081...")
             ->check(CLI::Range(1, 1000));
     app.add_option("--nodes", nodes_text,
-                   "Comma-separated node URLs (http://host:port); the first is the master")
+                   "Comma-separated node URLs (http(s)://host:port); the first is the master")
         ->excludes(num_option);
     app.add_option("--limit", limit, "Rows shown per table")
         ->check(CLI::NonNegativeNumber)
@@ -63,6 +66,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--json", as_json, "Print the facts as one JSON document instead of tables");
     app.add_flag("--no-color", no_color, "Never colour the output");
+    app.add_option("--tls-ca", tls_ca,
+                   "PEM CA that https nodes' certificates must chain to (without it https is "
+                   "encrypted but not verified)");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<std::string> addresses;
@@ -80,7 +86,21 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    ClusterProbe probe(addresses, seconds_to_ms(timeout_seconds));
+    std::shared_ptr<sqlrep::ssl::context> tls;
+    try {
+        sqlrep::TlsFiles tls_files;
+        tls_files.ca = tls_ca;
+        tls = sqlrep::make_client_tls(tls_files);
+    } catch (const std::exception& e) {
+        std::cerr << "show_all: " << e.what() << '\n';
+        return 1;
+    }
+    if (tls_ca.empty() && std::any_of(addresses.begin(), addresses.end(), [](const auto& a) {
+            return a.rfind("https:", 0) == 0;
+        }))
+        std::cerr << "show_all: warning: not verifying the nodes' certificates (no --tls-ca)\n";
+
+    ClusterProbe probe(addresses, seconds_to_ms(timeout_seconds), tls);
     probe.probe();
     probe.wait_for_catch_up(seconds_to_ms(wait_seconds));
     Verdict verdict = compare_nodes(probe.nodes());

@@ -32,10 +32,6 @@ std::vector<std::string> parse_node_list(const std::string& text) {
         } catch (const std::exception& e) {
             throw std::invalid_argument(e.what());
         }
-        if (url.scheme == "https")
-            throw std::invalid_argument("'" + item +
-                                        "': https is not supported by show_all yet; "
-                                        "use the node's http address");
         addresses.push_back(url.origin());
     }
     if (addresses.empty()) throw std::invalid_argument("--nodes lists no address");

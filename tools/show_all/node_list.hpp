@@ -14,7 +14,7 @@ std::vector<std::string> seed_addresses(int count);
 
 // Splits "URL,URL,..." and normalises each URL to its origin ("http://host:port"); a
 // missing scheme means http. Throws std::invalid_argument with a message for the user when
-// a URL is unusable, including https, which show_all does not speak yet.
+// a URL is unusable.
 std::vector<std::string> parse_node_list(const std::string& text);
 
 }  // namespace sqlrep::show_all
