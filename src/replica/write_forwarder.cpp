@@ -28,7 +28,7 @@ void WriteForwarder::forward(std::string body, Done done) {
         // One kept-alive client per forwarding thread.
         thread_local std::unique_ptr<HttpClient> client;
         try {
-            if (!client) client = std::make_unique<HttpClient>(master_url_, tls_);
+            if (!client) client = std::make_unique<HttpClient>(master_url_, ClientOptions{tls_, ""});
             HttpResult result =
                 client->post("/", body,
                              {{kTokenHeader, cluster_token_},

@@ -7,9 +7,10 @@
 
 namespace sqlrep {
 
-HttpClient::HttpClient(const std::string& origin, std::shared_ptr<ssl::context> tls)
-    : url_(parse_url(origin)) {
-    if (url_.scheme == "https") tls_ = tls ? std::move(tls) : make_client_tls({});
+HttpClient::HttpClient(const std::string& origin, ClientOptions options)
+    : url_(parse_url(origin)), options_(std::move(options)) {
+    if (url_.scheme != "https") options_.tls.reset();
+    else if (!options_.tls) options_.tls = make_client_tls({});
 }
 
 HttpClient::~HttpClient() { close(); }
@@ -31,6 +32,8 @@ HttpResult HttpClient::request(http::verb method, const std::string& target,
     req.set(http::field::host, url_.host + ":" + std::to_string(url_.port));
     req.set(http::field::user_agent, "sqlrep");
     if (method == http::verb::post) req.set(http::field::content_type, "application/json");
+    if (!options_.bearer_token.empty())
+        req.set(http::field::authorization, "Bearer " + options_.bearer_token);
     for (const auto& [name, value] : headers) req.set(name, value);
     req.body() = body;
     req.prepare_payload();
@@ -55,7 +58,7 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     stale_connection_ = false;
     bool fresh = false;
     if (!stream_) {
-        stream_ = tls_ ? std::make_unique<ByteStream>(beast::tcp_stream(ioc_), *tls_)
+        stream_ = options_.tls ? std::make_unique<ByteStream>(beast::tcp_stream(ioc_), *options_.tls)
                        : std::make_unique<ByteStream>(beast::tcp_stream(ioc_));
         stream_->set_server_name(url_.host);
         fresh = true;

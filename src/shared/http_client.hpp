@@ -22,12 +22,21 @@ struct HttpResult {
     std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// How a client reaches a node, beyond its URL.
+struct ClientOptions {
+    // For https: verifies the server when it has a CA, presents a client certificate when
+    // it has one. Null: https is encrypted but the server is not verified (like curl -k).
+    // Ignored for http.
+    std::shared_ptr<ssl::context> tls;
+    // Sent as "Authorization: Bearer <token>" with every request when not empty (for a
+    // node started with --auth).
+    std::string bearer_token;
+};
+
 class HttpClient {
 public:
     // `origin` is "http://host:port" or "https://host:port" (any target in it is ignored).
-    // `tls` is used for https; without one, https is encrypted but the server is not
-    // verified (like curl -k). Ignored for http.
-    explicit HttpClient(const std::string& origin, std::shared_ptr<ssl::context> tls = nullptr);
+    explicit HttpClient(const std::string& origin, ClientOptions options = {});
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
@@ -51,8 +60,8 @@ public:
     }
 
     const Url& url() const { return url_; }
-    // The TLS context in use (null for http), to reach other nodes the same way.
-    const std::shared_ptr<ssl::context>& tls() const { return tls_; }
+    // What this client uses, to reach other nodes the same way.
+    const ClientOptions& options() const { return options_; }
 
 private:
     HttpResult attempt(const http::request<http::string_body>& req,
@@ -60,7 +69,7 @@ private:
     void close();
 
     Url url_;
-    std::shared_ptr<ssl::context> tls_;  // null for http
+    ClientOptions options_;  // options_.tls is set for https (a default one when not given)
     net::io_context ioc_;
     std::unique_ptr<ByteStream> stream_;
     bool stale_connection_ = false;  // the last attempt hit a connection the server had closed

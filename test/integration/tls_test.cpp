@@ -303,7 +303,7 @@ TEST_CASE("https clients check the node's address against its certificate", "[tl
 
     sqlrep::TlsFiles files;
     files.ca = pki.cert("ca");
-    sqlrep::HttpClient verifying(cluster.master().url(), sqlrep::make_client_tls(files));
+    sqlrep::HttpClient verifying(cluster.master().url(), sqlrep::ClientOptions{sqlrep::make_client_tls(files), ""});
     try {
         verifying.get("/health", 5s);
         FAIL("the mismatched address was accepted");

@@ -38,7 +38,7 @@ void insert_rows(const LoadOptions& options, const std::string& tag, Progress& p
     std::uniform_real_distribution<double> values(0, 1000);
     std::unique_ptr<HttpClient> client;
     try {
-        client = std::make_unique<HttpClient>(options.target, options.tls);
+        client = std::make_unique<HttpClient>(options.target, options.client);
     } catch (const std::exception&) {
         return;  // main() checked the URL already; nothing to count
     }

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "latency_stats.hpp"
-#include "shared/net.hpp"
+#include "shared/http_client.hpp"
 
 namespace sqlrep::send_dummy {
 
@@ -20,7 +20,7 @@ inline constexpr const char* kDummyTableDdl =
 
 struct LoadOptions {
     std::string target;  // origin of the node every insert goes to
-    std::shared_ptr<ssl::context> tls;  // for an https target (null: unverified)
+    ClientOptions client;  // TLS and token for the target
     int64_t rows = 0;
     int concurrency = 1;
     std::string ack;  // empty: the node's default

@@ -4,6 +4,7 @@
 // Exit status: 0 success, 1 a request failed or bad usage, 3 the node could not be reached.
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -32,9 +33,9 @@ constexpr int kExitUnreachable = 3;
 
 // Sends one request and prints the answer's body: pretty JSON on stdout, the status on
 // stderr when it is not 200.
-int send_one(const std::string& target, const std::shared_ptr<ssl::context>& tls,
+int send_one(const std::string& target, const ClientOptions& client_options,
              const json::object& body, std::chrono::milliseconds timeout) {
-    HttpClient client(target, tls);
+    HttpClient client(target, client_options);
     SqlAnswer answer = send_sql(client, body, timeout);
     if (answer.status != 200) std::cerr << "HTTP " << answer.status << '\n';
     std::cout << (answer.body.is_null() ? answer.raw : pretty_json(answer.body)) << '\n';
@@ -63,7 +64,7 @@ std::optional<json::value> parse_params(const std::string& text) {
 
 int load(const LoadOptions& options) {
     {
-        HttpClient node(options.target, options.tls);
+        HttpClient node(options.target, options.client);
         create_table(node, kDummyTableDdl, options.ack, options.timeout);
     }
     LoadResult result = LoadRunner(options).run();
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
     std::string ack;
     double timeout_seconds = 10;
     std::string tls_ca;
+    std::string token = std::getenv("SQLREP_TOKEN") ? std::getenv("SQLREP_TOKEN") : "";
 
     app.add_option("--node", target, "Node to send to (master or replica)")->capture_default_str();
     auto* exec_opt =
@@ -116,6 +118,8 @@ int main(int argc, char** argv) {
     app.add_option("--tls-ca", tls_ca,
                    "PEM CA that an https node's certificate must chain to (without it https is "
                    "encrypted but not verified)");
+    app.add_option("--token", token,
+                   "Client token for a node started with --auth (default: $SQLREP_TOKEN)");
     exec_opt->excludes(query_opt)->excludes(file_opt)->excludes(rows_opt);
     query_opt->excludes(file_opt)->excludes(rows_opt);
     file_opt->excludes(rows_opt);
@@ -125,20 +129,20 @@ int main(int argc, char** argv) {
     try {
         TlsFiles tls_files;
         tls_files.ca = tls_ca;
-        std::shared_ptr<ssl::context> tls = make_client_tls(tls_files);
+        ClientOptions client_options{make_client_tls(tls_files), token};
         if (tls_ca.empty() && target.rfind("https:", 0) == 0)
             std::cerr << "send_dummy: warning: not verifying the node's certificate (no --tls-ca)\n";
         std::optional<json::value> params = parse_params(params_text);
         if (params && exec_sql.empty() && query_sql.empty() && file.empty())
             throw std::invalid_argument("--params goes with --exec, --query or --file");
-        if (!exec_sql.empty()) return send_one(target, tls, exec_body(exec_sql, params, ack), timeout);
-        if (!query_sql.empty()) return send_one(target, tls, query_body(query_sql, params), timeout);
+        if (!exec_sql.empty()) return send_one(target, client_options, exec_body(exec_sql, params, ack), timeout);
+        if (!query_sql.empty()) return send_one(target, client_options, query_body(query_sql, params), timeout);
         if (!file.empty())
-            return send_one(target, tls, exec_body(read_file(file), params, ack), timeout);
+            return send_one(target, client_options, exec_body(read_file(file), params, ack), timeout);
         if (rows > 0) {
             LoadOptions options;
             options.target = target;
-            options.tls = tls;
+            options.client = client_options;
             options.rows = rows;
             options.concurrency = concurrency;
             options.ack = ack;
@@ -146,7 +150,7 @@ int main(int argc, char** argv) {
             options.show_progress = stderr_is_terminal();
             return load(options);
         }
-        return run_samples(target, tls, ack, timeout, std::cout) ? 0 : kExitFailed;
+        return run_samples(target, client_options, ack, timeout, std::cout) ? 0 : kExitFailed;
     } catch (const Error& e) {
         std::cerr << "send_dummy: " << e.what() << '\n';
         bool unreachable = e.kind() == ErrorKind::unavailable || e.kind() == ErrorKind::timeout;

@@ -30,9 +30,9 @@ SqlAnswer show(HttpClient& client, const json::object& body, std::chrono::millis
 
 }  // namespace
 
-bool run_samples(const std::string& target, const std::shared_ptr<ssl::context>& tls,
+bool run_samples(const std::string& target, const ClientOptions& client_options,
                  const std::string& ack, std::chrono::milliseconds timeout, std::ostream& out) {
-    HttpClient node(target, tls);
+    HttpClient node(target, client_options);
     bool all_ok = true;
 
     // Schema changes are the master's alone; a replica would answer 403.
@@ -40,7 +40,7 @@ bool run_samples(const std::string& target, const std::shared_ptr<ssl::context>&
     if (master != node.url().origin()) {
         out << "# " << target << " is a replica; the table is created on its master " << master
             << "\n\n";
-        HttpClient master_client(master, node.tls());
+        HttpClient master_client(master, node.options());
         SqlAnswer created = show(master_client, exec_body(kUsersDdl, {}, ack), timeout, out);
         all_ok = created.ok();
         if (created.ok() && created.index() >= 0) {

@@ -7,13 +7,13 @@
 #include <ostream>
 #include <string>
 
-#include "shared/net.hpp"
+#include "shared/http_client.hpp"
 
 namespace sqlrep::send_dummy {
 
 // Runs the samples through the node `target` (DDL through its master). Returns true when
 // every request succeeded. Throws sqlrep::Error when a node cannot be reached.
-bool run_samples(const std::string& target, const std::shared_ptr<ssl::context>& tls,
+bool run_samples(const std::string& target, const ClientOptions& client_options,
                  const std::string& ack,
                  std::chrono::milliseconds timeout, std::ostream& out);
 

@@ -35,7 +35,7 @@ void create_table(HttpClient& node, const std::string& ddl, const std::string& a
         if (!answer.ok()) throw std::runtime_error("creating the table failed: " + answer.error());
         return;
     }
-    HttpClient master_client(master, node.tls());
+    HttpClient master_client(master, node.options());
     SqlAnswer answer = send_sql(master_client, exec_body(ddl, {}, ack), timeout);
     if (!answer.ok())
         throw std::runtime_error("creating the table on the master " + master +

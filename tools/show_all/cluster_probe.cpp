@@ -55,14 +55,14 @@ std::string quote_identifier(const std::string& name) {
 }
 
 ClusterProbe::ClusterProbe(const std::vector<std::string>& addresses,
-                           std::chrono::milliseconds timeout, std::shared_ptr<ssl::context> tls)
+                           std::chrono::milliseconds timeout, const ClientOptions& client_options)
     : timeout_(timeout) {
     for (const auto& address : addresses) {
         NodeFacts node;
         node.address = address;
         std::unique_ptr<HttpClient> client;
         try {
-            client = std::make_unique<HttpClient>(address, tls);
+            client = std::make_unique<HttpClient>(address, client_options);
         } catch (const std::exception& e) {
             node.error = e.what();
         }

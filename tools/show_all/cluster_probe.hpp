@@ -19,9 +19,9 @@ class ClusterProbe {
   public:
     // `addresses` are origins ("http://host:port"); the first is taken as the master.
     // `timeout` bounds each request.
-    // `tls` is used for https addresses (see HttpClient).
+    // `client` carries TLS for https addresses and the client token (see HttpClient).
     ClusterProbe(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout,
-                 std::shared_ptr<ssl::context> tls);
+                 const ClientOptions& client);
     ClusterProbe(const ClusterProbe&) = delete;
     ClusterProbe& operator=(const ClusterProbe&) = delete;
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     bool as_json = false;
     bool no_color = false;
     std::string tls_ca;
+    std::string token = std::getenv("SQLREP_TOKEN") ? std::getenv("SQLREP_TOKEN") : "";
 
     auto* num_option =
         app.add_option("num_databases", num_databases,
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
     app.add_option("--tls-ca", tls_ca,
                    "PEM CA that https nodes' certificates must chain to (without it https is "
                    "encrypted but not verified)");
+    app.add_option("--token", token,
+                   "Client token (read role is enough) for nodes started with --auth "
+                   "(default: $SQLREP_TOKEN)");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<std::string> addresses;
@@ -86,11 +91,12 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    std::shared_ptr<sqlrep::ssl::context> tls;
+    sqlrep::ClientOptions client_options;
+    client_options.bearer_token = token;
     try {
         sqlrep::TlsFiles tls_files;
         tls_files.ca = tls_ca;
-        tls = sqlrep::make_client_tls(tls_files);
+        client_options.tls = sqlrep::make_client_tls(tls_files);
     } catch (const std::exception& e) {
         std::cerr << "show_all: " << e.what() << '\n';
         return 1;
@@ -100,7 +106,7 @@ int main(int argc, char** argv) {
         }))
         std::cerr << "show_all: warning: not verifying the nodes' certificates (no --tls-ca)\n";
 
-    ClusterProbe probe(addresses, seconds_to_ms(timeout_seconds), tls);
+    ClusterProbe probe(addresses, seconds_to_ms(timeout_seconds), client_options);
     probe.probe();
     probe.wait_for_catch_up(seconds_to_ms(wait_seconds));
     Verdict verdict = compare_nodes(probe.nodes());
