@@ -35,6 +35,26 @@ std::string encode_stream_entries(const std::vector<Entry>& entries) {
     return json::serialize(json::object{{"type", "entries"}, {"entries", std::move(list)}});
 }
 
+std::string encode_stream_entry(const Entry& entry) {
+    return json::serialize(entry_to_json(entry));
+}
+
+std::string join_stream_entries(const std::vector<const std::string*>& encoded) {
+    static constexpr std::string_view kHead = R"({"type":"entries","entries":[)";
+    static constexpr std::string_view kTail = "]}";
+    std::size_t size = kHead.size() + kTail.size() + encoded.size();
+    for (const std::string* e : encoded) size += e->size();
+    std::string out;
+    out.reserve(size);
+    out += kHead;
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        if (i > 0) out += ',';
+        out += *encoded[i];
+    }
+    out += kTail;
+    return out;
+}
+
 std::string encode_stream_heartbeat(int64_t commit_index) {
     return json::serialize(json::object{{"type", "heartbeat"}, {"commit_index", commit_index}});
 }

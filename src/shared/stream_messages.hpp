@@ -14,6 +14,10 @@ namespace sqlrep {
 
 // master -> replica
 std::string encode_stream_entries(const std::vector<Entry>& entries);
+// The same message built from entries already encoded one by one with
+// encode_stream_entry (the master keeps recent entries encoded once, in memory).
+std::string encode_stream_entry(const Entry& entry);
+std::string join_stream_entries(const std::vector<const std::string*>& encoded);
 std::string encode_stream_heartbeat(int64_t commit_index);
 std::string encode_stream_error(const std::string& problem);
 // Announces a snapshot of `bytes` bytes, which follows as binary frames.
