@@ -100,6 +100,8 @@ net::awaitable<void> StreamFollower::follow_once() {
     websocket::stream<beast::tcp_stream> ws(executor);
     beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
     co_await beast::get_lowest_layer(ws).async_connect(endpoints, net::use_awaitable);
+    // Acks are tiny writes; Nagle would hold one behind the previous one's ACK.
+    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
     beast::get_lowest_layer(ws).expires_never();
 
     websocket::stream_base::timeout timeouts{};
@@ -141,7 +143,9 @@ net::awaitable<void> StreamFollower::follow_once() {
     for (;;) {
         buffer.clear();
         co_await ws.async_read(buffer, net::use_awaitable);
-        StreamMessage message = decode_stream_message(beast::buffers_to_string(buffer.data()));
+        auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
+        StreamMessage message = decode_stream_message(
+            std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
         switch (message.type) {
             case StreamMessage::Type::heartbeat:
                 master_commit_ = message.commit_index;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/log_entry.hpp"
@@ -34,10 +35,10 @@ struct StreamMessage {
     uint64_t snapshot_bytes = 0;    // snapshot
     std::string snapshot_checksum;  // snapshot
 };
-StreamMessage decode_stream_message(const std::string& text);
+StreamMessage decode_stream_message(std::string_view text);
 
 // replica -> master
 std::string encode_stream_ack(int64_t applied_index);
-int64_t decode_stream_ack(const std::string& text);
+int64_t decode_stream_ack(std::string_view text);
 
 }  // namespace sqlrep
