@@ -105,6 +105,9 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
                 result_ec = ec;
                 return;
             }
+            // Requests are single small writes; Nagle would only delay them.
+            beast::error_code ignored;
+            stream_->socket().set_option(tcp::no_delay(true), ignored);
             send();
         });
     } else {
