@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "master/entry_ring.hpp"
 #include "master/master_router.hpp"
 #include "master/replica_registry.hpp"
 #include "master/sequencer.hpp"
@@ -18,6 +19,13 @@
 
 using namespace sqlrep;
 using namespace sqlrep::master;
+
+namespace {
+// The stream ring: the last 8192 entries or 16 MiB of them, whichever is less. Replicas
+// further behind read the log.
+constexpr std::size_t kRingEntries = 8192;
+constexpr std::size_t kRingBytes = 16 * 1024 * 1024;
+}  // namespace
 
 int main(int argc, char** argv) {
     NodeConfig config;
@@ -58,15 +66,27 @@ int main(int argc, char** argv) {
         IndexWatch committed(ioc, last.index);
         ReplicaRegistry registry(ioc, config.num_replicas);
         ReadPool reads(config.database_path(), config.read_connections);
+        // Recent entries, encoded once, streamed from memory (and during the fsync).
+        EntryRing ring(kRingEntries, kRingBytes);
         Sequencer sequencer(std::move(writer), term,
                             std::chrono::milliseconds(config.query_timeout_ms),
                             [&](int64_t index) {
                                 committed.advance(index);
-                                registry.notify_commit(index);
+                                registry.notify_commit();
                             });
+        sequencer.set_publisher(
+            [&](const std::vector<Entry>& entries) {
+                ring.publish(entries);
+                registry.notify_entries();
+            },
+            [&](int64_t index) {
+                // Streamed but never committed: replicas that took them must be checked
+                // again, and will find themselves ahead of the master and resync.
+                if (ring.retract(index)) registry.close_all();
+            });
         sequencer.set_trim_floor(
             [&] { return registry.trim_floor(committed.value(), config.log_retain); });
-        MasterRouter router(config, token, reads, committed, sequencer, registry);
+        MasterRouter router(config, token, reads, committed, sequencer, registry, ring);
         auto listener = std::make_shared<HttpListener>(
             ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
             config.http_limits(), server_tls);

@@ -37,10 +37,11 @@ constexpr std::string_view kStreamPath = "/_cluster/stream";
 
 MasterRouter::MasterRouter(const NodeConfig& config, const std::string& cluster_token,
                            ReadPool& reads, IndexWatch& committed, Sequencer& sequencer,
-                           ReplicaRegistry& registry)
+                           ReplicaRegistry& registry, const EntryRing& ring)
     : NodeRouter(config, cluster_token, reads, committed),
       sequencer_(sequencer),
-      registry_(registry) {}
+      registry_(registry),
+      ring_(ring) {}
 
 void MasterRouter::serve_exec(ClientRequest req, const HttpRequest&, Respond respond) {
     AckMode mode = req.ack.value_or(config_.default_ack);
@@ -127,7 +128,7 @@ void MasterRouter::take_upgrade(ByteStream stream, HttpRequest req) {
     if (std::string hash = query_param(target, "hash"); !hash.empty())
         start.hash = hash_from_hex(hash);
     start.wants_snapshot = query_param(target, "snapshot") == "1";
-    std::make_shared<StreamSession>(std::move(stream), start, registry_, reads_, applied_,
+    std::make_shared<StreamSession>(std::move(stream), start, registry_, ring_, reads_, applied_,
                                     config_.data_dir)
         ->run(std::move(req));
 }

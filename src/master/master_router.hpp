@@ -3,6 +3,7 @@
 // the request's ack mode asks; reads run locally (the master is always "strong"); the
 // replication stream is accepted on /_cluster/stream for replicas with the cluster token.
 
+#include "master/entry_ring.hpp"
 #include "master/replica_registry.hpp"
 #include "master/sequencer.hpp"
 #include "shared/node_router.hpp"
@@ -12,7 +13,8 @@ namespace sqlrep::master {
 class MasterRouter : public NodeRouter {
 public:
     MasterRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
-                 IndexWatch& committed, Sequencer& sequencer, ReplicaRegistry& registry);
+                 IndexWatch& committed, Sequencer& sequencer, ReplicaRegistry& registry,
+                 const EntryRing& ring);
 
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
     void take_upgrade(ByteStream stream, HttpRequest req) override;
@@ -25,6 +27,7 @@ protected:
 private:
     Sequencer& sequencer_;
     ReplicaRegistry& registry_;
+    const EntryRing& ring_;
 };
 
 }  // namespace sqlrep::master

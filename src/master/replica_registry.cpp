@@ -58,14 +58,24 @@ void ReplicaRegistry::update_watches_locked() {
     if (!acked.empty()) all_.advance(acked.back());
 }
 
-void ReplicaRegistry::notify_commit(int64_t index) {
-    std::vector<std::shared_ptr<StreamSession>> sessions;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& r : replicas_)
-            if (auto s = r.session.lock()) sessions.push_back(std::move(s));
-    }
-    for (auto& s : sessions) s->notify(index);
+std::vector<std::shared_ptr<StreamSession>> ReplicaRegistry::sessions() const {
+    std::vector<std::shared_ptr<StreamSession>> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& r : replicas_)
+        if (auto s = r.session.lock()) out.push_back(std::move(s));
+    return out;
+}
+
+void ReplicaRegistry::notify_entries() {
+    for (auto& s : sessions()) s->notify();
+}
+
+void ReplicaRegistry::notify_commit() {
+    for (auto& s : sessions()) s->notify_commit();
+}
+
+void ReplicaRegistry::close_all() {
+    for (auto& s : sessions()) s->close();
 }
 
 void ReplicaRegistry::wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,

@@ -34,8 +34,12 @@ public:
     // Replica `id` has durably applied everything up to `index`.
     void record_ack(int id, int64_t index);
 
-    // New entries are committed up to `index`: wake every stream.
-    void notify_commit(int64_t index);
+    // New entries are in the EntryRing: wake every stream.
+    void notify_entries();
+    // The committed index advanced: wake the streams waiting to read the log.
+    void notify_commit();
+    // Ends every stream (their replicas reconnect and are checked afresh).
+    void close_all();
 
     // done(true) once `index` is acked as `mode` asks, done(false) after `timeout`.
     void wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
@@ -55,6 +59,8 @@ private:
         bool connected = false;
     };
     void update_watches_locked();
+    // The live sessions, copied out so they are called outside the lock.
+    std::vector<std::shared_ptr<StreamSession>> sessions() const;
 
     net::io_context& ioc_;
     mutable std::mutex mutex_;

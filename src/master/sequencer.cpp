@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/determinism.hpp"
+#include "shared/wal_sync_hook.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -101,6 +102,8 @@ void Sequencer::run_group(std::vector<Pending>& group) {
     // Usually one pass. A request SQLite aborts together with the whole transaction (an
     // interrupted write does that) takes the group's earlier successes with it: that
     // request fails alone and the others run again in a new transaction.
+    std::vector<Entry> written;  // this pass's entries, in index order
+    std::vector<std::size_t> writers;  // written[k] came from group[writers[k]]
     for (bool done = false; !done;) {
         try {
             writer_->exec_internal("BEGIN IMMEDIATE");
@@ -110,6 +113,8 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                 if (std::optional<Entry> entry = run_one(group[i], outcomes[i])) {
                     writer_->exec_internal("RELEASE request");
                     last_ = {entry->index, entry->term, entry->hash};
+                    written.push_back(std::move(*entry));
+                    writers.push_back(i);
                 } else if (!writer_->in_transaction()) {
                     lost = i;
                     break;
@@ -120,6 +125,11 @@ void Sequencer::run_group(std::vector<Pending>& group) {
             }
             if (lost) {
                 last_ = before;
+                // The bodies moved into this pass's entries go back for the next pass.
+                for (std::size_t k = 0; k < written.size(); ++k)
+                    group[writers[k]].body = std::move(written[k].body);
+                written.clear();
+                writers.clear();
                 std::vector<std::size_t> again;
                 for (std::size_t i : to_run)
                     if (i != *lost && !outcomes[i].error) again.push_back(i);
@@ -127,7 +137,7 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                 to_run = std::move(again);
                 continue;
             }
-            writer_->exec_internal("COMMIT");
+            commit_group(written);
             done = true;
         } catch (const Error& e) {
             // Nothing of the group is durable: every request fails, and the log position
@@ -141,6 +151,7 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                     // The file keeps what it had before BEGIN either way.
                 }
             }
+            if (retract_ && !written.empty()) retract_(before.index);
             last_ = before;
             for (auto& outcome : outcomes) {
                 if (outcome.error) continue;
@@ -154,6 +165,24 @@ void Sequencer::run_group(std::vector<Pending>& group) {
 
     if (last_.index != before.index) on_commit_(last_.index);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+}
+
+// COMMIT, publishing the group to the stream the moment SQLite has written it to the WAL
+// and is about to fsync it: replicas receive and apply it while this fsync runs. The
+// entries are in the OS's page cache by then, so a crash of the master process cannot
+// lose them; only a crash of the whole machine before the fsync could, and
+// docs/ARCHITECTURE.md explains how a replica ahead of its master is then caught.
+void Sequencer::commit_group(std::vector<Entry>& written) {
+    if (!publish_ || written.empty()) return writer_->exec_internal("COMMIT");
+    bool published = false;
+    {
+        WalSyncHook hook([&] {
+            publish_(written);
+            published = true;
+        });
+        writer_->exec_internal("COMMIT");
+    }
+    if (!published) publish_(written);  // no fsync at this commit (--sync normal)
 }
 
 // Log trimming runs on the writer thread between groups, in its own small transaction.
@@ -199,7 +228,7 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
         return std::nullopt;
     }
     entry.changes = outcome.result.total_changes;
-    entry.body = request.body;  // copied: a retried group runs the request again
+    entry.body = std::move(request.body);  // given back if the group's pass is retried
     entry.hash = chain_hash(last_.hash, entry);
     append_log_entry(*writer_, entry);
     outcome.index = entry.index;

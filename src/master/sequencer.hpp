@@ -49,6 +49,17 @@ public:
     // replica has acked, less the retention). Checked after commits; set before start().
     void set_trim_floor(std::function<int64_t()> floor) { trim_floor_ = std::move(floor); }
 
+    // `publish(entries)` hands a group's entries to the stream as soon as its COMMIT has
+    // written them to the WAL, so replicas apply them while the master's fsync runs (or
+    // right after COMMIT when no fsync happens, --sync normal). If that COMMIT then fails,
+    // `retract(index)` says every entry after `index` was never committed. Both run on the
+    // writer thread and must not block. Set before start().
+    void set_publisher(std::function<void(const std::vector<Entry>&)> publish,
+                       std::function<void(int64_t)> retract) {
+        publish_ = std::move(publish);
+        retract_ = std::move(retract);
+    }
+
     void start();
     // Finishes the group in progress, fails what is still queued, joins the thread.
     void stop();
@@ -71,6 +82,7 @@ private:
     void run();
     void run_group(std::vector<Pending>& group);
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
+    void commit_group(std::vector<Entry>& written);
     void maybe_trim();
 
     std::unique_ptr<Connection> writer_;
@@ -78,6 +90,8 @@ private:
     const std::chrono::milliseconds request_timeout_;
     std::function<void(int64_t)> on_commit_;
     std::function<int64_t()> trim_floor_;
+    std::function<void(const std::vector<Entry>&)> publish_;
+    std::function<void(int64_t)> retract_;
 
     // writer thread only
     LogPosition last_;

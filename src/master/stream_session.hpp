@@ -8,14 +8,19 @@
 // the database sent as binary frames, after which the session ends and the replica
 // reconnects from the snapshot's index.
 //
-// Pull-shaped: at most one batch is loaded (on the ReadPool) and one written at a time,
-// so a slow replica costs no memory; it simply falls behind and is served from the log.
+// Pull-shaped: at most one batch is built and one written at a time, so a slow replica
+// costs no memory; it simply falls behind. Recent entries come already encoded from the
+// EntryRing (possibly before their COMMIT's fsync has finished); a replica behind what the
+// ring holds is served from the log, read on the ReadPool.
 // All members run on the session's strand; notify() and close() may be called from any
 // thread.
 
+#include <atomic>
+#include <deque>
 #include <fstream>
 #include <memory>
 
+#include "master/entry_ring.hpp"
 #include "master/replica_registry.hpp"
 #include "shared/byte_stream.hpp"
 #include "shared/http_types.hpp"
@@ -38,14 +43,17 @@ public:
 
     // Snapshots are made as temp files in `snapshot_dir`.
     StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& registry,
-                  ReadPool& reads, IndexWatch& committed, std::string snapshot_dir);
+                  const EntryRing& ring, ReadPool& reads, IndexWatch& committed,
+                  std::string snapshot_dir);
     ~StreamSession();
 
     // Completes the WebSocket handshake for `upgrade`, then streams.
     void run(HttpRequest upgrade);
 
-    // Entries up to `index` are committed.
-    void notify(int64_t index);
+    // New entries are in the ring.
+    void notify();
+    // The committed index advanced: matters only to a session waiting to read the log.
+    void notify_commit();
 
     void close();
 
@@ -68,6 +76,7 @@ private:
     websocket::stream<ByteStream> ws_;  // plain or TLS: one instantiation (byte_stream.hpp)
     const Start start_;
     ReplicaRegistry& registry_;
+    const EntryRing& ring_;
     ReadPool& reads_;
     IndexWatch& committed_;
     const std::string snapshot_dir_;
@@ -76,6 +85,7 @@ private:
     beast::flat_buffer in_;
     std::string out_;
     int64_t next_index_;
+    std::deque<int64_t> unacked_;  // last index of each batch sent and not yet acked
     bool started_ = false;
     bool loading_ = false;
     bool writing_ = false;
@@ -84,6 +94,10 @@ private:
     net::steady_timer heartbeat_;
     std::optional<SnapshotFile> snapshot_;  // being sent
     std::ifstream snapshot_in_;
+
+    // any thread
+    std::atomic<bool> notify_pending_{false};  // a maybe_send() is posted already
+    std::atomic<bool> waiting_for_commit_{false};
 };
 
 }  // namespace sqlrep::master

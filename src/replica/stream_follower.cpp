@@ -99,6 +99,8 @@ net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
     beast::tcp_stream tcp(executor);
     tcp.expires_after(std::chrono::seconds(5));
     co_await tcp.async_connect(endpoints, net::use_awaitable);
+    // Acks are tiny writes; Nagle would hold one behind the previous one's ACK.
+    tcp.socket().set_option(tcp::no_delay(true));
     if (!master_tls_) {
         tcp.expires_never();
         co_return ByteStream(std::move(tcp));
@@ -170,7 +172,9 @@ net::awaitable<void> StreamFollower::follow_once() {
     for (;;) {
         buffer.clear();
         co_await ws.async_read(buffer, net::use_awaitable);
-        StreamMessage message = decode_stream_message(beast::buffers_to_string(buffer.data()));
+        auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
+        StreamMessage message = decode_stream_message(
+            std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
         switch (message.type) {
             case StreamMessage::Type::heartbeat:
                 master_commit_ = message.commit_index;

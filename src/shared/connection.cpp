@@ -33,8 +33,33 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
     sqlite3_progress_handler(db_->getHandle(), 1000, &on_progress, this);
 }
 
+namespace {
+// Bounds the client statement cache: a workload of more distinct statements than this
+// starts over with an empty cache (prepared statements hold a few KiB each).
+constexpr std::size_t kMaxClientStatements = 128;
+constexpr std::size_t kMaxClientStatementBytes = 4096;
+}  // namespace
+
 Connection::~Connection() {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, kept] : client_cache_) sqlite3_finalize(kept.stmt);
+}
+
+const Connection::ClientStatement* Connection::find_client_statement(const std::string& sql) const {
+    auto it = client_cache_.find(sql);
+    return it == client_cache_.end() ? nullptr : &it->second;
+}
+
+void Connection::keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts) {
+    if (sql.size() > kMaxClientStatementBytes || client_cache_.count(sql)) {
+        sqlite3_finalize(stmt);
+        return;
+    }
+    if (client_cache_.size() >= kMaxClientStatements) {
+        for (auto& [text, kept] : client_cache_) sqlite3_finalize(kept.stmt);
+        client_cache_.clear();
+    }
+    client_cache_.emplace(sql, ClientStatement{stmt, inserts});
 }
 
 Connection::CachedStatement::~CachedStatement() {

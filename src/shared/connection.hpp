@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "shared/statement_policy.hpp"
 
@@ -79,6 +80,20 @@ public:
     };
     CachedStatement cached(const std::string& sql);
 
+    // Client statements already prepared on this connection, found by their exact text,
+    // so a statement sent again skips SQLite's parser and the authorizer. sql_executor
+    // decides what may be kept (single statements the policy passed as plain reads or
+    // writes) and resets a statement after each use. `inserts` is the policy's verdict
+    // from the prepare. SQLite re-prepares a kept statement by itself after a schema
+    // change, running the authorizer again.
+    struct ClientStatement {
+        sqlite3_stmt* stmt = nullptr;
+        bool inserts = false;
+    };
+    const ClientStatement* find_client_statement(const std::string& sql) const;
+    // Takes ownership of `stmt`.
+    void keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts);
+
 private:
     static int on_progress(void* self);
 
@@ -86,6 +101,7 @@ private:
     std::unique_ptr<SQLite::Database> db_;
     StatementPolicy policy_;
     std::map<std::string, sqlite3_stmt*> cache_;
+    std::unordered_map<std::string, ClientStatement> client_cache_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 

@@ -121,6 +121,9 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
                 result_ec = ec;
                 return;
             }
+            // Requests are single small writes; Nagle would only delay them.
+            beast::error_code ignored;
+            stream_->tcp().socket().set_option(tcp::no_delay(true), ignored);
             stream_->async_handshake(ssl::stream_base::client, on_handshake);
         });
     } else {

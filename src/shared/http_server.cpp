@@ -193,6 +193,11 @@ void HttpListener::on_accept(beast::error_code ec, tcp::socket socket) {
         socket.close(ignored);
     } else {
         state_->open_sessions.fetch_add(1);
+        // Responses and stream batches are latency-bound small writes: with Nagle, one
+        // written while the previous is unacknowledged waits for the peer's delayed ACK
+        // (up to 40 ms on Linux).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         std::make_shared<HttpSession>(std::move(socket), handler_, limits_, state_, tls_)->run();
     }
     do_accept();

@@ -146,13 +146,110 @@ bool is_vacuum(sqlite3* db, sqlite3_stmt* stmt) {
 
 }  // namespace
 
+namespace {
+
+// A kept statement is reset after each use, however that use ends.
+struct ReusedStatement {
+    sqlite3_stmt* stmt;
+    ~ReusedStatement() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
+};
+
+struct Budget {
+    std::size_t rows = 0;
+    std::size_t bytes = 0;
+};
+
+// Binds, steps and collects one prepared statement whose policy verdict is in
+// conn.policy() (fresh prepare) or given by `inserts` (a kept statement, which the
+// authorizer already passed as a plain read or write).
+void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& params,
+                  ExecutionRule rule, const ResultLimits& limits, bool kept, bool inserts,
+                  Budget& budget, ExecutionResult& out) {
+    sqlite3* db = conn.handle();
+    bool read_only = sqlite3_stmt_readonly(stmt) != 0;
+    if (!kept && !read_only && conn.policy().actions() == 0 && is_vacuum(db, stmt))
+        throw Error(ErrorKind::forbidden, "VACUUM is not allowed");
+    if (rule == ExecutionRule::read_only && !read_only)
+        throw Error(ErrorKind::bad_request,
+                    "command \"query\" runs only read statements; send writes with "
+                    "command \"exec\"");
+    // A kept statement is never privileged (execute() keeps none), so the verdict of
+    // this statement's fresh prepare is all there is to check.
+    if (rule == ExecutionRule::data_write && conn.policy().privileged())
+        throw Error(ErrorKind::forbidden,
+                    "schema changes (CREATE/DROP/ALTER) need the admin role and must be sent "
+                    "to the master itself");
+    out.privileged = out.privileged || conn.policy().privileged();
+    bind_params(stmt, params);
+
+    json::object result;
+    int columns = sqlite3_column_count(stmt);
+    json::array rows;
+    int64_t changes_before = sqlite3_total_changes64(db);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        json::array row;
+        row.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, budget.bytes));
+        if (++budget.rows > limits.max_rows || budget.bytes > limits.max_bytes)
+            throw Error(ErrorKind::too_large,
+                        "the result is over the limit of " + std::to_string(limits.max_rows) +
+                            " rows / " + std::to_string(limits.max_bytes) + " bytes; add a LIMIT");
+        rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) throw_sqlite_error(conn, rc);
+    // The policy also acts while stepping (VACUUM's ATTACH, or the authorizer run again
+    // when SQLite re-prepares a kept statement after a schema change): a denial there ends
+    // the statement early with SQLITE_DONE on some paths, so check it once more.
+    if (!conn.policy().denial().empty()) throw Error(ErrorKind::forbidden, conn.policy().denial());
+
+    int64_t changed = sqlite3_total_changes64(db) - changes_before;
+    out.total_changes += changed;
+    if (columns > 0) {
+        json::array names;
+        for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(stmt, c));
+        result["columns"] = std::move(names);
+        result["rows"] = std::move(rows);
+    }
+    if (!read_only) {
+        // sqlite3_changes64 keeps the last DML count across DDL, so only trust it
+        // when this statement changed something.
+        int64_t affected = changed > 0 ? sqlite3_changes64(db) : 0;
+        out.rows_affected += affected;
+        out.last_insert_id = affected > 0 && (inserts || conn.policy().inserts())
+                                 ? sqlite3_last_insert_rowid(db)
+                                 : 0;
+        result["rows_affected"] = affected;
+        result["last_insert_id"] = out.last_insert_id;
+    }
+    out.results.push_back(std::move(result));
+}
+
+}  // namespace
+
 ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
                         ExecutionRule rule, const ResultLimits& limits) {
     ExecutionResult out;
     sqlite3* db = conn.handle();
-    std::size_t result_rows = 0, result_bytes = 0;
+    Budget budget;
+    // Statements prepared while the reserved tables are allowed must never be found again
+    // by client SQL: the cache is only for client rules.
+    const bool cacheable = !conn.policy().internal();
 
     for (const SqlStatement& item : unit) {
+        // A statement this connection ran before: no parse, no authorizer pass.
+        const Connection::ClientStatement* kept =
+            cacheable ? conn.find_client_statement(item.sql) : nullptr;
+        if (kept != nullptr) {
+            conn.policy().begin_statement();
+            ReusedStatement reused{kept->stmt};
+            run_prepared(conn, kept->stmt, item.params, rule, limits, true, kept->inserts, budget,
+                         out);
+            continue;
+        }
         const char* tail = item.sql.c_str();
         const char* end = tail + item.sql.size();
         int statements_in_text = 0;
@@ -169,66 +266,25 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
                     throw Error(ErrorKind::bad_request, "the SQL text contains a NUL byte");
                 continue;
             }
-            sqlite3_stmt* stmt = prepared.stmt;
-
             if (++statements_in_text > 1 && !item.params.is_null())
                 throw Error(ErrorKind::bad_request,
                             "params apply to a single statement; use \"batch\" to give each "
                             "statement its own");
-            bool read_only = sqlite3_stmt_readonly(stmt) != 0;
-            if (!read_only && conn.policy().actions() == 0 && is_vacuum(db, stmt))
-                throw Error(ErrorKind::forbidden, "VACUUM is not allowed");
-            if (rule == ExecutionRule::read_only && !read_only)
-                throw Error(ErrorKind::bad_request,
-                            "command \"query\" runs only read statements; send writes with "
-                            "command \"exec\"");
-            if (rule == ExecutionRule::data_write && conn.policy().privileged())
-                throw Error(ErrorKind::forbidden,
-                            "schema changes (CREATE/DROP/ALTER) need the admin role and must "
-                            "be sent to the master itself");
-            out.privileged = out.privileged || conn.policy().privileged();
-            bind_params(stmt, item.params);
-
-            json::object result;
-            int columns = sqlite3_column_count(stmt);
-            json::array rows;
-            int64_t changes_before = sqlite3_total_changes64(db);
-            while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-                json::array row;
-                row.reserve(static_cast<std::size_t>(columns));
-                for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, result_bytes));
-                if (++result_rows > limits.max_rows || result_bytes > limits.max_bytes)
-                    throw Error(ErrorKind::too_large,
-                                "the result is over the limit of " +
-                                    std::to_string(limits.max_rows) + " rows / " +
-                                    std::to_string(limits.max_bytes) + " bytes; add a LIMIT");
-                rows.push_back(std::move(row));
+            // Keep it for next time when it is the whole text and a plain read or write:
+            // never schema changes (rare, and they change what later statements mean)
+            // nor anything the authorizer heard nothing about.
+            bool keep = cacheable && statements_in_text == 1 && tail == end &&
+                        !conn.policy().privileged() &&
+                        conn.policy().actions() > 0 && conn.policy().denial().empty();
+            bool inserts = conn.policy().inserts();
+            run_prepared(conn, prepared.stmt, item.params, rule, limits, false, inserts, budget,
+                         out);
+            if (keep) {
+                sqlite3_reset(prepared.stmt);
+                sqlite3_clear_bindings(prepared.stmt);
+                conn.keep_client_statement(item.sql, prepared.stmt, inserts);
+                prepared.stmt = nullptr;
             }
-            if (rc != SQLITE_DONE) throw_sqlite_error(conn, rc);
-            // The policy also acts while stepping (VACUUM's ATTACH): a denial there ends the
-            // statement early with SQLITE_DONE on some paths, so check it once more.
-            if (!conn.policy().denial().empty())
-                throw Error(ErrorKind::forbidden, conn.policy().denial());
-
-            int64_t changed = sqlite3_total_changes64(db) - changes_before;
-            out.total_changes += changed;
-            if (columns > 0) {
-                json::array names;
-                for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(stmt, c));
-                result["columns"] = std::move(names);
-                result["rows"] = std::move(rows);
-            }
-            if (!read_only) {
-                // sqlite3_changes64 keeps the last DML count across DDL, so only trust it
-                // when this statement changed something.
-                int64_t affected = changed > 0 ? sqlite3_changes64(db) : 0;
-                out.rows_affected += affected;
-                out.last_insert_id =
-                    affected > 0 && conn.policy().inserts() ? sqlite3_last_insert_rowid(db) : 0;
-                result["rows_affected"] = affected;
-                result["last_insert_id"] = out.last_insert_id;
-            }
-            out.results.push_back(std::move(result));
         }
         if (statements_in_text == 0) throw Error(ErrorKind::bad_request, "the query is empty");
     }

@@ -5,11 +5,12 @@
 namespace sqlrep {
 namespace {
 
-json::object parse_message(const std::string& text) {
+// `storage` holds everything parsed; the result must not outlive it.
+json::object parse_message(std::string_view text, json::storage_ptr storage = {}) {
     json::parse_options options;
     options.max_depth = 8;
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec, {}, options);
+    json::value v = json::parse(text, ec, std::move(storage), options);
     if (ec || !v.is_object())
         throw Error(ErrorKind::bad_request, "stream message is not a JSON object");
     const json::value* type = v.get_object().if_contains("type");
@@ -35,6 +36,26 @@ std::string encode_stream_entries(const std::vector<Entry>& entries) {
     return json::serialize(json::object{{"type", "entries"}, {"entries", std::move(list)}});
 }
 
+std::string encode_stream_entry(const Entry& entry) {
+    return json::serialize(entry_to_json(entry));
+}
+
+std::string join_stream_entries(const std::vector<const std::string*>& encoded) {
+    static constexpr std::string_view kHead = R"({"type":"entries","entries":[)";
+    static constexpr std::string_view kTail = "]}";
+    std::size_t size = kHead.size() + kTail.size() + encoded.size();
+    for (const std::string* e : encoded) size += e->size();
+    std::string out;
+    out.reserve(size);
+    out += kHead;
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        if (i > 0) out += ',';
+        out += *encoded[i];
+    }
+    out += kTail;
+    return out;
+}
+
 std::string encode_stream_heartbeat(int64_t commit_index) {
     return json::serialize(json::object{{"type", "heartbeat"}, {"commit_index", commit_index}});
 }
@@ -53,8 +74,11 @@ std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
                                         {"checksum", checksum}});
 }
 
-StreamMessage decode_stream_message(const std::string& text) {
-    json::object o = parse_message(text);
+StreamMessage decode_stream_message(std::string_view text) {
+    // A batch is thousands of small values, all dropped at the end of this call: carve
+    // them from a few large blocks instead of one malloc and free each.
+    json::monotonic_resource arena(text.size() * 2 + 4096);
+    json::object o = parse_message(text, &arena);
     std::string_view type = o.at("type").get_string();
     StreamMessage m;
     if (type == "entries") {
@@ -91,7 +115,7 @@ std::string encode_stream_ack(int64_t applied_index) {
     return json::serialize(json::object{{"type", "ack"}, {"applied", applied_index}});
 }
 
-int64_t decode_stream_ack(const std::string& text) {
+int64_t decode_stream_ack(std::string_view text) {
     json::object o = parse_message(text);
     if (o.at("type").get_string() != "ack")
         throw Error(ErrorKind::bad_request, "a replica sends only ack messages");

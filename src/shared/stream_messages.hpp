@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/log_entry.hpp"
@@ -13,6 +14,10 @@ namespace sqlrep {
 
 // master -> replica
 std::string encode_stream_entries(const std::vector<Entry>& entries);
+// The same message built from entries already encoded one by one with
+// encode_stream_entry (the master keeps recent entries encoded once, in memory).
+std::string encode_stream_entry(const Entry& entry);
+std::string join_stream_entries(const std::vector<const std::string*>& encoded);
 std::string encode_stream_heartbeat(int64_t commit_index);
 std::string encode_stream_error(const std::string& problem);
 // Announces a snapshot of `bytes` bytes, which follows as binary frames.
@@ -29,10 +34,10 @@ struct StreamMessage {
     uint64_t snapshot_bytes = 0;    // snapshot
     std::string snapshot_checksum;  // snapshot
 };
-StreamMessage decode_stream_message(const std::string& text);
+StreamMessage decode_stream_message(std::string_view text);
 
 // replica -> master
 std::string encode_stream_ack(int64_t applied_index);
-int64_t decode_stream_ack(const std::string& text);
+int64_t decode_stream_ack(std::string_view text);
 
 }  // namespace sqlrep

@@ -277,3 +277,43 @@ TEST_CASE("sequencer orders concurrent submitters into one gap-free chain", "[ma
     }
     CHECK(s.commits.seen().back() == kThreads * kEach);
 }
+
+TEST_CASE("sequencer publishes each group's entries before its commit callback", "[master]") {
+    TempDir dir;
+    std::string path = dir.file("master.sqlite");
+    auto writer = open_writer(path);
+    ensure_log_schema(*writer);
+    run(*writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)");
+    std::mutex mutex;
+    std::vector<Entry> published;
+    std::vector<std::string> events;
+    Sequencer sequencer(std::move(writer), 1, 5s, [&](int64_t index) {
+        std::lock_guard lock(mutex);
+        events.push_back("commit " + std::to_string(index));
+    });
+    sequencer.set_publisher(
+        [&](const std::vector<Entry>& entries) {
+            std::lock_guard lock(mutex);
+            published.insert(published.end(), entries.begin(), entries.end());
+            events.push_back("publish " + std::to_string(entries.back().index));
+        },
+        [&](int64_t) { FAIL("nothing failed to commit"); });
+    sequencer.start();
+    for (const char* v : {"a", "a", "b"}) {
+        std::promise<WriteOutcome> done;
+        auto future = done.get_future();
+        sequencer.submit({SqlStatement{"INSERT INTO t(v) VALUES (?)", json::array{v}}},
+                         [&done](WriteOutcome outcome) { done.set_value(std::move(outcome)); });
+        wait(future);
+    }
+    sequencer.stop();
+
+    CHECK(events == std::vector<std::string>{"publish 1", "commit 1", "publish 2", "commit 2"});
+    auto reader = open_reader(path);
+    auto log = read_log_entries(*reader, 1, 100, 1 << 20);
+    REQUIRE(published.size() == log.size());
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        CHECK(published[i].hash == log[i].hash);
+        CHECK(published[i].body == log[i].body);
+    }
+}

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/replication_log.hpp"
 #include "shared/sql_executor.hpp"
 #include "test_support.hpp"
 
@@ -427,4 +428,39 @@ TEST_CASE("a value over the 64 MiB value limit is refused before it is built", "
     REQUIRE_THROWS_KIND(query(*db.writer, "SELECT length(hex(zeroblob(40000000)))"),
                         ErrorKind::bad_request);
     CHECK(one(query(*db.writer, "SELECT length(zeroblob(1000000))")).as_int64() == 1000000);
+}
+
+// --- the connection's statement cache --------------------------------------------------------
+
+TEST_CASE("a statement run again reuses its prepare and follows schema changes", "[shared]") {
+    Db db;
+    for (int i = 0; i < 3; ++i) run(*db.writer, "INSERT INTO t(x) VALUES (?)", json::array{i});
+    CHECK(db.column_x() == json::array{0, 1, 2});
+    CHECK(run(*db.writer, "INSERT INTO t(x) VALUES (?)", json::array{3}).last_insert_id == 4);
+    run(*db.writer, "DROP TABLE t");
+    run(*db.writer, "CREATE TABLE t(y, x)");
+    run(*db.writer, "INSERT INTO t(x) VALUES (?)", json::array{7});
+    CHECK(db.column_x() == json::array{7});
+    run(*db.writer, "DROP TABLE t");
+    auto t = thrown_by([&] { run(*db.writer, "INSERT INTO t(x) VALUES (?)", json::array{8}); });
+    CHECK(t.thrown);
+    CHECK(t.kind == ErrorKind::bad_request);
+}
+
+TEST_CASE("SQL first run with the reserved tables allowed is not reused for a client",
+          "[shared]") {
+    ScratchDb db;
+    ensure_log_schema(*db.writer);
+    internal_scalar(*db.writer, "SELECT count(*) FROM _sqlrep_log");
+    auto t = thrown_by([&] { query(*db.writer, "SELECT count(*) FROM _sqlrep_log"); });
+    CHECK(t.thrown);
+    CHECK(t.kind == ErrorKind::forbidden);
+}
+
+TEST_CASE("a kept read still refuses to run where only reads are allowed", "[shared]") {
+    Db db;
+    run(*db.writer, "INSERT INTO t(x) VALUES (1)");
+    auto t = thrown_by([&] { query(*db.writer, "INSERT INTO t(x) VALUES (1)"); });
+    CHECK(t.thrown);
+    CHECK(t.kind == ErrorKind::bad_request);
 }
