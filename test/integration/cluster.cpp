@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -433,6 +434,19 @@ std::string binary_path(const std::string& name) {
     // SQLREP_TEST_BIN_DIR points the suite at other binaries (another build tree).
     const char* bin_override = std::getenv("SQLREP_TEST_BIN_DIR");
     return std::string(bin_override && *bin_override ? bin_override : SQLREP_BIN_DIR) + "/" + name;
+}
+
+CommandRun run_command(const std::string& command, bool with_stderr) {
+    std::string line = "timeout 60 " + command + (with_stderr ? " 2>&1" : " 2>/dev/null");
+    FILE* pipe = ::popen(line.c_str(), "r");
+    if (pipe == nullptr) throw failure("popen failed for: " + command);
+    CommandRun run;
+    char chunk[4096];
+    std::size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) run.output.append(chunk, n);
+    int status = ::pclose(pipe);
+    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+    return run;
 }
 
 std::string random_hex(std::size_t chars) {

@@ -253,4 +253,11 @@ std::vector<uint16_t> free_ports(int count);
 // The path of a built executable ("master", "replica", "show_all", ...).
 std::string binary_path(const std::string& name);
 
+// A shell command run to completion under `timeout 60`.
+struct CommandRun {
+    int exit_code = -1;  // -1 when it did not exit normally
+    std::string output;  // stdout, and stderr when asked for
+};
+CommandRun run_command(const std::string& command, bool with_stderr = true);
+
 }  // namespace sqlrep::test

@@ -194,20 +194,13 @@ TEST_CASE("a node refuses to start with a malformed auth file and says why", "[i
     for (const auto& [text, expected] : bad) {
         INFO(text);
         std::ofstream(dir / "auth.json", std::ios::trunc) << text;
-        std::string command = "timeout 30 " + binary_path("master") + " 0 --port " +
-                              std::to_string(free_ports(1)[0]) + " --data-dir " +
-                              (dir / "data").string() + " --auth " + (dir / "auth.json").string() +
-                              " 2>&1";
-        std::string output;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        REQUIRE(pipe != nullptr);
-        char buf[512];
-        while (std::fgets(buf, sizeof buf, pipe)) output += buf;
-        int status = ::pclose(pipe);
-        INFO(output);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) != 0);
-        CHECK(output.find(expected) != std::string::npos);
+        CommandRun run = run_command(binary_path("master") + " 0 --port " +
+                                     std::to_string(free_ports(1)[0]) + " --data-dir " +
+                                     (dir / "data").string() + " --auth " +
+                                     (dir / "auth.json").string());
+        INFO(run.output);
+        CHECK(run.exit_code > 0);
+        CHECK(run.output.find(expected) != std::string::npos);
     }
 }
 

@@ -25,29 +25,6 @@ using namespace sqlrep::test;
 
 namespace {
 
-struct CommandRun {
-    int exit_code = -1;
-    std::string output;  // stdout and stderr
-};
-
-// Runs a shell command, bounded by timeout(1), and collects stdout and stderr.
-CommandRun run_command(const std::string& command) {
-    CommandRun run;
-    FILE* pipe = popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char chunk[4096];
-    std::size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0) run.output.append(chunk, n);
-    int status = pclose(pipe);
-    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-    return run;
-}
-
-std::string bin(const std::string& name) {
-    const char* override_dir = std::getenv("SQLREP_TEST_BIN_DIR");
-    return std::string(override_dir && *override_dir ? override_dir : SQLREP_BIN_DIR) + "/" + name;
-}
-
 // A throwaway PKI: the cluster's CA with a node certificate for IP 127.0.0.1 (server and
 // client use), and an unrelated CA with a "rogue" certificate for the same address.
 class TestPki {
@@ -247,7 +224,7 @@ TEST_CASE("bad TLS flags stop a node at startup with a clear message", "[tls][in
     };
     for (const auto& c : cases) {
         for (std::string role : {"master 1", "replica 1 1"}) {
-            std::string binary = bin(role.substr(0, role.find(' ')));
+            std::string binary = binary_path(role.substr(0, role.find(' ')));
             CommandRun run = run_command(binary + role.substr(role.find(' ')) + common + c.flags);
             INFO(role << c.flags << "\n" << run.output);
             CHECK(run.exit_code != 0);
@@ -265,29 +242,29 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
     for (Node* node : cluster.nodes()) nodes += (nodes.empty() ? "" : ",") + node->url();
     const std::string ca = " --tls-ca " + pki.cert("ca");
 
-    CommandRun samples = run_command(bin("send_dummy") + " --node " + cluster.replica(1).url() + ca);
+    CommandRun samples = run_command(binary_path("send_dummy") + " --node " + cluster.replica(1).url() + ca);
     INFO(samples.output);
     CHECK(samples.exit_code == 0);
-    CommandRun load = run_command(bin("send_dummy") + " --node " + cluster.master().url() +
+    CommandRun load = run_command(binary_path("send_dummy") + " --node " + cluster.master().url() +
                                   " --rows 50 --concurrency 2" + ca);
     INFO(load.output);
     CHECK(load.exit_code == 0);
     cluster.wait_converged();
 
-    CommandRun verified = run_command(bin("show_all") + " --nodes " + nodes + ca);
+    CommandRun verified = run_command(binary_path("show_all") + " --nodes " + nodes + ca);
     INFO(verified.output);
     CHECK(verified.exit_code == 0);
     CHECK(verified.output.find("IN SYNC") != std::string::npos);
 
     // Without --tls-ca: encrypted, not verified, and it says so.
-    CommandRun unverified = run_command(bin("show_all") + " --nodes " + nodes);
+    CommandRun unverified = run_command(binary_path("show_all") + " --nodes " + nodes);
     INFO(unverified.output);
     CHECK(unverified.exit_code == 0);
     CHECK(unverified.output.find("not verifying") != std::string::npos);
 
     // A CA that did not sign the nodes' certificates: every node is unreachable (3).
     CommandRun wrong_ca =
-        run_command(bin("show_all") + " --nodes " + nodes + " --tls-ca " + pki.cert("other_ca"));
+        run_command(binary_path("show_all") + " --nodes " + nodes + " --tls-ca " + pki.cert("other_ca"));
     INFO(wrong_ca.output);
     CHECK(wrong_ca.exit_code == 3);
     CHECK(wrong_ca.output.find("certificate verify failed") != std::string::npos);

@@ -18,24 +18,9 @@ namespace json = boost::json;
 
 namespace {
 
-struct ToolRun {
-    int exit_code = -1;
-    std::string output;  // stdout only
-};
-
-// Runs a tool from the build's bin dir, bounded by timeout(1), and collects its stdout.
-ToolRun run_tool(const std::string& tool, const std::string& args) {
-    std::string command = "timeout 60 " + std::string(SQLREP_BIN_DIR) + "/" + tool + " " + args +
-                          " 2>/dev/null";
-    ToolRun run;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char chunk[4096];
-    std::size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0) run.output.append(chunk, n);
-    int status = pclose(pipe);
-    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-    return run;
+// Runs a tool from the build's bin dir and collects its stdout.
+CommandRun run_tool(const std::string& tool, const std::string& args) {
+    return run_command(binary_path(tool) + " " + args, /*with_stderr=*/false);
 }
 
 std::string node_list(Cluster& cluster) {
@@ -65,14 +50,14 @@ TEST_CASE("show_all reports a cluster in sync with exit 0 and the verdict line",
     cluster.exec_ok(cluster.replica(1), "INSERT INTO fruit (name) VALUES ('apple'), ('pear')");
     int64_t index = cluster.master_index();
 
-    ToolRun run = run_tool("show_all", "--nodes " + node_list(cluster));
+    CommandRun run = run_tool("show_all", "--nodes " + node_list(cluster));
     INFO(run.output);
     CHECK(run.exit_code == 0);
     CHECK(run.output.find("IN SYNC at index " + std::to_string(index)) != std::string::npos);
     CHECK(run.output.find("apple") != std::string::npos);
     CHECK(run.output.find("_sqlrep_") == std::string::npos);
 
-    ToolRun as_json = run_tool("show_all", "--json --nodes " + node_list(cluster));
+    CommandRun as_json = run_tool("show_all", "--json --nodes " + node_list(cluster));
     INFO(as_json.output);
     CHECK(as_json.exit_code == 0);
     boost::system::error_code ec;
@@ -94,7 +79,7 @@ TEST_CASE("show_all names the table that differs on a replica changed behind sql
     cluster.replica(2).start();
     cluster.replica(2).wait_ready();
 
-    ToolRun run = run_tool("show_all", "--wait 5 --nodes " + node_list(cluster));
+    CommandRun run = run_tool("show_all", "--wait 5 --nodes " + node_list(cluster));
     INFO(run.output);
     CHECK(run.exit_code == 2);
     CHECK(run.output.find("DIVERGED: fruit differs on " + cluster.replica(2).url()) !=
@@ -107,7 +92,7 @@ TEST_CASE("show_all reports a stopped node as unreachable with exit 3", "[integr
     std::string nodes = node_list(cluster);
     cluster.replica(1).kill();
 
-    ToolRun run = run_tool("show_all", "--wait 2 --nodes " + nodes);
+    CommandRun run = run_tool("show_all", "--wait 2 --nodes " + nodes);
     INFO(run.output);
     CHECK(run.exit_code == 3);
     CHECK(run.output.find("UNREACHABLE: " + cluster.replica(1).url()) != std::string::npos);
@@ -116,13 +101,13 @@ TEST_CASE("show_all reports a stopped node as unreachable with exit 3", "[integr
 TEST_CASE("send_dummy sends the sample requests and a row load that reaches every node",
           "[integration][tools]") {
     Cluster cluster;
-    ToolRun sample = run_tool("send_dummy", "--node " + cluster.master().url());
+    CommandRun sample = run_tool("send_dummy", "--node " + cluster.master().url());
     INFO(sample.output);
     CHECK(sample.exit_code == 0);
     CHECK(sample.output.find("alice") != std::string::npos);
 
     // Through a replica: the tool creates its table on the master, then loads rows.
-    ToolRun load = run_tool("send_dummy", "--node " + cluster.replica(1).url() +
+    CommandRun load = run_tool("send_dummy", "--node " + cluster.replica(1).url() +
                                               " --rows 300 --concurrency 4 --ack all");
     INFO(load.output);
     CHECK(load.exit_code == 0);
@@ -148,7 +133,7 @@ TEST_CASE("show_all and send_dummy pass --token to nodes started with --auth",
     // Without a token every node answers 401: show_all cannot read them.
     CHECK(run_tool("show_all", "--nodes " + node_list(c) + " --wait 5").exit_code == 3);
     // A read token is enough to compare the nodes.
-    ToolRun shown = run_tool("show_all", "--nodes " + node_list(c) + " --wait 20 --token " + reader);
+    CommandRun shown = run_tool("show_all", "--nodes " + node_list(c) + " --wait 20 --token " + reader);
     INFO(shown.output);
     CHECK(shown.exit_code == 0);
     CHECK(shown.output.find("IN SYNC") != std::string::npos);
