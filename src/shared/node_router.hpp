@@ -4,8 +4,8 @@
 // /health and /checksum. What differs by role (writes, strong reads, /status) is left to
 // the role's subclass. See docs/API.md for the contract.
 //
-// handle() runs on an I/O thread and never blocks: SQLite work goes to the ReadPool,
-// waits go to IndexWatch.
+// handle() runs on an I/O thread and never blocks for long: a read runs there only within
+// a 2 ms budget, any other SQLite work goes to the ReadPool, waits go to IndexWatch.
 
 #include <atomic>
 #include <memory>
@@ -58,6 +58,9 @@ protected:
 
 private:
     void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
+    bool run_read(Connection& conn, const ClientRequest& req,
+                  std::chrono::steady_clock::time_point deadline, bool may_retry,
+                  const Respond& respond);
 
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);
