@@ -156,7 +156,9 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
         if (result.results.size() > 1) body["results"] = std::move(result.results);
         respond(json_response(200, body));
     } catch (const Error& e) {
-        if (may_retry && e.kind() == ErrorKind::timeout) return false;
+        // Anything cut off by the budget (the client's statements or our own read of the
+        // log position) is retried; other errors are the answer.
+        if (may_retry && (e.kind() == ErrorKind::timeout || conn.deadline_passed())) return false;
         respond(error_response(e));
     }
     return true;
