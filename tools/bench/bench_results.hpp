@@ -31,6 +31,7 @@ struct BenchResults {
     LatencyStats lag;                            // ms, see LagProbe
     LatencyStats lag_read_rtt;                   // ms
     int64_t lag_failures = 0;
+    std::string lag_first_failure;
 
     std::optional<CatchUpResult> catch_up;
 

@@ -167,6 +167,7 @@ BenchResults Runner::run() {
         results_.lag = probe.lag();
         results_.lag_read_rtt = probe.read_rtt();
         results_.lag_failures = probe.failures();
+        results_.lag_first_failure = probe.first_failure();
         progress(fmt::format("  lag p50 {:.2f} ms  p99 {:.2f} ms ({} samples)",
                              results_.lag.percentile(0.5), results_.lag.percentile(0.99),
                              results_.lag.count()));

@@ -20,6 +20,12 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+void expect_ok(const char* what, const HttpResult& result) {
+    if (result.status != 200)
+        throw std::runtime_error(std::string(what) + ": HTTP " + std::to_string(result.status) +
+                                 " " + result.body.substr(0, 200));
+}
+
 }  // namespace
 
 LagProbe::LagProbe(std::string master_url, std::vector<std::string> replica_urls)
@@ -44,6 +50,7 @@ void LagProbe::stop() {
         lag_.merge(sampler->lag);
         read_rtt_.merge(sampler->read_rtt);
         failures_ += sampler->failures;
+        if (first_failure_.empty()) first_failure_ = sampler->first_failure;
     }
     samplers_.clear();
 }
@@ -59,19 +66,19 @@ void LagProbe::probe(const std::string& replica_url, Sampler& sampler, int id) {
     while (!stopping_ && !interrupt::requested()) {
         try {
             auto sent = Clock::now();
-            if (replica.post("/", plain_read, {}, 5s).status != 200) throw std::runtime_error("");
+            expect_ok("replica read", replica.post("/", plain_read, {}, 5s));
             sampler.read_rtt.record(ms_since(sent));
 
             HttpResult written = master.post("/", write, {}, 10s);
             const auto committed = Clock::now();
-            if (written.status != 200) throw std::runtime_error("");
+            expect_ok("master write", written);
             const int64_t index = json::parse(written.body).at("index").to_number<int64_t>();
             const std::string wait = R"({"command":"query","query":"SELECT 1","min_index":)" +
                                      std::to_string(index) + "}";
-            if (replica.post("/", wait, {}, 10s).status != 200) throw std::runtime_error("");
+            expect_ok("replica read with min_index", replica.post("/", wait, {}, 10s));
             sampler.lag.record(ms_since(committed));
-        } catch (const std::exception&) {
-            ++sampler.failures;
+        } catch (const std::exception& e) {
+            if (sampler.failures++ == 0) sampler.first_failure = e.what();
         }
         std::this_thread::sleep_for(10ms);
     }

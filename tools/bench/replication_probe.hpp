@@ -39,12 +39,15 @@ class LagProbe {
     LatencyStats& lag() { return lag_; }
     LatencyStats& read_rtt() { return read_rtt_; }
     int64_t failures() const { return failures_; }
+    // What the first failed probe saw ("" when none failed).
+    const std::string& first_failure() const { return first_failure_; }
 
   private:
     struct Sampler {
         LatencyStats lag;
         LatencyStats read_rtt;
         int64_t failures = 0;
+        std::string first_failure;
     };
     void probe(const std::string& replica_url, Sampler& sampler, int id);
 
@@ -56,6 +59,7 @@ class LagProbe {
     LatencyStats lag_;
     LatencyStats read_rtt_;
     int64_t failures_ = 0;
+    std::string first_failure_;
 };
 
 struct CatchUpResult {

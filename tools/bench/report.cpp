@@ -150,6 +150,8 @@ void print_text(std::ostream& out, BenchResults& res, const BenchOptions& option
             f.lag.p50, f.lag.p95, f.lag.p99, f.lag.max, res.lag.count(),
             res.lag_phase_writes ? res.lag_phase_writes->ok_per_second() : 0.0,
             res.lag_read_rtt.percentile(0.5), res.lag_failures);
+    if (!res.lag_first_failure.empty())
+        out << "  first failed probe: " << res.lag_first_failure << '\n';
     if (res.catch_up)
         out << fmt::format(
             "catch-up                 {} entries in {:.2f} s = {:.0f} entries/s{} "
@@ -196,7 +198,8 @@ json::object to_json(BenchResults& res, const BenchOptions& options) {
                          {"max", f.lag.max},
                          {"samples", res.lag.count()},
                          {"read_rtt_p50", res.lag_read_rtt.percentile(0.5)},
-                         {"failures", res.lag_failures}};
+                         {"failures", res.lag_failures},
+                         {"first_failure", res.lag_first_failure}};
     if (res.catch_up)
         out["catch_up"] = {{"entries", res.catch_up->entries},
                            {"seconds", res.catch_up->seconds},
