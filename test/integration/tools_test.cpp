@@ -155,3 +155,33 @@ TEST_CASE("show_all and send_dummy pass --token to nodes started with --auth",
           json::value(20));
     c.check_same_checksums();
 }
+
+TEST_CASE("bench --nodes measures a cluster started with --auth when given --token",
+          "[integration][tools][security]") {
+    const std::string admin = "bench-admin-" + random_hex(16);
+    ClusterOptions options;
+    options.replicas = 1;
+    options.auth = json::serialize(json::array{json::object{{"token", admin}, {"role", "admin"}}});
+    options.client_token = admin;
+    Cluster c(options);
+    const std::string short_run =
+        " --duration 0.2 --concurrency 2 --keys 100 --nodes " + node_list(c);
+
+    CommandRun refused = run_command(binary_path("bench") + short_run, /*with_stderr=*/true);
+    INFO(refused.output);
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.output.find("--token") != std::string::npos);
+
+    CommandRun measured = run_tool("bench", short_run + " --json --token " + admin);
+    INFO(measured.output);
+    REQUIRE(measured.exit_code == 0);
+    json::object report = json::parse(measured.output).as_object();
+    CHECK(report.at("sqlrep_writes").as_object().at("errors") == json::value(0));
+    CHECK(report.at("sqlrep_writes").as_object().at("ok").to_number<int64_t>() > 0);
+    CHECK(report.at("sqlrep_reads").as_object().at("ok").to_number<int64_t>() > 0);
+    c.wait_converged();
+    // The 100 keys bench fills, and the lag probe's own row.
+    CHECK(c.rows(c.replica(1), "SELECT count(*) FROM kv WHERE k LIKE 'key-%'")
+              .at(0).as_array().at(0) == json::value(100));
+    c.check_same_checksums();
+}

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "shared/http_client.hpp"
+
 namespace sqlrep::bench {
 
 struct BenchOptions {
@@ -20,6 +22,7 @@ struct BenchOptions {
     bool json = false;                  // print JSON instead of text
     std::string bin_dir;                // where master and replica are
     std::string command_line;           // for the report
+    ClientOptions client;               // token and TLS for the sqlrep nodes (--token, --tls-ca)
 };
 
 }  // namespace sqlrep::bench

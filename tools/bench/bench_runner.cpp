@@ -22,8 +22,8 @@ using namespace std::chrono_literals;
 void progress(const std::string& line) { std::cerr << "bench: " << line << std::endl; }
 
 // One exec through `url`; throws with the node's answer when it is not a 200.
-int64_t exec(const std::string& url, const std::string& sql) {
-    HttpClient client(url);
+int64_t exec(const std::string& url, const std::string& sql, const ClientOptions& options) {
+    HttpClient client(url, options);
     json::object body{{"command", "exec"}, {"query", sql}};
     HttpResult result = client.post("/", json::serialize(body), {}, 60s);
     if (result.status != 200)
@@ -33,11 +33,11 @@ int64_t exec(const std::string& url, const std::string& sql) {
 }
 
 // Creates and fills kv on the master, then waits until every replica has it.
-void prepare_sqlrep(SqlrepCluster& cluster, int64_t keyspace) {
-    exec(cluster.master_url(), kSqlrepTableDdl);
-    const int64_t index = exec(cluster.master_url(), sqlrep_preload_sql(keyspace));
+void prepare_sqlrep(SqlrepCluster& cluster, int64_t keyspace, const ClientOptions& options) {
+    exec(cluster.master_url(), kSqlrepTableDdl, options);
+    const int64_t index = exec(cluster.master_url(), sqlrep_preload_sql(keyspace), options);
     for (const auto& url : cluster.replica_urls())
-        if (!SqlrepCluster::wait_applied(url, index, 60s))
+        if (!SqlrepCluster::wait_applied(url, index, 60s, options))
             throw std::runtime_error(url + " did not apply the preload within 60 s");
 }
 
@@ -51,8 +51,9 @@ class Runner {
     BenchResults run();
 
   private:
+    // `client`: the token and TLS of the sqlrep nodes, or {} for dqlite.
     LoadResult measure(const std::string& what, const std::string& origin,
-                       const Workload& workload);
+                       const Workload& workload, const ClientOptions& client);
     void sample_rss(const std::string& after);
 
     const BenchOptions& options_;
@@ -64,9 +65,10 @@ class Runner {
 };
 
 LoadResult Runner::measure(const std::string& what, const std::string& origin,
-                           const Workload& workload) {
+                           const Workload& workload, const ClientOptions& client) {
     LoadSpec spec = spec_;
     spec.origin = origin;
+    spec.client = client;
     LoadResult result = run_load(spec, workload);
     progress(fmt::format(
         "  {:<34} {:>9.0f} ops/s  p50 {:.2f} ms  p99 {:.2f} ms{}{}", what, result.ok_per_second(),
@@ -93,7 +95,7 @@ BenchResults Runner::run() {
     } else {
         progress("targeting " + options_.nodes[0] + " and " +
                  std::to_string(options_.nodes.size() - 1) + " replica(s)");
-        cluster_ = SqlrepCluster::attach(options_.nodes);
+        cluster_ = SqlrepCluster::attach(options_.nodes, options_.client);
     }
     if (compare) {
         progress("starting dqlite-demo x3 ...");
@@ -102,8 +104,8 @@ BenchResults Runner::run() {
     }
 
     progress(fmt::format("filling {} keys ...", options_.keyspace));
-    prepare_sqlrep(*cluster_, options_.keyspace);
-    if (lone_master_) prepare_sqlrep(*lone_master_, options_.keyspace);
+    prepare_sqlrep(*cluster_, options_.keyspace, options_.client);
+    if (lone_master_) prepare_sqlrep(*lone_master_, options_.keyspace, {});
     if (dqlite_) dqlite_->run_sql(dqlite_preload_sql(options_.keyspace));
     sample_rss("start");
 
@@ -121,27 +123,30 @@ BenchResults Runner::run() {
         progress(fmt::format("round {}/{}, {} clients, {:.0f} s each:", round, rounds,
                              options_.concurrency, options_.duration_s));
         results_.sqlrep_writes.merge(
-            measure("sqlrep writes ack=" + options_.ack, cluster_->master_url(), *writes));
+            measure("sqlrep writes ack=" + options_.ack, cluster_->master_url(), *writes,
+                    options_.client));
         if (dqlite_) {
-            auto put = measure("dqlite PUT on the leader", dqlite_->leader_url(), *puts);
+            auto put = measure("dqlite PUT on the leader", dqlite_->leader_url(), *puts, {});
             if (!results_.dqlite_writes)
                 results_.dqlite_writes = std::move(put);
             else
                 results_.dqlite_writes->merge(put);
         }
-        results_.sqlrep_reads.merge(measure("sqlrep point reads on a replica", read_url, *reads));
+        results_.sqlrep_reads.merge(
+            measure("sqlrep point reads on a replica", read_url, *reads, options_.client));
         if (dqlite_) {
-            auto get = measure("dqlite GET on a follower", dqlite_->follower_url(), *gets);
+            auto get = measure("dqlite GET on a follower", dqlite_->follower_url(), *gets, {});
             if (!results_.dqlite_reads)
                 results_.dqlite_reads = std::move(get);
             else
                 results_.dqlite_reads->merge(get);
         }
         results_.sqlrep_ack_master_writes.merge(
-            measure("sqlrep writes ack=master", cluster_->master_url(), *master_acked));
+            measure("sqlrep writes ack=master", cluster_->master_url(), *master_acked,
+                    options_.client));
         if (lone_master_) {
             auto lone =
-                measure("lone master (master 0) writes", lone_master_->master_url(), *lone_writes);
+                measure("lone master (master 0) writes", lone_master_->master_url(), *lone_writes, {});
             if (!results_.master_only_writes)
                 results_.master_only_writes = std::move(lone);
             else
@@ -153,11 +158,12 @@ BenchResults Runner::run() {
 
     if (!cluster_->replica_urls().empty()) {
         progress("replication lag under the same write load ...");
-        LagProbe probe(cluster_->master_url(), cluster_->replica_urls());
+        LagProbe probe(cluster_->master_url(), cluster_->replica_urls(), options_.client);
         probe.start();
         LoadResult loaded;
         try {
-            loaded = measure("sqlrep writes + lag probe", cluster_->master_url(), *writes);
+            loaded = measure("sqlrep writes + lag probe", cluster_->master_url(), *writes,
+                             options_.client);
         } catch (...) {
             probe.stop();
             throw;

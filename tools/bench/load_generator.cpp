@@ -48,7 +48,7 @@ LoadResult run_load(const LoadSpec& spec, const Workload& workload) {
         WorkerResult& mine = results[w];
         std::mt19937_64 random(std::random_device{}() + w);
         Request request;
-        HttpClient client(spec.origin);
+        HttpClient client(spec.origin, spec.client);
         auto send = [&]() -> std::string {  // "" on success, else what went wrong
             try {
                 HttpResult result =

@@ -15,12 +15,14 @@
 #include <string>
 
 #include "latency_stats.hpp"
+#include "shared/http_client.hpp"
 #include "workload.hpp"
 
 namespace sqlrep::bench {
 
 struct LoadSpec {
     std::string origin;  // "http://127.0.0.1:port"
+    ClientOptions client;  // bearer token and TLS context, if the target needs them
     int concurrency = 16;
     std::chrono::milliseconds duration{10000};
     int64_t max_requests = 0;  // > 0: stop after this many requests, whatever the duration

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -16,6 +17,7 @@
 #include "bench_options.hpp"
 #include "bench_runner.hpp"
 #include "interrupt.hpp"
+#include "shared/tls_context.hpp"
 #include "report.hpp"
 
 namespace {
@@ -79,12 +81,28 @@ int main(int argc, char** argv) {
                    "comma-separated (no lone-master baseline, catch-up or RSS then)");
     app.add_option("--compare", options.compare, "Also measure another system: dqlite")
         ->check(CLI::IsMember({"dqlite"}));
+    std::string token = std::getenv("SQLREP_TOKEN") ? std::getenv("SQLREP_TOKEN") : "";
+    std::string tls_ca;
+    app.add_option("--token", token,
+                   "Client token for --nodes started with --auth (admin role: bench creates "
+                   "its table); default $SQLREP_TOKEN");
+    app.add_option("--tls-ca", tls_ca,
+                   "PEM CA to verify https --nodes against (without it https is not verified)");
     app.add_flag("--json", options.json, "Print the results as one JSON object");
     app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     options.nodes = split_commas(nodes);
+    options.client.bearer_token = token;
+    try {
+        sqlrep::TlsFiles files;
+        files.ca = tls_ca;
+        if (!tls_ca.empty()) options.client.tls = sqlrep::make_client_tls(files);
+    } catch (const std::exception& e) {
+        std::cerr << "bench: " << e.what() << '\n';
+        return 1;
+    }
     for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
 
     interrupt::install();

@@ -28,8 +28,11 @@ void expect_ok(const char* what, const HttpResult& result) {
 
 }  // namespace
 
-LagProbe::LagProbe(std::string master_url, std::vector<std::string> replica_urls)
-    : master_url_(std::move(master_url)), replica_urls_(std::move(replica_urls)) {}
+LagProbe::LagProbe(std::string master_url, std::vector<std::string> replica_urls,
+                   ClientOptions client)
+    : master_url_(std::move(master_url)),
+      replica_urls_(std::move(replica_urls)),
+      client_(std::move(client)) {}
 
 LagProbe::~LagProbe() { stop(); }
 
@@ -56,8 +59,8 @@ void LagProbe::stop() {
 }
 
 void LagProbe::probe(const std::string& replica_url, Sampler& sampler, int id) {
-    HttpClient master(master_url_);
-    HttpClient replica(replica_url);
+    HttpClient master(master_url_, client_);
+    HttpClient replica(replica_url, client_);
     const std::string write =
         R"j({"command":"exec","query":"INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)",)j"
         R"("ack":"master","params":["lag-probe-)" +

@@ -22,12 +22,14 @@
 
 #include "child_process.hpp"
 #include "latency_stats.hpp"
+#include "shared/http_client.hpp"
 
 namespace sqlrep::bench {
 
 class LagProbe {
   public:
-    LagProbe(std::string master_url, std::vector<std::string> replica_urls);
+    LagProbe(std::string master_url, std::vector<std::string> replica_urls,
+             ClientOptions client = {});
     ~LagProbe();  // stop()
     LagProbe(const LagProbe&) = delete;
     LagProbe& operator=(const LagProbe&) = delete;
@@ -53,6 +55,7 @@ class LagProbe {
 
     std::string master_url_;
     std::vector<std::string> replica_urls_;
+    ClientOptions client_;
     std::atomic<bool> stopping_{false};
     std::vector<std::unique_ptr<Sampler>> samplers_;
     std::vector<std::thread> threads_;

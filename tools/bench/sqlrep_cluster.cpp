@@ -73,14 +73,20 @@ std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch) 
     return cluster;
 }
 
-std::unique_ptr<SqlrepCluster> SqlrepCluster::attach(const std::vector<std::string>& urls) {
+std::unique_ptr<SqlrepCluster> SqlrepCluster::attach(const std::vector<std::string>& urls,
+                                                     const ClientOptions& options) {
     if (urls.empty()) throw std::invalid_argument("--nodes needs at least the master's URL");
     std::unique_ptr<SqlrepCluster> cluster(new SqlrepCluster);
     cluster->master_url_ = urls[0];
     cluster->replica_urls_.assign(urls.begin() + 1, urls.end());
     for (const auto& url : urls) {
-        HttpClient client(url);
-        get_json(client, "/health");
+        HttpClient client(url, options);
+        // /health is open to anyone; /status checks the token as every request does.
+        if (client.get("/status", 2s).status == 401)
+            throw std::runtime_error(url + " was started with --auth: give bench a client token "
+                                           "with the admin role (it creates its table), "
+                                           "--token or $SQLREP_TOKEN");
+        get_json(client, "/status");
     }
     return cluster;
 }
@@ -113,14 +119,14 @@ void SqlrepCluster::wait_ready(ChildProcess& process, const std::string& url, bo
                              process.log_tail(20));
 }
 
-int64_t SqlrepCluster::applied_index(const std::string& url) {
-    HttpClient client(url);
+int64_t SqlrepCluster::applied_index(const std::string& url, const ClientOptions& options) {
+    HttpClient client(url, options);
     return get_json(client, "/status")["applied_index"].to_number<int64_t>();
 }
 
 bool SqlrepCluster::wait_applied(const std::string& url, int64_t index,
-                                 std::chrono::milliseconds timeout) {
-    HttpClient client(url);
+                                 std::chrono::milliseconds timeout, const ClientOptions& options) {
+    HttpClient client(url, options);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         interrupt::check();

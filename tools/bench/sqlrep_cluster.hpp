@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "shared/http_client.hpp"
 #include "scratch_dir.hpp"
 
 namespace sqlrep::bench {
@@ -31,7 +32,8 @@ class SqlrepCluster {
     // following. Throws std::runtime_error (with the node's log tail) on failure.
     static std::unique_ptr<SqlrepCluster> start(const SqlrepLaunch& launch);
     // Targets running nodes: the master first, then the replicas. Checks /health.
-    static std::unique_ptr<SqlrepCluster> attach(const std::vector<std::string>& urls);
+    static std::unique_ptr<SqlrepCluster> attach(const std::vector<std::string>& urls,
+                                                 const ClientOptions& client);
 
     ~SqlrepCluster();
     SqlrepCluster(const SqlrepCluster&) = delete;
@@ -46,11 +48,12 @@ class SqlrepCluster {
     }
 
     // GET /status "applied_index" of `url`; throws when it cannot be read.
-    static int64_t applied_index(const std::string& url);
+    static int64_t applied_index(const std::string& url, const ClientOptions& client = {});
     // Blocks until `url` has applied `index`, polling /status every millisecond; returns
     // false when `timeout` passes first. Throws Interrupted on SIGINT.
     static bool wait_applied(const std::string& url, int64_t index,
-                             std::chrono::milliseconds timeout);
+                             std::chrono::milliseconds timeout,
+                             const ClientOptions& client = {});
 
   private:
     SqlrepCluster() = default;
