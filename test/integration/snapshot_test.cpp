@@ -132,9 +132,17 @@ std::string string_of(const json::object& o, const char* name) {
     return std::string(v->as_string());
 }
 
-// A replica that serves, follows, and is at the master's index.
+// A replica that serves, follows, and is at the master's index. Right after installing a
+// snapshot a replica reconnects to stream from the snapshot's index, so it may say
+// "connecting" for a moment first: give it a bounded while.
 void check_following_at_master_index(Cluster& c, int id) {
     json::object s = c.status(c.replica(id));
+    for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
+        if (string_of(s, "state") == "following" && int_of(s, "applied_index") == c.master_index())
+            break;
+        std::this_thread::sleep_for(20ms);
+        s = c.status(c.replica(id));
+    }
     INFO("replica " << id << " /status: " << json::serialize(s));
     CHECK(string_of(s, "state") == "following");
     CHECK(int_of(s, "applied_index") == c.master_index());
