@@ -1,6 +1,5 @@
 #include "chaos.hpp"
 
-#include <atomic>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -33,77 +32,6 @@ std::string join_counts(const std::map<std::string, int64_t>& counts) {
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------
-// One writer thread through one node.
-
-class ChaosDriver::Writer {
-  public:
-    Writer(std::string name, std::string url) : name_(std::move(name)), url_(std::move(url)) {}
-    ~Writer() { finish(); }
-    Writer(const Writer&) = delete;
-    Writer& operator=(const Writer&) = delete;
-
-    void start() {
-        thread_ = std::thread([this] { run(); });
-    }
-    void finish() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-
-    const std::string& name() const { return name_; }
-    // After finish():
-    int64_t attempted() const { return attempted_; }
-    const std::vector<Acked>& acked() const { return acked_; }
-    const std::map<std::string, int64_t>& outcomes() const { return outcomes_; }
-    const std::vector<std::string>& unexpected() const { return unexpected_; }
-    int64_t unexpected_count() const { return unexpected_count_; }
-
-  private:
-    void run() {
-        std::unique_ptr<NodeClient> client;
-        for (int64_t seq = 1; !stop_; ++seq) {
-            std::string value = random_hex(16);
-            ++attempted_;
-            try {
-                if (!client) client = std::make_unique<NodeClient>(url_);
-                Response r = client->exec("INSERT INTO chaos(writer, seq, val) VALUES (?, ?, ?)",
-                                          json::array{name_, seq, value},
-                                          json::object{{"ack", "quorum"}}, kWriteTimeout);
-                if (r.ok()) {
-                    acked_.push_back({seq, std::move(value)});
-                    ++outcomes_["200"];
-                    continue;
-                }
-                if (r.status == 503 || r.status == 504) {
-                    ++outcomes_[std::to_string(r.status)];
-                } else {
-                    ++outcomes_["http " + std::to_string(r.status)];
-                    ++unexpected_count_;
-                    if (unexpected_.size() < kMaxSamples)
-                        unexpected_.push_back(name_ + " seq " + std::to_string(seq) + ": " +
-                                              r.describe());
-                }
-            } catch (const std::exception& e) {
-                ++outcomes_["transport"];
-                client.reset();
-            }
-            std::this_thread::sleep_for(20ms);  // the node is down or paused: do not spin
-        }
-    }
-
-    const std::string name_;
-    const std::string url_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    // writer thread until finish()
-    int64_t attempted_ = 0;
-    std::vector<Acked> acked_;
-    std::map<std::string, int64_t> outcomes_;
-    std::vector<std::string> unexpected_;
-    int64_t unexpected_count_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------
 // ChaosReport
@@ -214,12 +142,12 @@ void ChaosDriver::inject_fault() {
 
 void ChaosDriver::run(std::chrono::milliseconds duration) {
     ++round_;
-    std::vector<std::unique_ptr<Writer>> writers;
+    std::vector<std::unique_ptr<AckedWriter>> writers;
     for (Node* node : cluster_.nodes()) {
         for (int k = 0; k < options_.writers_per_node; ++k) {
-            writers.push_back(std::make_unique<Writer>(
+            writers.push_back(std::make_unique<AckedWriter>(
                 "r" + std::to_string(round_) + "-" + node->name() + "-w" + std::to_string(k),
-                node->url()));
+                node->url(), "chaos", std::vector<std::string>{"quorum"}, kWriteTimeout));
         }
     }
     // Stops the writers and takes their results, whether the faults ended well or not.

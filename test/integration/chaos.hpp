@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "acked_writer.hpp"
 #include "cluster.hpp"
 
 namespace sqlrep::test {
@@ -81,12 +82,6 @@ class ChaosDriver {
     const ChaosReport& report() const { return report_; }
 
   private:
-    class Writer;
-    struct Acked {
-        int64_t seq;
-        std::string value;
-    };
-
     void inject_fault();
     void say(const std::string& line);
     std::chrono::milliseconds uniform_ms(int64_t lo, int64_t hi);
@@ -96,7 +91,7 @@ class ChaosDriver {
     ChaosReport report_;
     std::mt19937_64 rng_;
     int round_ = 0;
-    std::map<std::string, std::vector<Acked>> acked_;  // writer name -> its acked writes
+    std::map<std::string, std::vector<AckedRow>> acked_;  // writer name -> its acked writes
     Clock::time_point started_;
 };
 

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "acked_writer.hpp"
 #include "cluster.hpp"
 
 namespace {
@@ -20,72 +21,14 @@ namespace json = boost::json;
 
 const char* kTable =
     "CREATE TABLE acked (id INTEGER PRIMARY KEY AUTOINCREMENT, writer TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, UNIQUE(writer, seq))";
-
-// A client thread inserting (writer, seq) rows into `acked` through one node until told to
-// stop; it remembers which inserts were acknowledged (HTTP 200) and which were not.
-class Writer {
-  public:
-    Writer(std::string name, std::string url, std::vector<std::string> acks)
-        : name_(std::move(name)), url_(std::move(url)), acks_(std::move(acks)) {}
-    ~Writer() { finish(); }
-    Writer(const Writer&) = delete;
-    Writer& operator=(const Writer&) = delete;
-
-    void start() {
-        thread_ = std::thread([this] { run(); });
-    }
-    void finish() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-
-    int acked_count() const { return acked_count_.load(); }
-    // After finish():
-    const std::vector<int64_t>& acked() const { return acked_; }
-    const std::vector<std::string>& failures() const { return failures_; }
-    const std::string& name() const { return name_; }
-
-  private:
-    void run() {
-        std::unique_ptr<NodeClient> client;
-        for (int64_t seq = 0; !stop_; ++seq) {
-            const std::string& ack = acks_[static_cast<std::size_t>(seq) % acks_.size()];
-            try {
-                if (!client) client = std::make_unique<NodeClient>(url_);
-                Response r = client->exec("INSERT INTO acked(writer, seq) VALUES (?, ?)",
-                                          json::array{name_, seq}, json::object{{"ack", ack}});
-                if (r.ok()) {
-                    acked_.push_back(seq);
-                    ++acked_count_;
-                    continue;
-                }
-                failures_.push_back("seq " + std::to_string(seq) + " ack=" + ack + ": " +
-                                    r.describe());
-            } catch (const std::exception& e) {
-                failures_.push_back("seq " + std::to_string(seq) + " ack=" + ack + ": " + e.what());
-                client.reset();
-            }
-            std::this_thread::sleep_for(20ms);  // the node is down: do not spin
-        }
-    }
-
-    const std::string name_;
-    const std::string url_;
-    const std::vector<std::string> acks_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> acked_count_{0};
-    std::vector<int64_t> acked_;         // writer thread until finish()
-    std::vector<std::string> failures_;  // writer thread until finish()
-};
+    "seq INTEGER NOT NULL, val TEXT NOT NULL DEFAULT '', UNIQUE(writer, seq))";
 
 // Waits (bounded) until the writers together have `target` acknowledged writes.
-void wait_for_acks(const std::vector<Writer*>& writers, int target,
+void wait_for_acks(const std::vector<AckedWriter*>& writers, int64_t target,
                    std::chrono::milliseconds timeout = 60s) {
     auto deadline = Clock::now() + timeout;
     while (true) {
-        int total = 0;
+        int64_t total = 0;
         for (auto* w : writers) total += w->acked_count();
         if (total >= target) return;
         if (Clock::now() >= deadline) {
@@ -97,14 +40,14 @@ void wait_for_acks(const std::vector<Writer*>& writers, int target,
     }
 }
 
-int total_acks(const std::vector<Writer*>& writers) {
-    int total = 0;
+int64_t total_acks(const std::vector<AckedWriter*>& writers) {
+    int64_t total = 0;
     for (auto* w : writers) total += w->acked_count();
     return total;
 }
 
 // Checks that every acknowledged (writer, seq) is in `acked` on `node`.
-void check_acked_present(Cluster& c, Node& node, const std::vector<Writer*>& writers) {
+void check_acked_present(Cluster& c, Node& node, const std::vector<AckedWriter*>& writers) {
     json::array rows = c.rows(node, "SELECT writer, seq FROM acked");
     std::set<std::pair<std::string, int64_t>> present;
     for (const auto& row : rows) {
@@ -115,10 +58,10 @@ void check_acked_present(Cluster& c, Node& node, const std::vector<Writer*>& wri
     std::string first_missing;
     std::size_t checked = 0;
     for (auto* w : writers) {
-        for (int64_t seq : w->acked()) {
+        for (const AckedRow& row : w->acked()) {
             ++checked;
-            if (!present.count({w->name(), seq})) {
-                if (missing++ == 0) first_missing = w->name() + " seq " + std::to_string(seq);
+            if (!present.count({w->name(), row.seq})) {
+                if (missing++ == 0) first_missing = w->name() + " seq " + std::to_string(row.seq);
             }
         }
     }
@@ -128,15 +71,15 @@ void check_acked_present(Cluster& c, Node& node, const std::vector<Writer*>& wri
     CHECK(checked > 0);
 }
 
-std::string first_failure(const std::vector<Writer*>& writers) {
+std::string first_failure(const std::vector<AckedWriter*>& writers) {
     for (auto* w : writers)
-        if (!w->failures().empty()) return w->name() + ": " + w->failures().front();
+        if (!w->first_failure().empty()) return w->first_failure();
     return "none";
 }
 
-std::size_t failure_count(const std::vector<Writer*>& writers) {
+std::size_t failure_count(const std::vector<AckedWriter*>& writers) {
     std::size_t n = 0;
-    for (auto* w : writers) n += w->failures().size();
+    for (auto* w : writers) n += static_cast<std::size_t>(w->failure_count());
     return n;
 }
 
@@ -152,14 +95,14 @@ TEST_CASE(
 
     // Writers through the master and through the replica that stays up; quorum (2 of 3)
     // stays reachable throughout, so every write must succeed.
-    Writer via_master("via-master", c.master().url(), {"quorum"});
-    Writer via_replica2("via-replica2", c.replica(2).url(), {"quorum"});
-    std::vector<Writer*> writers{&via_master, &via_replica2};
+    AckedWriter via_master("via-master", c.master().url(), "acked");
+    AckedWriter via_replica2("via-replica2", c.replica(2).url(), "acked");
+    std::vector<AckedWriter*> writers{&via_master, &via_replica2};
     for (auto* w : writers) w->start();
 
     wait_for_acks(writers, 30);
     c.replica(1).kill();  // mid-stream: entries are arriving and being applied
-    int at_kill = total_acks(writers);
+    int64_t at_kill = total_acks(writers);
     wait_for_acks(writers, at_kill + 40);  // writes while replica 1 is down
     c.replica(1).restart();
     c.replica(1).wait_ready();
@@ -216,10 +159,10 @@ TEST_CASE(
     c.wait_converged();
 
     // Writers through every node; the master's writer alternates quorum and master acks.
-    Writer via_master("via-master", c.master().url(), {"quorum", "master"});
-    Writer via_replica1("via-replica1", c.replica(1).url(), {"quorum"});
-    Writer via_replica2("via-replica2", c.replica(2).url(), {"quorum"});
-    std::vector<Writer*> writers{&via_master, &via_replica1, &via_replica2};
+    AckedWriter via_master("via-master", c.master().url(), "acked", {"quorum", "master"});
+    AckedWriter via_replica1("via-replica1", c.replica(1).url(), "acked");
+    AckedWriter via_replica2("via-replica2", c.replica(2).url(), "acked");
+    std::vector<AckedWriter*> writers{&via_master, &via_replica1, &via_replica2};
     for (auto* w : writers) w->start();
 
     wait_for_acks(writers, 60);
@@ -294,16 +237,16 @@ TEST_CASE(
     c.exec_ok(c.master(), kTable);
     c.wait_converged();
 
-    std::vector<std::unique_ptr<Writer>> all_writers;
-    std::vector<Writer*> writers;
+    std::vector<std::unique_ptr<AckedWriter>> all_writers;
+    std::vector<AckedWriter*> writers;
     for (int round = 0; round < 3; ++round) {
         // Fresh writers each round, through the master and replica 2 (replica 1 is the
         // one killed); their acknowledged writes accumulate in `writers`.
-        auto wm = std::make_unique<Writer>("r" + std::to_string(round) + "-master",
-                                           c.master().url(), std::vector<std::string>{"quorum"});
-        auto wr = std::make_unique<Writer>("r" + std::to_string(round) + "-replica2",
-                                           c.replica(2).url(), std::vector<std::string>{"quorum"});
-        std::vector<Writer*> round_writers{wm.get(), wr.get()};
+        auto wm = std::make_unique<AckedWriter>("r" + std::to_string(round) + "-master",
+                                                c.master().url(), "acked");
+        auto wr = std::make_unique<AckedWriter>("r" + std::to_string(round) + "-replica2",
+                                                c.replica(2).url(), "acked");
+        std::vector<AckedWriter*> round_writers{wm.get(), wr.get()};
         for (auto* w : round_writers) w->start();
         wait_for_acks(round_writers, 20);
         c.replica(1).kill();
