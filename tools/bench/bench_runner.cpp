@@ -146,7 +146,8 @@ BenchResults Runner::run() {
                     options_.client));
         if (lone_master_) {
             auto lone =
-                measure("lone master (master 0) writes", lone_master_->master_url(), *lone_writes, {});
+                measure("lone master (master 0) writes", lone_master_->master_url(), *lone_writes,
+                        {});
             if (!results_.master_only_writes)
                 results_.master_only_writes = std::move(lone);
             else
