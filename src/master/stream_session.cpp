@@ -202,7 +202,7 @@ void StreamSession::maybe_send() {
     // Recent entries: already encoded, straight from memory, on this strand.
     if (auto batch = ring_.batch(next_index_, kBatchEntries, kBatchBytes)) {
         if (batch->last == 0) return;  // nothing new yet; notify() comes with more
-        if (waiting_for_commit_.load()) waiting_for_commit_ = false;
+        waiting_for_commit_ = false;
         next_index_ = batch->last + 1;
         unacked_.push_back(batch->last);
         return send(std::move(batch->message));

@@ -144,17 +144,16 @@ bool is_vacuum(sqlite3* db, sqlite3_stmt* stmt) {
     return false;
 }
 
-}  // namespace
-
-namespace {
+// Readies a statement for its next use: no open cursor, no bound values left over.
+void reset_for_reuse(sqlite3_stmt* stmt) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
 
 // A kept statement is reset after each use, however that use ends.
 struct ReusedStatement {
     sqlite3_stmt* stmt;
-    ~ReusedStatement() {
-        sqlite3_reset(stmt);
-        sqlite3_clear_bindings(stmt);
-    }
+    ~ReusedStatement() { reset_for_reuse(stmt); }
 };
 
 struct Budget {
@@ -280,8 +279,7 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
             run_prepared(conn, prepared.stmt, item.params, rule, limits, false, inserts, budget,
                          out);
             if (keep) {
-                sqlite3_reset(prepared.stmt);
-                sqlite3_clear_bindings(prepared.stmt);
+                reset_for_reuse(prepared.stmt);
                 conn.keep_client_statement(item.sql, prepared.stmt, inserts);
                 prepared.stmt = nullptr;
             }

@@ -242,11 +242,12 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
     for (Node* node : cluster.nodes()) nodes += (nodes.empty() ? "" : ",") + node->url();
     const std::string ca = " --tls-ca " + pki.cert("ca");
 
-    CommandRun samples = run_command(binary_path("send_dummy") + " --node " + cluster.replica(1).url() + ca);
+    CommandRun samples =
+        run_command(binary_path("send_dummy") + " --node " + cluster.replica(1).url() + ca);
     INFO(samples.output);
     CHECK(samples.exit_code == 0);
-    CommandRun load = run_command(binary_path("send_dummy") + " --node " + cluster.master().url() +
-                                  " --rows 50 --concurrency 2" + ca);
+    CommandRun load = run_command(binary_path("send_dummy") + " --node " +
+                                  cluster.master().url() + " --rows 50 --concurrency 2" + ca);
     INFO(load.output);
     CHECK(load.exit_code == 0);
     cluster.wait_converged();
@@ -264,7 +265,8 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
 
     // A CA that did not sign the nodes' certificates: every node is unreachable (3).
     CommandRun wrong_ca =
-        run_command(binary_path("show_all") + " --nodes " + nodes + " --tls-ca " + pki.cert("other_ca"));
+        run_command(binary_path("show_all") + " --nodes " + nodes + " --tls-ca " +
+                    pki.cert("other_ca"));
     INFO(wrong_ca.output);
     CHECK(wrong_ca.exit_code == 3);
     CHECK(wrong_ca.output.find("certificate verify failed") != std::string::npos);
