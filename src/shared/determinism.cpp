@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 
 #include "shared/error.hpp"
-#include "shared/wal_sync_hook.hpp"
+#include "shared/wal_file.hpp"
 
 namespace sqlrep {
 namespace {
@@ -89,7 +89,7 @@ const char* deterministic_vfs_name() {
         g_vfs.pNext = nullptr;
         g_vfs.xCurrentTime = frozen_current_time;
         g_vfs.xCurrentTimeInt64 = frozen_current_time_int64;
-        wrap_vfs_files(g_vfs, g_base_vfs);  // files go through the WAL sync hook
+        wrap_vfs_files(g_vfs, g_base_vfs);  // WAL writes gathered, the WAL sync hook
         if (sqlite3_vfs_register(&g_vfs, 0) != SQLITE_OK)
             throw Error(ErrorKind::internal, "cannot register the sqlrep VFS");
     });
