@@ -104,9 +104,12 @@ private:
             return handler_.take_upgrade(std::move(stream_), std::move(req));
         }
 
+        // An answer made on this session's strand (a read run inline) is sent right away;
+        // one from another thread (the writer, the read pool) is handed to the strand. A
+        // post here would cost every inline read a wake-up of another I/O thread.
         auto self = shared_from_this();
         handler_.handle(std::move(req), peer_, [self](HttpResponse res) {
-            net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+            net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
                 self->send(std::move(res), self->keep_alive_);
             });
         });

@@ -1,9 +1,11 @@
 #include "shared/node_config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <openssl/crypto.h>
@@ -15,6 +17,10 @@
 #include "shared/error.hpp"
 
 namespace sqlrep {
+
+int default_http_threads() {
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+}
 
 std::string NodeConfig::database_path() const {
     std::string name = node_id == 0 ? "master.db" : "replica_" + std::to_string(node_id) + ".db";
@@ -58,7 +64,8 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
                    "behind gets a snapshot)")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
         ->capture_default_str();
-    app.add_option("--http-threads", config.http_threads, "Threads serving HTTP")
+    app.add_option("--http-threads", config.http_threads,
+                   "Threads serving HTTP (default: half the CPU cores, at least 1)")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     app.add_option("--read-connections", config.read_connections,

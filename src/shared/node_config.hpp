@@ -16,6 +16,13 @@ class App;
 
 namespace sqlrep {
 
+// Threads serving HTTP when --http-threads is not given: half the CPU cores, at least one.
+// A read runs on the I/O thread that received it, so I/O threads do real work; but every
+// I/O thread beyond what the cores can run in parallel costs a cross-thread wake-up per
+// request. On a 2-core machine one thread served 30-40% more replica reads than two
+// (docs/PERFORMANCE.md, 10).
+int default_http_threads();
+
 struct NodeConfig {
     // Identity
     int node_id = 0;            // 0 for the master, 1..num_replicas for replicas
@@ -25,7 +32,7 @@ struct NodeConfig {
     uint16_t port = 8080;
     std::string master_url;     // replicas: where the master is
     std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
-    int http_threads = 2;
+    int http_threads = default_http_threads();
     TlsFiles tls;               // --tls-cert/--tls-key/--tls-ca; see tls_context.hpp
     // Storage
     std::string data_dir = "data";
