@@ -46,13 +46,17 @@ std::atomic<uint64_t> g_wal_writes{0};
 WrappedFile* wrapped(sqlite3_file* f) { return reinterpret_cast<WrappedFile*>(f); }
 sqlite3_file* real(sqlite3_file* f) { return wrapped(f)->real; }
 
+// One write to the real file, counted when it goes to a WAL.
+int write_through(WrappedFile* w, const void* p, int n, sqlite3_int64 off) {
+    if (w->is_wal) g_wal_writes.fetch_add(1, std::memory_order_relaxed);
+    return w->real->pMethods->xWrite(w->real, p, n, off);
+}
+
 // Passes the pending frame bytes to the real file in one write.
 int flush(WrappedFile* w) {
     if (w->pending == nullptr || w->pending->bytes.empty()) return SQLITE_OK;
     auto& p = *w->pending;
-    g_wal_writes.fetch_add(1, std::memory_order_relaxed);
-    int rc = w->real->pMethods->xWrite(w->real, p.bytes.data(), static_cast<int>(p.bytes.size()),
-                                       p.start);
+    int rc = write_through(w, p.bytes.data(), static_cast<int>(p.bytes.size()), p.start);
     p.bytes.clear();
     return rc;
 }
@@ -83,8 +87,7 @@ int x_write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
     if (w->is_wal && off >= kWalHeaderBytes) WalSyncHook::on_frame_write();
     if (w->pending == nullptr || static_cast<std::size_t>(n) > kMaxPendingBytes) {
         if (int rc = flush(w); rc != SQLITE_OK) return rc;
-        if (w->is_wal) g_wal_writes.fetch_add(1, std::memory_order_relaxed);
-        return real(f)->pMethods->xWrite(real(f), p, n, off);
+        return write_through(w, p, n, off);
     }
     auto& pending = *w->pending;
     bool continues = off == pending.start + static_cast<sqlite3_int64>(pending.bytes.size());
