@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
 
         auto writer = std::make_unique<Connection>(config.database_path(),
                                                    Connection::Mode::writer, config.sync);
+        writer->checkpoint_in_background();
         ensure_log_schema(*writer);
         int64_t term = 1;
         if (auto stored = read_meta(*writer, "term")) term = std::stoll(*stored);

@@ -61,9 +61,10 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(config.data_dir);
         std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
 
-        Applier applier(std::make_unique<Connection>(config.database_path(),
-                                                     Connection::Mode::writer, config.sync),
-                        config.log_retain);
+        auto writer = std::make_unique<Connection>(config.database_path(),
+                                                   Connection::Mode::writer, config.sync);
+        writer->checkpoint_in_background();
+        Applier applier(std::move(writer), config.log_retain);
         net::io_context ioc;
         IndexWatch applied(ioc, applier.position().index);
         ReadPool reads(config.database_path(), config.read_connections);

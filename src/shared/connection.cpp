@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <sqlite3.h>
 
+#include "shared/checkpointer.hpp"
 #include "shared/determinism.hpp"
 #include "shared/error.hpp"
 
@@ -18,12 +19,9 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
             db_->exec("PRAGMA journal_mode=WAL");
             db_->exec(sync == SyncMode::full ? "PRAGMA synchronous=FULL"
                                              : "PRAGMA synchronous=NORMAL");
-            // Checkpoints run from the writer only; readers never block it. Each one stalls
-            // the writer for about as long as it takes to copy the pages the WAL touched,
-            // and a write-heavy table touches the same pages over and over: a larger WAL
-            // (16000 pages, 64 MiB at 4 KiB) means a quarter of the stalls of a 4000-page one
-            // for nearly the same pages copied each time (PERFORMANCE.md: the lag's p99).
-            db_->exec("PRAGMA wal_autocheckpoint=16000");
+            // SQLite's own checkpoint, in the committing thread, for writers that do not
+            // checkpoint_in_background() (snapshots, tests), at the same WAL length.
+            db_->exec("PRAGMA wal_autocheckpoint=" + std::to_string(Checkpointer::kStartFrames));
             install_deterministic_functions(db_->getHandle());
         }
         db_->exec("PRAGMA cache_size=-16000");  // 16 MiB per connection
@@ -82,6 +80,13 @@ Connection::CachedStatement Connection::cached(const std::string& sql) {
         it = cache_.emplace(sql, stmt).first;
     }
     return CachedStatement(it->second);
+}
+
+void Connection::checkpoint_in_background(int start_frames) {
+    if (!checkpointer_)
+        checkpointer_ = std::make_unique<Checkpointer>(
+            handle(), db_->getFilename(), deterministic_vfs_name(),
+            start_frames > 0 ? start_frames : Checkpointer::kStartFrames);
 }
 
 sqlite3* Connection::handle() const { return db_->getHandle(); }

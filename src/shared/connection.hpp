@@ -21,6 +21,8 @@ struct sqlite3_stmt;
 
 namespace sqlrep {
 
+class Checkpointer;
+
 // The largest string, blob or row any connection creates or reads. Request bodies (and so
 // log entries) stay well below it: --max-body-bytes is capped at half of it.
 inline constexpr int kMaxValueBytes = 64 * 1024 * 1024;
@@ -40,6 +42,11 @@ public:
     sqlite3* handle() const;
     StatementPolicy& policy() { return policy_; }
     Mode mode() const { return mode_; }
+
+    // Moves this writer's checkpoints to a thread of their own (checkpointer.hpp); the
+    // master's and the replica's writers do, so that no commit waits for one.
+    // `start_frames` is for tests; nodes use the default (Checkpointer::kStartFrames).
+    void checkpoint_in_background(int start_frames = 0);
 
     // Whether a transaction is open (SQLite may roll one back by itself on some errors).
     bool in_transaction() const;
@@ -99,6 +106,7 @@ private:
 
     Mode mode_;
     std::unique_ptr<SQLite::Database> db_;
+    std::unique_ptr<Checkpointer> checkpointer_;  // declared after db_: stops before it closes
     StatementPolicy policy_;
     std::map<std::string, sqlite3_stmt*> cache_;
     std::unordered_map<std::string, ClientStatement> client_cache_;
