@@ -94,6 +94,16 @@ sqlite3* Connection::handle() const { return db_->getHandle(); }
 bool Connection::in_transaction() const { return sqlite3_get_autocommit(handle()) == 0; }
 
 void Connection::exec_internal(const std::string& sql) {
+    // sqlrep's own SQL is never cut off by a client's deadline: a COMMIT cut off would
+    // leave the connection inside its transaction, every later BEGIN on it failing and its
+    // snapshot keeping checkpoints from finishing. (SQLite calls the progress handler
+    // every 1000 VM steps of a statement's whole life, so even a kept COMMIT meets it.)
+    struct LiftDeadline {
+        Connection& c;
+        std::chrono::steady_clock::time_point kept = c.deadline_;
+        ~LiftDeadline() { c.deadline_ = kept; }
+    } lift{*this};
+    deadline_ = std::chrono::steady_clock::time_point::max();
     internal([&] {
         if (sql.find(';') == std::string::npos) {
             // One statement, such as the SAVEPOINT/RELEASE/COMMIT of every write: keep it

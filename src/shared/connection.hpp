@@ -51,7 +51,7 @@ public:
     // Whether a transaction is open (SQLite may roll one back by itself on some errors).
     bool in_transaction() const;
 
-    // Runs sqlrep's own SQL (no results), with the reserved tables allowed.
+    // Runs sqlrep's own SQL (no results), with the reserved tables allowed and no deadline.
     void exec_internal(const std::string& sql);
 
     // Interrupts any statement that runs past `deadline` (progress handler); pass

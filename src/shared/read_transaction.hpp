@@ -13,7 +13,12 @@ public:
         try {
             conn_.exec_internal("COMMIT");
         } catch (const std::exception&) {
-            // A read transaction has nothing to lose; the next BEGIN starts clean.
+            // A read transaction has nothing to lose, but it must end: a connection left
+            // inside it fails its next BEGIN and pins its snapshot.
+            try {
+                if (conn_.in_transaction()) conn_.exec_internal("ROLLBACK");
+            } catch (const std::exception&) {
+            }
         }
     }
     ReadTransaction(const ReadTransaction&) = delete;

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/sql_executor.hpp"
 #include "test_support.hpp"
@@ -409,6 +410,23 @@ TEST_CASE("a deadline interrupts a long write and leaves nothing behind", "[shar
         ErrorKind::timeout);
     db.writer->set_deadline(std::chrono::steady_clock::time_point::max());
     CHECK(db.column_x().empty());
+}
+
+TEST_CASE("a read transaction ends even when its deadline passed inside it", "[shared]") {
+    // A read on an I/O thread has a 2 ms budget. SQLite calls the progress handler every
+    // 1000 VM steps counted over a statement's life, so a kept COMMIT meets it now and then:
+    // cut off there, it used to leave the connection inside its transaction for good.
+    Db db;
+    auto reader = open_reader(db.path);
+    for (int i = 0; i < 2000; ++i) {
+        {
+            ReadTransaction transaction(*reader);
+            CHECK(one(run(*reader, "SELECT 1", nullptr, ExecutionRule::read_only)).as_int64() == 1);
+            reader->set_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+        }  // COMMIT, past the deadline
+        reader->set_deadline(std::chrono::steady_clock::time_point::max());
+        REQUIRE_FALSE(reader->in_transaction());
+    }
 }
 
 TEST_CASE("an infinite real in a result shows as null, so the answer stays valid JSON", "[shared]") {
