@@ -1,8 +1,9 @@
 #pragma once
-// Closed-loop load: `concurrency` threads, each with its own keep-alive HttpClient, send
-// the workload's requests back to back to one node until the duration has passed (or a
-// request budget is spent) and record every request's latency. Each thread sends one
-// untimed warm-up request (opening its connection) before the clock starts.
+// Closed-loop load: `concurrency` threads, each with its own keep-alive connection
+// (plain_http_connection.hpp; HttpClient for https), send the workload's requests back to
+// back to one node until the duration has passed (or a request budget is spent) and record
+// every request's latency. Each thread sends one untimed warm-up request (opening its
+// connection) before the clock starts.
 //
 // A request the workload calls retryable is sent again, up to kMaxRetries times, and counts
 // as one operation whose latency spans every attempt.
