@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
                    "Configured number of replicas (quorum is a majority of 1+num_replicas)")
         ->required()
         ->check(CLI::Range(0, 64));
+    config.http_threads = default_http_threads(/*replica=*/false);
     add_common_flags(app, config);
     app.add_option("--port", config.port, "HTTP port")->capture_default_str();
     app.add_option("--ack", config.default_ack, "Default ack mode for writes: master, quorum, all")
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
         else write_meta(*writer, "term", std::to_string(term));
         LogPosition last = last_log_position(*writer);
 
-        net::io_context ioc;
+        IoThreads io(config.http_threads);
+        net::io_context& ioc = io.main();
         IndexWatch committed(ioc, last.index);
         ReplicaRegistry registry(ioc, config.num_replicas);
         ReadPool reads(config.database_path(), config.read_connections);
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
             [&] { return registry.trim_floor(committed.value(), config.log_retain); });
         MasterRouter router(config, token, reads, committed, sequencer, registry, ring);
         auto listener = std::make_shared<HttpListener>(
-            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
+            io, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
             config.http_limits(), server_tls);
 
         sequencer.start();
@@ -99,7 +101,7 @@ int main(int argc, char** argv) {
                      ack_mode_name(config.default_ack), config.database_path(),
                      config.tls.ca.empty() ? "" : ", mutual TLS");
         run_until_signal(
-            ioc, config.http_threads, [&] { listener->stop(); },
+            io, [&] { listener->stop(); },
             [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         sequencer.stop();
         reads.stop();

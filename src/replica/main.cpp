@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     app.add_option("num_replicas", config.num_replicas, "Configured number of replicas")
         ->required()
         ->check(CLI::Range(1, 64));
+    config.http_threads = default_http_threads(/*replica=*/true);
     add_common_flags(app, config);
     auto* port = app.add_option("--port", config.port, "HTTP port (default 8080 + id)");
     app.add_option("--master", config.master_url, "The master's URL")->capture_default_str();
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
                                                    Connection::Mode::writer, config.sync);
         writer->checkpoint_in_background();
         Applier applier(std::move(writer), config.log_retain);
-        net::io_context ioc;
+        IoThreads io(config.http_threads);
+        net::io_context& ioc = io.main();
         IndexWatch applied(ioc, applier.position().index);
         ReadPool reads(config.database_path(), config.read_connections);
         WriteForwarder forwarder(config.master_url, master_tls, token, config.node_id,
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
         StreamFollower follower(config, master_tls, token, applier, applied);
         ReplicaRouter router(config, token, reads, applied, follower, forwarder, applier);
         auto listener = std::make_shared<HttpListener>(
-            ioc, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
+            io, tcp::endpoint(net::ip::make_address(config.host), config.port), router,
             config.http_limits(), server_tls);
 
         follower.start();
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
                      config.advertised_url(), applier.position().index, config.master_url,
                      config.database_path());
         run_until_signal(
-            ioc, config.http_threads, [&] { listener->stop(); },
+            io, [&] { listener->stop(); },
             [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         follower.stop();
         forwarder.stop();

@@ -156,11 +156,11 @@ private:
 
 }  // namespace
 
-HttpListener::HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint,
+HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint,
                            RequestHandler& handler, HttpLimits limits,
                            std::shared_ptr<ssl::context> tls)
-    : ioc_(ioc),
-      acceptor_(net::make_strand(ioc)),
+    : io_(io),
+      acceptor_(net::make_strand(io.main())),
       handler_(handler),
       limits_(limits),
       tls_(std::move(tls)),
@@ -182,7 +182,7 @@ void HttpListener::stop() {
 }
 
 void HttpListener::do_accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    acceptor_.async_accept(net::make_strand(io_.session_context()),
                            beast::bind_front_handler(&HttpListener::on_accept, shared_from_this()));
 }
 

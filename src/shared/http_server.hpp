@@ -14,6 +14,7 @@
 
 #include "shared/byte_stream.hpp"
 #include "shared/http_types.hpp"
+#include "shared/io_threads.hpp"
 #include "shared/net.hpp"
 
 namespace sqlrep {
@@ -53,7 +54,8 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
 public:
     // Binds and listens at once (throws on failure), so the caller knows the port is ours.
     // `tls` null: plain HTTP; otherwise HTTPS with that context.
-    HttpListener(net::io_context& ioc, const tcp::endpoint& endpoint, RequestHandler& handler,
+    // Accepts on io.main(); each session runs on the next of `io`'s contexts.
+    HttpListener(IoThreads& io, const tcp::endpoint& endpoint, RequestHandler& handler,
                  HttpLimits limits, std::shared_ptr<ssl::context> tls = nullptr);
     void run();   // starts accepting
     void stop();  // stops accepting; sessions in flight finish
@@ -63,7 +65,7 @@ private:
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
 
-    net::io_context& ioc_;
+    IoThreads& io_;
     tcp::acceptor acceptor_;
     RequestHandler& handler_;
     HttpLimits limits_;

@@ -18,8 +18,9 @@
 
 namespace sqlrep {
 
-int default_http_threads() {
-    return std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+int default_http_threads(bool replica) {
+    int cores = static_cast<int>(std::thread::hardware_concurrency());
+    return std::max(1, replica ? cores : cores / 2);
 }
 
 std::string NodeConfig::database_path() const {
@@ -65,7 +66,8 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
         ->capture_default_str();
     app.add_option("--http-threads", config.http_threads,
-                   "Threads serving HTTP (default: half the CPU cores, at least 1)")
+                   "I/O threads serving HTTP, one io_context each (default: a replica one per "
+                   "CPU core, a master half the cores, at least 1)")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     app.add_option("--read-connections", config.read_connections,

@@ -16,12 +16,14 @@ class App;
 
 namespace sqlrep {
 
-// Threads serving HTTP when --http-threads is not given: half the CPU cores, at least one.
-// A read runs on the I/O thread that received it, so I/O threads do real work; but every
-// I/O thread beyond what the cores can run in parallel costs a cross-thread wake-up per
-// request. On a 2-core machine one thread served 30-40% more replica reads than two
-// (docs/PERFORMANCE.md, 10).
-int default_http_threads();
+// I/O threads when --http-threads is not given. Each runs an io_context of its own
+// (io_threads.hpp), and a read runs on the thread of the connection that sent it. A
+// replica, whose clients mostly read, gets one per core, so its reads use every core. A
+// master gets half the cores, at least one: each write crosses to the writer thread and
+// back, and with a second context the answers of half the connections land on a thread
+// that must be woken. On a 2-core VM: replica reads rose by a quarter or more with two;
+// quorum writes fell with two on the master (docs/PERFORMANCE.md, 14).
+int default_http_threads(bool replica);
 
 struct NodeConfig {
     // Identity
@@ -32,7 +34,7 @@ struct NodeConfig {
     uint16_t port = 8080;
     std::string master_url;     // replicas: where the master is
     std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
-    int http_threads = default_http_threads();
+    int http_threads = 1;          // each main sets default_http_threads() first
     TlsFiles tls;               // --tls-cert/--tls-key/--tls-ca; see tls_context.hpp
     // Storage
     std::string data_dir = "data";

@@ -1,8 +1,6 @@
 #include "shared/node_runtime.hpp"
 
 #include <csignal>
-#include <thread>
-#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -27,9 +25,10 @@ void drain(net::io_context& ioc, std::shared_ptr<net::steady_timer> timer,
 
 }  // namespace
 
-void run_until_signal(net::io_context& ioc, int threads, std::function<void()> on_signal,
+void run_until_signal(IoThreads& io, std::function<void()> on_signal,
                       std::function<std::size_t()> in_flight,
                       std::chrono::milliseconds drain_limit) {
+    net::io_context& ioc = io.main();
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](beast::error_code ec, int signal) {
         if (ec) return;
@@ -39,10 +38,7 @@ void run_until_signal(net::io_context& ioc, int threads, std::function<void()> o
         drain(ioc, std::make_shared<net::steady_timer>(ioc), in_flight,
               std::chrono::steady_clock::now() + drain_limit);
     });
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : pool) t.join();
+    io.run();
 }
 
 }  // namespace sqlrep
