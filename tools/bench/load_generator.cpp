@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <barrier>
-#include <optional>
 #include <cctype>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
