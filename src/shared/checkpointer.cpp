@@ -37,11 +37,17 @@ Checkpointer::~Checkpointer() {
 
 int Checkpointer::on_commit(void* self, sqlite3* writer, const char* schema, int frames) {
     auto* checkpointer = static_cast<Checkpointer*>(self);
-    if (frames < checkpointer->start_frames_) return SQLITE_OK;
     State was;
     {
         std::lock_guard lock(checkpointer->mutex_);
         was = checkpointer->state_;
+        if (frames < checkpointer->start_frames_) {
+            // A short WAL with a copy to finish means the WAL restarted without us: the
+            // background copy caught up with an idle writer. Nothing is left to finish,
+            // and finishing later would copy a whole new WAL on this thread.
+            if (was == State::finish_due) checkpointer->state_ = State::idle;
+            return SQLITE_OK;
+        }
         if (was == State::idle) checkpointer->state_ = State::copying;
         if (was == State::finish_due) checkpointer->state_ = State::idle;
     }
