@@ -38,14 +38,20 @@ int write_until_restarts(Connection& writer, const std::string& path, uint32_t r
     return commits;
 }
 
+// A --sync normal writer (quick commits) with its checkpointer, and a table t(x).
+std::unique_ptr<Connection> open_checkpointing_writer(const std::string& path) {
+    auto writer = std::make_unique<Connection>(path, Connection::Mode::writer, SyncMode::normal);
+    writer->checkpoint_in_background(kStartFrames);
+    run(*writer, "CREATE TABLE t(x)");
+    return writer;
+}
+
 }  // namespace
 
 TEST_CASE("background checkpoints restart the WAL under steady writes", "[shared]") {
     TempDir dir;
     std::string path = dir.file("db.sqlite");
-    auto writer = std::make_unique<Connection>(path, Connection::Mode::writer, SyncMode::normal);
-    writer->checkpoint_in_background(kStartFrames);
-    run(*writer, "CREATE TABLE t(x)");
+    auto writer = open_checkpointing_writer(path);
 
     // Each commit adds a page or two: 20000 commits are a hundred times the start.
     int commits = write_until_restarts(*writer, path, 5, 20000);
@@ -63,9 +69,7 @@ TEST_CASE("background checkpoints restart the WAL under steady writes", "[shared
 TEST_CASE("a reader's snapshot outlives a background checkpoint round", "[shared]") {
     TempDir dir;
     std::string path = dir.file("db.sqlite");
-    auto writer = std::make_unique<Connection>(path, Connection::Mode::writer, SyncMode::normal);
-    writer->checkpoint_in_background(kStartFrames);
-    run(*writer, "CREATE TABLE t(x)");
+    auto writer = open_checkpointing_writer(path);
     int before = write_until_restarts(*writer, path, 1, 20000);
 
     auto reader = open_reader(path);
