@@ -1,5 +1,8 @@
 #include "shared/io_threads.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace sqlrep {
 
 IoThreads::IoThreads(int count) {

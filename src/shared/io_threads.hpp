@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "shared/net.hpp"

@@ -81,7 +81,7 @@ HttpResult PlainHttpConnection::request(const Request& request) {
     bytes.reserve(128 + fixed_headers_.size() + request.body.size());
     bytes.append(http::to_string(request.method)).append(" ").append(request.target);
     bytes.append(" HTTP/1.1\r\n").append(fixed_headers_);
-    if (request.method == http::verb::post || request.method == http::verb::put)
+    if (request.method == http::verb::post)  // as HttpClient: JSON bodies are POSTed
         bytes.append("Content-Type: application/json\r\n");
     bytes.append("Content-Length: ").append(std::to_string(request.body.size()));
     bytes.append("\r\n\r\n").append(request.body);
