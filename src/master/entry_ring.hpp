@@ -1,5 +1,5 @@
 #pragma once
-// The master's most recent entries, each JSON-encoded once for the stream and kept in
+// The master's most recent entries, each encoded once for the stream and kept in
 // memory. Stream sessions build their batches from here instead of reading the log back
 // through the read pool and encoding per replica; a replica further behind than the ring
 // reaches is served from the log as before.
@@ -24,7 +24,7 @@ namespace sqlrep::master {
 
 class EntryRing {
 public:
-    // Keeps at most `max_entries` entries and about `max_bytes` of encoded text.
+    // Keeps at most `max_entries` entries and about `max_bytes` of encoded entries.
     EntryRing(std::size_t max_entries, std::size_t max_bytes);
     EntryRing(const EntryRing&) = delete;
     EntryRing& operator=(const EntryRing&) = delete;
@@ -43,7 +43,7 @@ public:
     std::optional<Hash> hash_at(int64_t index) const;
 
     struct Batch {
-        std::string message;  // a complete "entries" stream message
+        std::string message;  // a complete entries frame
         int64_t last = 0;     // index of its last entry
     };
     // Entries from `from` on (at most `max_entries`, about `max_bytes`), as one stream

@@ -150,6 +150,7 @@ void StreamSession::refuse(const std::string& problem) {
     spdlog::warn("replica {} refused: {}", start_.replica_id, problem);
     closed_ = true;
     out_ = encode_stream_error(problem);
+    ws_.text(true);
     auto self = shared_from_this();
     ws_.async_write(net::buffer(out_), [self](beast::error_code, std::size_t) {
         self->ws_.async_close(websocket::close_code::policy_error, [self](beast::error_code) {});
@@ -205,7 +206,7 @@ void StreamSession::maybe_send() {
         waiting_for_commit_ = false;
         next_index_ = batch->last + 1;
         unacked_.push_back(batch->last);
-        return send(std::move(batch->message));
+        return send(std::move(batch->message), Frame::binary);
     }
     // Older ones (a replica catching up) are read back from the log once committed.
     // Set the flag before reading the index: a commit in between then notifies us.
@@ -240,14 +241,14 @@ void StreamSession::on_loaded(std::vector<Entry> entries) {
     }
     next_index_ = entries.back().index + 1;
     unacked_.push_back(entries.back().index);
-    send(encode_stream_entries(entries));
+    send(encode_stream_entries(entries), Frame::binary);
 }
 
-void StreamSession::send(std::string message) {
+void StreamSession::send(std::string message, Frame frame) {
     writing_ = true;
     sent_since_heartbeat_ = true;
     out_ = std::move(message);
-    ws_.text(true);
+    ws_.binary(frame == Frame::binary);
     ws_.async_write(net::buffer(out_),
                     beast::bind_front_handler(&StreamSession::on_write, shared_from_this()));
 }
@@ -265,7 +266,7 @@ void StreamSession::arm_heartbeat() {
         // Idle streams get a heartbeat so the replica can tell a quiet master from a dead
         // one; it also carries the commit index for the replica's lag figure.
         if (!self->sent_since_heartbeat_ && !self->writing_ && !self->loading_)
-            self->send(encode_stream_heartbeat(self->committed_.value()));
+            self->send(encode_stream_heartbeat(self->committed_.value()), Frame::text);
         self->sent_since_heartbeat_ = false;
         self->arm_heartbeat();
     });

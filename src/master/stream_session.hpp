@@ -67,7 +67,8 @@ private:
     void on_read(beast::error_code ec, std::size_t);
     void maybe_send();
     void on_loaded(std::vector<Entry> entries);
-    void send(std::string message);
+    enum class Frame { text, binary };
+    void send(std::string message, Frame frame);
     void on_write(beast::error_code ec, std::size_t);
     void arm_heartbeat();
     void fail(beast::error_code ec, const char* what);

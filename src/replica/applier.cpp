@@ -53,7 +53,11 @@ void Applier::apply(const std::vector<Entry>& entries) {
             ExecutionResult result;
             try {
                 EntryClock clock(entry.time_ms, entry.seed);
-                result = execute(*writer_, decode_statements(entry.body), ExecutionRule::write);
+                // A typical entry's parsed statements fit here: no malloc to decode them.
+                unsigned char scratch[4096];
+                json::monotonic_resource arena(scratch, sizeof scratch);
+                result = execute(*writer_, decode_statements(entry.body, &arena),
+                                 ExecutionRule::write);
             } catch (const Error& e) {
                 throw Error(ErrorKind::diverged, "entry " + std::to_string(entry.index) +
                                                      " succeeded on the master but failed here: " +

@@ -173,8 +173,18 @@ net::awaitable<void> StreamFollower::follow_once() {
         buffer.clear();
         co_await ws.async_read(buffer, net::use_awaitable);
         auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
-        StreamMessage message = decode_stream_message(
-            std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
+        std::string_view frame(static_cast<const char*>(bytes.data()), bytes.size());
+        if (ws.got_binary()) {
+            if (wants_snapshot_)
+                throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
+            applier_.apply(decode_stream_entries(frame));
+            int64_t applied = applier_.position().index;
+            if (applied > master_commit_) master_commit_ = applied;
+            applied_.advance(applied);
+            co_await ws.async_write(net::buffer(encode_stream_ack(applied)), net::use_awaitable);
+            continue;
+        }
+        StreamMessage message = decode_stream_message(frame);
         switch (message.type) {
             case StreamMessage::Type::heartbeat:
                 master_commit_ = message.commit_index;
@@ -187,16 +197,6 @@ net::awaitable<void> StreamFollower::follow_once() {
             case StreamMessage::Type::snapshot:
                 co_await receive_snapshot(ws, message);
                 co_return;  // reconnect from the snapshot's index
-            case StreamMessage::Type::entries: {
-                if (wants_snapshot_)
-                    throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
-                applier_.apply(message.entries);
-                int64_t applied = applier_.position().index;
-                if (applied > master_commit_) master_commit_ = applied;
-                applied_.advance(applied);
-                co_await ws.async_write(net::buffer(encode_stream_ack(applied)), net::use_awaitable);
-                break;
-            }
         }
     }
 }

@@ -16,22 +16,6 @@ void put_int(XXH3_state_t* state, int64_t value) {
     XXH3_128bits_update(state, bytes, sizeof bytes);
 }
 
-int64_t require_int(const json::object& o, const char* name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || !v->is_int64())
-        throw Error(ErrorKind::bad_request, std::string("entry field '") + name +
-                                                "' is missing or not an integer");
-    return v->get_int64();
-}
-
-const json::string& require_string(const json::object& o, const char* name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || !v->is_string())
-        throw Error(ErrorKind::bad_request, std::string("entry field '") + name +
-                                                "' is missing or not a string");
-    return v->get_string();
-}
-
 // Boost.JSON 1.81 parses some doubles one step off the value it printed, so reals in
 // an entry body travel as exact hex-float text: {"real": "0x1.8p+1"}. (No parameter value
 // a client sends has that shape: the executor accepts objects only as {"blob": ...}.)
@@ -54,29 +38,27 @@ json::value exact_reals(const json::value& v) {
     return v;
 }
 
-json::value restore_reals(const json::value& v) {
-    if (v.is_object()) {
-        const auto& o = v.get_object();
-        if (const json::value* real = o.if_contains("real"); real && o.size() == 1) {
-            if (!real->is_string()) throw Error(ErrorKind::bad_request, "malformed real in entry");
-            const json::string& text = real->get_string();
-            char* end = nullptr;
-            double d = std::strtod(text.c_str(), &end);
-            if (text.empty() || end != text.c_str() + text.size())
-                throw Error(ErrorKind::bad_request, "malformed real in entry");
-            return d;
-        }
-        if (o.contains("blob")) return v;
-        json::object out;
-        for (const auto& [key, item] : o) out[key] = restore_reals(item);
-        return out;
-    }
+// The inverse of exact_reals, in place: the applier decodes every entry it runs, and most
+// hold no real at all.
+void restore_reals(json::value& v) {
     if (v.is_array()) {
-        json::array out;
-        for (const auto& item : v.get_array()) out.push_back(restore_reals(item));
-        return out;
+        for (json::value& item : v.get_array()) restore_reals(item);
+        return;
     }
-    return v;
+    if (!v.is_object()) return;
+    json::object& o = v.get_object();
+    if (const json::value* real = o.if_contains("real"); real && o.size() == 1) {
+        if (!real->is_string()) throw Error(ErrorKind::bad_request, "malformed real in entry");
+        const json::string& text = real->get_string();
+        char* end = nullptr;
+        double d = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size())
+            throw Error(ErrorKind::bad_request, "malformed real in entry");
+        v = d;
+        return;
+    }
+    if (o.contains("blob")) return;
+    for (auto& item : o) restore_reals(item.value());
 }
 
 // Params are an array of values or an object of named values: only the values may take
@@ -90,12 +72,10 @@ json::value encode_params(const json::value& params) {
     return out;
 }
 
-json::value decode_params(const json::value& params) {
+void decode_params(json::value& params) {
     if (params.is_array()) return restore_reals(params);
-    if (!params.is_object()) return params;
-    json::object out;
-    for (const auto& [name, value] : params.get_object()) out[name] = restore_reals(value);
-    return out;
+    if (!params.is_object()) return;
+    for (auto& named : params.get_object()) restore_reals(named.value());
 }
 
 }  // namespace
@@ -154,44 +134,25 @@ std::string encode_statements(const std::vector<SqlStatement>& statements) {
     return json::serialize(list);
 }
 
-std::vector<SqlStatement> decode_statements(const std::string& body) {
+std::vector<SqlStatement> decode_statements(const std::string& body, json::storage_ptr storage) {
     boost::system::error_code ec;
-    json::value parsed = json::parse(body, ec);
+    json::value parsed = json::parse(body, ec, storage);
     if (ec || !parsed.is_array())
         throw Error(ErrorKind::bad_request, "an entry body must be a JSON array of statements");
     std::vector<SqlStatement> out;
-    for (const auto& item : parsed.get_array()) {
+    for (json::value& item : parsed.get_array()) {
         if (!item.is_object()) throw Error(ErrorKind::bad_request, "malformed statement in entry");
-        const auto& o = item.get_object();
-        SqlStatement s;
-        s.sql = std::string(require_string(o, "query"));
-        if (const json::value* p = o.if_contains("params")) s.params = decode_params(*p);
-        out.push_back(std::move(s));
+        json::object& o = item.get_object();
+        const json::value* query = o.if_contains("query");
+        if (query == nullptr || !query->is_string())
+            throw Error(ErrorKind::bad_request, "a statement in an entry has no string 'query'");
+        json::value* params = o.if_contains("params");
+        if (params != nullptr) decode_params(*params);
+        // Construct, not assign: a moved-from value keeps its storage only that way.
+        out.push_back({std::string(query->get_string()),
+                       params != nullptr ? json::value(std::move(*params)) : json::value()});
     }
     return out;
-}
-
-json::object entry_to_json(const Entry& entry) {
-    return json::object{{"index", entry.index},     {"term", entry.term},
-                        {"time_ms", entry.time_ms}, {"seed", entry.seed},
-                        {"changes", entry.changes}, {"body", entry.body},
-                        {"hash", to_hex(entry.hash)}};
-}
-
-Entry entry_from_json(const json::value& value) {
-    if (!value.is_object()) throw Error(ErrorKind::bad_request, "an entry must be a JSON object");
-    const auto& o = value.get_object();
-    Entry e;
-    e.index = require_int(o, "index");
-    e.term = require_int(o, "term");
-    e.time_ms = require_int(o, "time_ms");
-    e.seed = require_int(o, "seed");
-    e.changes = require_int(o, "changes");
-    e.body = std::string(require_string(o, "body"));
-    e.hash = hash_from_hex(std::string(require_string(o, "hash")));
-    if (e.index < 1 || e.term < 1)
-        throw Error(ErrorKind::bad_request, "entry index and term start at 1");
-    return e;
 }
 
 }  // namespace sqlrep

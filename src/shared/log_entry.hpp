@@ -1,7 +1,7 @@
 #pragma once
 // A log entry: one replicated unit of writes, everything a replica needs to replay it
-// identically, and the chained hash that ties it to all history before it. Also the
-// entry's JSON codec used on the replication stream. See docs/PROTOCOL.md.
+// identically, and the chained hash that ties it to all history before it. Also the codec
+// of an entry's body, its statements. See docs/PROTOCOL.md.
 
 #include <array>
 #include <cstdint>
@@ -40,12 +40,10 @@ struct LogPosition {
 Hash chain_hash(const Hash& previous, const Entry& entry);
 
 // The body of an entry for a list of statements, and back. decode throws
-// Error(bad_request) on anything malformed.
+// Error(bad_request) on anything malformed; the params it returns live in `storage`,
+// which must outlive them.
 std::string encode_statements(const std::vector<SqlStatement>& statements);
-std::vector<SqlStatement> decode_statements(const std::string& body);
-
-// Stream codec. entry_from_json validates every field's presence and type.
-json::object entry_to_json(const Entry& entry);
-Entry entry_from_json(const json::value& value);
+std::vector<SqlStatement> decode_statements(const std::string& body,
+                                            json::storage_ptr storage = {});
 
 }  // namespace sqlrep

@@ -1,16 +1,53 @@
 #include "shared/stream_messages.hpp"
 
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
 #include "shared/error.hpp"
 
 namespace sqlrep {
 namespace {
 
-// `storage` holds everything parsed; the result must not outlive it.
-json::object parse_message(std::string_view text, json::storage_ptr storage = {}) {
+// An entries frame: this tag, then one record per entry, each kRecordHead bytes of
+// index, term, time_ms, seed, changes (int64 little-endian), hash (16 bytes) and body
+// size (uint32 little-endian), then the body's bytes.
+constexpr std::string_view kEntriesMagic = "SRE1";
+constexpr std::size_t kRecordHead = 5 * 8 + 16 + 4;
+
+template <typename Int>
+void put_le(std::string& out, Int value) {
+    auto bits = static_cast<std::make_unsigned_t<Int>>(value);
+    for (std::size_t i = 0; i < sizeof(Int); ++i)
+        out.push_back(static_cast<char>(static_cast<uint8_t>(bits >> (8 * i))));
+}
+
+template <typename Int>
+Int get_le(const char* in) {
+    std::make_unsigned_t<Int> bits = 0;
+    for (std::size_t i = 0; i < sizeof(Int); ++i)
+        bits |= static_cast<std::make_unsigned_t<Int>>(static_cast<uint8_t>(in[i])) << (8 * i);
+    return static_cast<Int>(bits);
+}
+
+void append_record(std::string& out, const Entry& e) {
+    if (e.body.size() > std::numeric_limits<uint32_t>::max())
+        throw Error(ErrorKind::internal, "an entry body over 4 GiB cannot be streamed");
+    put_le(out, e.index);
+    put_le(out, e.term);
+    put_le(out, e.time_ms);
+    put_le(out, e.seed);
+    put_le(out, e.changes);
+    out.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+    put_le(out, static_cast<uint32_t>(e.body.size()));
+    out += e.body;
+}
+
+json::object parse_message(std::string_view text) {
     json::parse_options options;
     options.max_depth = 8;
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec, std::move(storage), options);
+    json::value v = json::parse(text, ec, {}, options);
     if (ec || !v.is_object())
         throw Error(ErrorKind::bad_request, "stream message is not a JSON object");
     const json::value* type = v.get_object().if_contains("type");
@@ -30,30 +67,61 @@ int64_t require_index(const json::object& o, const char* name) {
 }  // namespace
 
 std::string encode_stream_entries(const std::vector<Entry>& entries) {
-    json::array list;
-    list.reserve(entries.size());
-    for (const auto& e : entries) list.push_back(entry_to_json(e));
-    return json::serialize(json::object{{"type", "entries"}, {"entries", std::move(list)}});
+    std::size_t size = kEntriesMagic.size();
+    for (const Entry& e : entries) size += kRecordHead + e.body.size();
+    std::string out;
+    out.reserve(size);
+    out += kEntriesMagic;
+    for (const Entry& e : entries) append_record(out, e);
+    return out;
 }
 
 std::string encode_stream_entry(const Entry& entry) {
-    return json::serialize(entry_to_json(entry));
+    std::string out;
+    out.reserve(kRecordHead + entry.body.size());
+    append_record(out, entry);
+    return out;
 }
 
 std::string join_stream_entries(const std::vector<const std::string*>& encoded) {
-    static constexpr std::string_view kHead = R"({"type":"entries","entries":[)";
-    static constexpr std::string_view kTail = "]}";
-    std::size_t size = kHead.size() + kTail.size() + encoded.size();
+    std::size_t size = kEntriesMagic.size();
     for (const std::string* e : encoded) size += e->size();
     std::string out;
     out.reserve(size);
-    out += kHead;
-    for (std::size_t i = 0; i < encoded.size(); ++i) {
-        if (i > 0) out += ',';
-        out += *encoded[i];
-    }
-    out += kTail;
+    out += kEntriesMagic;
+    for (const std::string* e : encoded) out += *e;
     return out;
+}
+
+std::vector<Entry> decode_stream_entries(std::string_view frame) {
+    if (frame.substr(0, kEntriesMagic.size()) != kEntriesMagic)
+        throw Error(ErrorKind::bad_request, "an entries frame starts with " +
+                                                std::string(kEntriesMagic));
+    std::vector<Entry> entries;
+    std::size_t at = kEntriesMagic.size();
+    while (at < frame.size()) {
+        if (frame.size() - at < kRecordHead)
+            throw Error(ErrorKind::bad_request, "an entries frame ends inside an entry");
+        const char* head = frame.data() + at;
+        Entry e;
+        e.index = get_le<int64_t>(head);
+        e.term = get_le<int64_t>(head + 8);
+        e.time_ms = get_le<int64_t>(head + 16);
+        e.seed = get_le<int64_t>(head + 24);
+        e.changes = get_le<int64_t>(head + 32);
+        std::memcpy(e.hash.data(), head + 40, e.hash.size());
+        uint32_t body_size = get_le<uint32_t>(head + 56);
+        at += kRecordHead;
+        if (frame.size() - at < body_size)
+            throw Error(ErrorKind::bad_request, "an entries frame ends inside an entry's body");
+        if (e.index < 1 || e.term < 1)
+            throw Error(ErrorKind::bad_request, "entry index and term start at 1");
+        e.body.assign(frame.data() + at, body_size);
+        at += body_size;
+        entries.push_back(std::move(e));
+    }
+    if (entries.empty()) throw Error(ErrorKind::bad_request, "an entries frame holds no entry");
+    return entries;
 }
 
 std::string encode_stream_heartbeat(int64_t commit_index) {
@@ -75,19 +143,10 @@ std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
 }
 
 StreamMessage decode_stream_message(std::string_view text) {
-    // A batch is thousands of small values, all dropped at the end of this call: carve
-    // them from a few large blocks instead of one malloc and free each.
-    json::monotonic_resource arena(text.size() * 2 + 4096);
-    json::object o = parse_message(text, &arena);
+    json::object o = parse_message(text);
     std::string_view type = o.at("type").get_string();
     StreamMessage m;
-    if (type == "entries") {
-        m.type = StreamMessage::Type::entries;
-        const json::value* list = o.if_contains("entries");
-        if (list == nullptr || !list->is_array() || list->get_array().empty())
-            throw Error(ErrorKind::bad_request, "an entries message needs a non-empty list");
-        for (const auto& item : list->get_array()) m.entries.push_back(entry_from_json(item));
-    } else if (type == "heartbeat") {
+    if (type == "heartbeat") {
         m.type = StreamMessage::Type::heartbeat;
         m.commit_index = require_index(o, "commit_index");
     } else if (type == "error") {

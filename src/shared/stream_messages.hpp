@@ -1,6 +1,8 @@
 #pragma once
-// The replication stream's messages (WebSocket text frames, JSON), both directions.
-// docs/PROTOCOL.md is the specification; these are its only encoder and decoder.
+// The replication stream's messages, both directions. docs/PROTOCOL.md is the
+// specification; these are its only encoder and decoder. Entries travel in binary frames
+// (fixed-width fields, then the body's bytes as they are), so a replica parses each body
+// once, when it runs it; every other message is a small JSON text frame.
 // Decoders validate fully and throw Error(bad_request) on anything malformed.
 
 #include <cstdint>
@@ -12,12 +14,16 @@
 
 namespace sqlrep {
 
-// master -> replica
+// master -> replica, binary frames
 std::string encode_stream_entries(const std::vector<Entry>& entries);
-// The same message built from entries already encoded one by one with
-// encode_stream_entry (the master keeps recent entries encoded once, in memory).
+// The same frame built from entries already encoded one by one with encode_stream_entry
+// (the master keeps recent entries encoded once, in memory).
 std::string encode_stream_entry(const Entry& entry);
 std::string join_stream_entries(const std::vector<const std::string*>& encoded);
+// At least one entry; index and term at least 1.
+std::vector<Entry> decode_stream_entries(std::string_view frame);
+
+// master -> replica, text frames
 std::string encode_stream_heartbeat(int64_t commit_index);
 std::string encode_stream_error(const std::string& problem);
 // Announces a snapshot of `bytes` bytes, which follows as binary frames.
@@ -25,9 +31,8 @@ std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
                                    const std::string& checksum);
 
 struct StreamMessage {
-    enum class Type { entries, heartbeat, error, snapshot };
+    enum class Type { heartbeat, error, snapshot };
     Type type = Type::heartbeat;
-    std::vector<Entry> entries;  // entries
     int64_t commit_index = 0;    // heartbeat
     std::string error;           // error
     LogPosition snapshot_position;  // snapshot

@@ -63,8 +63,8 @@ void check_log_path(const std::vector<SqlStatement>& statements) {
     entry.term = 1;
     entry.body = body;
     entry.hash = chain_hash(Hash{}, entry);
-    StreamMessage m = decode_stream_message(encode_stream_entries({entry}));
-    check(m.entries.size() == 1 && m.entries[0].body == body && m.entries[0].hash == entry.hash,
+    std::vector<Entry> sent = decode_stream_entries(encode_stream_entries({entry}));
+    check(sent.size() == 1 && sent[0].body == body && sent[0].hash == entry.hash,
           "an entry body changed on the stream", body);
 }
 

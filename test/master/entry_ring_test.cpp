@@ -29,7 +29,7 @@ std::vector<Entry> entries(int64_t from, int64_t to) {
 
 }  // namespace
 
-TEST_CASE("the ring's batch is the same stream message the log path would send", "[master]") {
+TEST_CASE("the ring's batch is the same entries frame the log path would send", "[master]") {
     EntryRing ring(100, 1 << 20);
     auto all = entries(1, 5);
     ring.publish(all);
@@ -37,9 +37,9 @@ TEST_CASE("the ring's batch is the same stream message the log path would send",
     REQUIRE(batch);
     CHECK(batch->last == 5);
     CHECK(batch->message == encode_stream_entries({all.begin() + 1, all.end()}));
-    StreamMessage m = decode_stream_message(batch->message);
-    REQUIRE(m.entries.size() == 4);
-    CHECK(m.entries[0].hash == all[1].hash);
+    std::vector<Entry> sent = decode_stream_entries(batch->message);
+    REQUIRE(sent.size() == 4);
+    CHECK(sent[0].hash == all[1].hash);
 }
 
 TEST_CASE("the ring sends a replica behind it to the log and one at its tip to wait",

@@ -1,10 +1,8 @@
-// Log entries: the chained hash, its hex form, the statement body codec and the entry's
-// JSON codec.
+// Log entries: the chained hash, its hex form and the statement body codec.
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <random>
 #include <string>
 
@@ -31,8 +29,6 @@ Entry sample_entry() {
     e.hash = chain_hash(previous, e);
     return e;
 }
-
-json::object sample_json() { return entry_to_json(sample_entry()); }
 
 }  // namespace
 
@@ -201,82 +197,4 @@ TEST_CASE("a malformed entry body is rejected with bad_request", "[shared]") {
                          R"([{"query":1}])", R"([{"query":"SELECT 1"}, "x"])", "[");
     INFO(body);
     REQUIRE_THROWS_KIND(decode_statements(body), ErrorKind::bad_request);
-}
-
-// --- entry JSON ----------------------------------------------------------------------------
-
-TEST_CASE("an entry round-trips through its JSON form", "[shared]") {
-    Entry e = sample_entry();
-    e.seed = std::numeric_limits<int64_t>::min();
-    Entry back = entry_from_json(json::parse(json::serialize(entry_to_json(e))));
-    CHECK(back.index == e.index);
-    CHECK(back.term == e.term);
-    CHECK(back.time_ms == e.time_ms);
-    CHECK(back.seed == e.seed);
-    CHECK(back.changes == e.changes);
-    CHECK(back.body == e.body);
-    CHECK(back.hash == e.hash);
-}
-
-TEST_CASE("an entry missing a field is rejected", "[shared]") {
-    auto field = GENERATE(as<std::string>{}, "index", "term", "time_ms", "seed", "changes", "body",
-                          "hash");
-    INFO(field);
-    json::object o = sample_json();
-    o.erase(field);
-    REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-}
-
-TEST_CASE("an entry with a mistyped field is rejected", "[shared]") {
-    auto field = GENERATE(as<std::string>{}, "index", "term", "time_ms", "seed", "changes", "body",
-                          "hash");
-    INFO(field);
-    SECTION("as a string or a number of the wrong kind") {
-        json::object o = sample_json();
-        if (o.at(field).is_string())
-            o[field] = 5;
-        else
-            o[field] = "5";
-        REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-    }
-    SECTION("as null") {
-        json::object o = sample_json();
-        o[field] = nullptr;
-        REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-    }
-}
-
-TEST_CASE("an entry with a fractional integer field is rejected", "[shared]") {
-    json::object o = sample_json();
-    o["index"] = 7.5;
-    REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-}
-
-TEST_CASE("an entry whose hash is not 32 hex digits is rejected", "[shared]") {
-    json::object o = sample_json();
-    o["hash"] = "abc";
-    REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-}
-
-TEST_CASE("an entry with index or term below 1 is rejected", "[shared]") {
-    SECTION("index 0") {
-        json::object o = sample_json();
-        o["index"] = 0;
-        REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-    }
-    SECTION("term 0") {
-        json::object o = sample_json();
-        o["term"] = 0;
-        REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-    }
-    SECTION("negative index") {
-        json::object o = sample_json();
-        o["index"] = -1;
-        REQUIRE_THROWS_KIND(entry_from_json(o), ErrorKind::bad_request);
-    }
-}
-
-TEST_CASE("an entry that is not an object is rejected", "[shared]") {
-    REQUIRE_THROWS_KIND(entry_from_json(json::array{1}), ErrorKind::bad_request);
-    REQUIRE_THROWS_KIND(entry_from_json(json::value("x")), ErrorKind::bad_request);
 }
