@@ -200,7 +200,7 @@ void StreamSession::on_read(beast::error_code ec, std::size_t) {
 
 void StreamSession::maybe_send() {
     if (!started_ || closed_ || loading_ || writing_ || unacked_.size() >= kMaxUnacked) return;
-    // Recent entries: already encoded, straight from memory, on this strand.
+    // Recent entries: already encoded, straight from memory, on this thread.
     if (auto batch = ring_.batch(next_index_, kBatchEntries, kBatchBytes)) {
         if (batch->last == 0) return;  // nothing new yet; notify() comes with more
         waiting_for_commit_ = false;

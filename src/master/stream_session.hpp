@@ -12,8 +12,8 @@
 // costs no memory; it simply falls behind. Recent entries come already encoded from the
 // EntryRing (possibly before their COMMIT's fsync has finished); a replica behind what the
 // ring holds is served from the log, read on the ReadPool.
-// All members run on the session's strand; notify() and close() may be called from any
-// thread.
+// All members run on the session's thread (its connection's context); notify() and
+// close() may be called from any thread.
 
 #include <atomic>
 #include <deque>
@@ -82,7 +82,7 @@ private:
     IndexWatch& committed_;
     const std::string snapshot_dir_;
 
-    // strand only
+    // session's thread only
     beast::flat_buffer in_;
     std::string out_;
     int64_t next_index_;

@@ -12,7 +12,7 @@
 // most kMaxBuffers buffers per call (a *_some operation may transfer less than asked).
 //
 // Thread contract: like any Asio stream, one operation of each kind in flight, started
-// from the stream's executor (strand). Not copyable; movable.
+// from the stream's executor. Not copyable; movable.
 
 #include <array>
 #include <memory>
@@ -49,7 +49,7 @@ private:
 };
 
 // A type-erased completion handler that keeps the original handler's executor (a
-// strand, a coroutine's executor) as an any_io_executor. Boost 1.81's own
+// session's context, a coroutine's executor) as an any_io_executor. Boost 1.81's own
 // any_completion_executor cannot be posted to (it lacks blocking.never), which Beast's
 // tcp_stream needs; hence this thin wrapper around any_completion_handler.
 template <class Signature>

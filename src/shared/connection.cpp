@@ -1,5 +1,7 @@
 #include "shared/connection.hpp"
 
+#include <mutex>
+
 #include <SQLiteCpp/Database.h>
 #include <sqlite3.h>
 
@@ -8,8 +10,20 @@
 #include "shared/error.hpp"
 
 namespace sqlrep {
+namespace {
+
+// Process-wide settings, before SQLite initialises (the first open or VFS lookup). SQLite
+// keeps memory statistics under a global mutex on every allocation, and Debian's build has
+// no lookaside, so it allocates often; sqlrep never reads those statistics.
+void configure_sqlite_once() {
+    static std::once_flag once;
+    std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
 
 Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode_(mode) {
+    configure_sqlite_once();
     int flags = mode == Mode::writer ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE
                                      : SQLite::OPEN_READONLY;
     flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time by contract

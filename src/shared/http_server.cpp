@@ -104,9 +104,9 @@ private:
             return handler_.take_upgrade(std::move(stream_), std::move(req));
         }
 
-        // An answer made on this session's strand (a read run inline) is sent right away;
-        // one from another thread (the writer, the read pool) is handed to the strand. A
-        // post here would cost every inline read a wake-up of another I/O thread.
+        // An answer made on this session's thread (a read run inline) is sent right away;
+        // one from another thread (the writer, the read pool) is handed to the session's
+        // context. A post here would cost every inline read a trip through the queue.
         auto self = shared_from_this();
         handler_.handle(std::move(req), peer_, [self](HttpResponse res) {
             net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
@@ -160,7 +160,7 @@ HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint,
                            RequestHandler& handler, HttpLimits limits,
                            std::shared_ptr<ssl::context> tls)
     : io_(io),
-      acceptor_(net::make_strand(io.main())),
+      acceptor_(io.main()),
       handler_(handler),
       limits_(limits),
       tls_(std::move(tls)),
@@ -182,7 +182,8 @@ void HttpListener::stop() {
 }
 
 void HttpListener::do_accept() {
-    acceptor_.async_accept(net::make_strand(io_.session_context()),
+    // No strand: the context has one thread, which serialises the session's handlers.
+    acceptor_.async_accept(io_.session_context(),
                            beast::bind_front_handler(&HttpListener::on_accept, shared_from_this()));
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP listener and its sessions, after Boost.Beast's advanced_server example: each
-// accepted socket gets its own strand and a session that reads one request at a time
+// accepted socket goes to one of the I/O threads' contexts (io_threads.hpp), where a
+// session reads one request at a time
 // (fresh parser, body limit, read deadline), hands it to a RequestHandler, and writes
 // the response when the handler completes, possibly later and from another thread.
 // WebSocket upgrades are offered to the handler, which then owns the connection.
@@ -30,7 +31,7 @@ class RequestHandler {
 public:
     virtual ~RequestHandler() = default;
 
-    // Runs on the session's strand. Must not block; completes through `respond`.
+    // Runs on the session's thread. Must not block; completes through `respond`.
     virtual void handle(HttpRequest req, PeerInfo peer, Respond respond) = 0;
 
     // For a WebSocket upgrade request: a response to refuse it with, or nullopt to accept.

@@ -5,9 +5,11 @@
 // (signals, timers, IndexWatch waiters, the replica registry, the stream follower) and
 // takes its share of sessions; the listener deals each new connection to the next context
 // in turn (session_context()), and the connection's reads, writes and inline SQLite reads
-// stay on that context's thread. Why not one io_context run by every thread: then any
-// thread may pick up any completion, and on a small VM the threads spent more CPU waking
-// each other than they saved (docs/PERFORMANCE.md, 14).
+// stay on that context's thread. Each context has exactly one thread, so a session needs
+// no strand: its handlers cannot run at the same time. (A strand's lock and reference
+// counts cost a replica about a tenth of its CPU per read.) Why not one io_context run by
+// every thread: then any thread may pick up any completion, and on a small VM the threads
+// spent more CPU waking each other than they saved (docs/PERFORMANCE.md, 14).
 
 #include <atomic>
 #include <memory>
