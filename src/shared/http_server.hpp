@@ -1,9 +1,9 @@
 #pragma once
 // The HTTP listener and its sessions, after Boost.Beast's advanced_server example: each
 // accepted socket goes to one of the I/O threads' contexts (io_threads.hpp), where a
-// session reads one request at a time
-// (fresh parser, body limit, read deadline), hands it to a RequestHandler, and writes
-// the response when the handler completes, possibly later and from another thread.
+// session reads one request at a time (fresh parser, body limit, read deadline), hands it
+// to a RequestHandler, and writes the response when the handler completes, possibly later
+// and from another thread.
 // WebSocket upgrades are offered to the handler, which then owns the connection.
 // With a TLS context every connection starts with the TLS handshake (HTTPS and WSS on
 // the same port; a plain HTTP client is dropped); the handler learns what the handshake

@@ -12,7 +12,7 @@ namespace {
 // An entries frame: this tag, then one record per entry, each kRecordHead bytes of
 // index, term, time_ms, seed, changes (int64 little-endian), hash (16 bytes) and body
 // size (uint32 little-endian), then the body's bytes.
-constexpr std::string_view kEntriesMagic = "SRE1";
+constexpr std::string_view kEntriesTag = "SRE1";
 constexpr std::size_t kRecordHead = 5 * 8 + 16 + 4;
 
 template <typename Int>
@@ -67,11 +67,11 @@ int64_t require_index(const json::object& o, const char* name) {
 }  // namespace
 
 std::string encode_stream_entries(const std::vector<Entry>& entries) {
-    std::size_t size = kEntriesMagic.size();
+    std::size_t size = kEntriesTag.size();
     for (const Entry& e : entries) size += kRecordHead + e.body.size();
     std::string out;
     out.reserve(size);
-    out += kEntriesMagic;
+    out += kEntriesTag;
     for (const Entry& e : entries) append_record(out, e);
     return out;
 }
@@ -84,21 +84,21 @@ std::string encode_stream_entry(const Entry& entry) {
 }
 
 std::string join_stream_entries(const std::vector<const std::string*>& encoded) {
-    std::size_t size = kEntriesMagic.size();
+    std::size_t size = kEntriesTag.size();
     for (const std::string* e : encoded) size += e->size();
     std::string out;
     out.reserve(size);
-    out += kEntriesMagic;
+    out += kEntriesTag;
     for (const std::string* e : encoded) out += *e;
     return out;
 }
 
 std::vector<Entry> decode_stream_entries(std::string_view frame) {
-    if (frame.substr(0, kEntriesMagic.size()) != kEntriesMagic)
+    if (frame.substr(0, kEntriesTag.size()) != kEntriesTag)
         throw Error(ErrorKind::bad_request, "an entries frame starts with " +
-                                                std::string(kEntriesMagic));
+                                                std::string(kEntriesTag));
     std::vector<Entry> entries;
-    std::size_t at = kEntriesMagic.size();
+    std::size_t at = kEntriesTag.size();
     while (at < frame.size()) {
         if (frame.size() - at < kRecordHead)
             throw Error(ErrorKind::bad_request, "an entries frame ends inside an entry");
