@@ -30,16 +30,6 @@ std::vector<Entry> chained_entries(int count, const Hash& start = {}, int64_t fi
     return out;
 }
 
-void check_same(const Entry& a, const Entry& b) {
-    CHECK(a.index == b.index);
-    CHECK(a.term == b.term);
-    CHECK(a.time_ms == b.time_ms);
-    CHECK(a.seed == b.seed);
-    CHECK(a.changes == b.changes);
-    CHECK(a.body == b.body);
-    CHECK(a.hash == b.hash);
-}
-
 struct Log : ScratchDb {
     Log() { ensure_log_schema(*writer); }
 };
@@ -78,7 +68,7 @@ TEST_CASE("appended entries read back field for field", "[shared]") {
 
     auto all = read_log_entries(*log.writer, 1, 100, 1 << 20);
     REQUIRE(all.size() == 5);
-    for (size_t i = 0; i < all.size(); ++i) check_same(all[i], entries[i]);
+    for (size_t i = 0; i < all.size(); ++i) check_same_entry(all[i], entries[i]);
 
     auto tail = read_log_entries(*log.writer, 4, 100, 1 << 20);
     REQUIRE(tail.size() == 2);
@@ -114,7 +104,7 @@ TEST_CASE("appending an index twice fails and keeps the first entry", "[shared]"
     REQUIRE_THROWS_KIND(append_log_entry(*log.writer, again), ErrorKind::internal);
     auto all = read_log_entries(*log.writer, 1, 10, 1 << 20);
     REQUIRE(all.size() == 1);
-    check_same(all[0], entries[0]);
+    check_same_entry(all[0], entries[0]);
 }
 
 TEST_CASE("the log survives reopening the file", "[shared]") {

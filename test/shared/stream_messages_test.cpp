@@ -26,16 +26,6 @@ Entry entry(int64_t index, const Hash& previous) {
     return e;
 }
 
-void check_same(const Entry& a, const Entry& b) {
-    CHECK(a.index == b.index);
-    CHECK(a.term == b.term);
-    CHECK(a.time_ms == b.time_ms);
-    CHECK(a.seed == b.seed);
-    CHECK(a.changes == b.changes);
-    CHECK(a.body == b.body);
-    CHECK(a.hash == b.hash);
-}
-
 }  // namespace
 
 TEST_CASE("an entries frame round-trips every field", "[shared]") {
@@ -47,8 +37,8 @@ TEST_CASE("an entries frame round-trips every field", "[shared]") {
     b.body = std::string("[\"\0\xff\"]", 6);  // bytes as they are, whatever they are
     std::vector<Entry> back = decode_stream_entries(encode_stream_entries({a, b}));
     REQUIRE(back.size() == 2);
-    check_same(back[0], a);
-    check_same(back[1], b);
+    check_same_entry(back[0], a);
+    check_same_entry(back[1], b);
 }
 
 TEST_CASE("entries encoded one by one join into the same frame", "[shared]") {

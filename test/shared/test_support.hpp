@@ -18,6 +18,7 @@
 
 #include "shared/connection.hpp"
 #include "shared/error.hpp"
+#include "shared/log_entry.hpp"
 #include "shared/sql_executor.hpp"
 
 namespace Catch {
@@ -28,6 +29,17 @@ struct StringMaker<sqlrep::ErrorKind> {
 }  // namespace Catch
 
 namespace sqlrep::test {
+
+// Checks every field of two entries, one CHECK each, so a failure names the field.
+inline void check_same_entry(const Entry& a, const Entry& b) {
+    CHECK(a.index == b.index);
+    CHECK(a.term == b.term);
+    CHECK(a.time_ms == b.time_ms);
+    CHECK(a.seed == b.seed);
+    CHECK(a.changes == b.changes);
+    CHECK(a.body == b.body);
+    CHECK(a.hash == b.hash);
+}
 
 // A fresh directory under the system temp dir, removed (with everything in it) when the
 // guard goes out of scope, whether the test passed or threw.
