@@ -38,7 +38,7 @@ constexpr std::string_view kStreamPath = "/_cluster/stream";
 MasterRouter::MasterRouter(const NodeConfig& config, const std::string& cluster_token,
                            ReadPool& reads, IndexWatch& committed, Sequencer& sequencer,
                            ReplicaRegistry& registry, const EntryRing& ring)
-    : NodeRouter(config, cluster_token, reads, committed),
+    : NodeRouter(config, cluster_token, reads, committed, sequencer.published()),
       sequencer_(sequencer),
       registry_(registry),
       ring_(ring) {}

@@ -28,6 +28,8 @@ Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
       on_commit_(std::move(on_commit)) {
     last_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
+    published_.watch(writer_->handle());
+    published_.publish(last_.index);
 }
 
 Sequencer::~Sequencer() { stop(); }
@@ -163,6 +165,7 @@ void Sequencer::run_group(std::vector<Pending>& group) {
         }
     }
 
+    published_.publish(last_.index);
     if (last_.index != before.index) on_commit_(last_.index);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
 }
@@ -205,6 +208,7 @@ void Sequencer::maybe_trim() {
             // Nothing was trimmed either way.
         }
     }
+    published_.publish(last_.index);  // trimming leaves the last index as it was
 }
 
 // Runs one request inside its savepoint. On success returns the entry it became (already

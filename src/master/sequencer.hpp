@@ -21,6 +21,7 @@
 #include "shared/connection.hpp"
 #include "shared/error.hpp"
 #include "shared/log_entry.hpp"
+#include "shared/published_index.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/sql_executor.hpp"
 
@@ -71,6 +72,9 @@ public:
 
     int64_t term() const { return term_; }
 
+    // The index of the last commit, for reads to answer with (any thread).
+    const PublishedIndex& published() const { return published_; }
+
 private:
     struct Pending {
         std::vector<SqlStatement> statements;
@@ -96,6 +100,7 @@ private:
     // writer thread only
     LogPosition last_;
     int64_t first_index_ = 1;  // the oldest entry still in the log
+    PublishedIndex published_;
 
     std::mutex mutex_;
     std::condition_variable wake_;

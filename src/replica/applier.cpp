@@ -18,13 +18,17 @@ Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
     term_ = position_.term;
+    published_.watch(writer_->handle());
+    published_.publish(position_.index);
 }
 
 void Applier::install_snapshot(const std::string& path) {
+    published_.hide();  // the backup API's copy does not pass the commit hook
     sqlrep::install_snapshot(*writer_, path);
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
     term_ = position_.term;
+    published_.publish(position_.index);
 }
 
 void Applier::check(const LogPosition& previous, const Entry& entry) const {
@@ -84,6 +88,7 @@ void Applier::apply(const std::vector<Entry>& entries) {
     }
     position_ = next;
     term_ = next.term;
+    published_.publish(position_.index);
 }
 
 }  // namespace sqlrep::replica

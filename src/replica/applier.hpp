@@ -14,6 +14,7 @@
 
 #include "shared/connection.hpp"
 #include "shared/log_entry.hpp"
+#include "shared/published_index.hpp"
 #include "shared/replication_log.hpp"
 
 namespace sqlrep::replica {
@@ -31,6 +32,9 @@ public:
 
     // The term of the last applied entry; any thread.
     int64_t term() const { return term_.load(); }
+
+    // The index of the last commit, for reads to answer with (any thread).
+    const PublishedIndex& published() const { return published_; }
 
     // Applies `entries` atomically, all or nothing. Throws Error(conflict) when they do
     // not continue this replica's log (a gap or a repeat: reconnect and resume),
@@ -50,6 +54,7 @@ private:
     LogPosition position_;
     int64_t first_index_ = 1;
     std::atomic<int64_t> term_{0};
+    PublishedIndex published_;
 };
 
 }  // namespace sqlrep::replica

@@ -22,7 +22,7 @@ Error master_unreachable(const std::string& url, const Error& e) {
 ReplicaRouter::ReplicaRouter(const NodeConfig& config, const std::string& cluster_token,
                              ReadPool& reads, IndexWatch& applied, StreamFollower& follower,
                              WriteForwarder& forwarder, const Applier& applier)
-    : NodeRouter(config, cluster_token, reads, applied),
+    : NodeRouter(config, cluster_token, reads, applied, applier.published()),
       follower_(follower),
       forwarder_(forwarder),
       applier_(applier) {}

@@ -10,12 +10,14 @@
 namespace sqlrep {
 
 NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token,
-                       ReadPool& reads, IndexWatch& applied)
+                       ReadPool& reads, IndexWatch& applied,
+                       const PublishedIndex& published)
     : config_(config),
       cluster_token_(cluster_token),
       auth_(config.auth_file.empty() ? ClientAuth{} : ClientAuth::load(config.auth_file)),
       reads_(reads),
-      applied_(applied) {
+      applied_(applied),
+      published_(published) {
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -141,10 +143,14 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
     try {
         conn.set_deadline(deadline);
         ReadTransaction transaction(conn);
-        int64_t index = last_log_position(conn).index;
+        PublishedIndex::Ticket ticket = published_.start();
         ResultLimits limits;
         limits.max_rows = config_.max_result_rows;
         ExecutionResult result = execute(conn, req.statements, ExecutionRule::read_only, limits);
+        // The writer's published index, unless it committed meanwhile: then the log, in
+        // this transaction's snapshot, says which index the statements saw.
+        std::optional<int64_t> published = published_.index_if_unchanged(ticket);
+        int64_t index = published ? *published : last_log_position(conn).index;
         json::object body{{"ok", true}};
         if (!result.results.empty()) {
             const auto& last = result.results.back().as_object();

@@ -16,14 +16,16 @@
 #include "shared/http_server.hpp"
 #include "shared/index_watch.hpp"
 #include "shared/node_config.hpp"
+#include "shared/published_index.hpp"
 #include "shared/read_pool.hpp"
 
 namespace sqlrep {
 
 class NodeRouter : public RequestHandler {
 public:
+    // `published` is the writer's last committed index, which reads answer with.
     NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
-               IndexWatch& applied);
+               IndexWatch& applied, const PublishedIndex& published);
 
     void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
 
@@ -55,6 +57,7 @@ protected:
     const ClientAuth auth_;
     ReadPool& reads_;
     IndexWatch& applied_;
+    const PublishedIndex& published_;
 
 private:
     void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
