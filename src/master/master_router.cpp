@@ -2,7 +2,10 @@
 
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "master/stream_session.hpp"
+#include "shared/stream_messages.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -109,6 +112,14 @@ std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req, 
                                   " (the master was started with that many replicas)");
     if (!from || *from < 0)
         return error_response(ErrorKind::bad_request, "from must be a non-negative index");
+    if (std::string proto = query_param(target, "proto"); proto != std::to_string(kStreamProtocol)) {
+        std::string problem = "replica " + std::to_string(*id) + " speaks stream protocol " +
+                              (proto.empty() ? "1" : proto) + ", this master " +
+                              std::to_string(kStreamProtocol) +
+                              ": run the same sqlrep version on every node";
+        spdlog::warn("refused a replication stream: {}", problem);
+        return error_response(ErrorKind::conflict, problem);
+    }
     std::string hash = query_param(target, "hash");
     if (!hash.empty()) {
         try {

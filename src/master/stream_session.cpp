@@ -52,6 +52,9 @@ void StreamSession::run(HttpRequest upgrade) {
     timeouts.keep_alive_pings = true;                  // answers pings while idle
     ws_.set_option(timeouts);
     ws_.read_message_max(1024 * 1024);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+        res.set(kStreamProtocolHeader, std::to_string(kStreamProtocol));
+    }));
     ws_.async_accept(upgrade, beast::bind_front_handler(&StreamSession::on_accept,
                                                         shared_from_this()));
 }

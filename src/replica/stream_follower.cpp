@@ -134,7 +134,8 @@ net::awaitable<void> StreamFollower::follow_once() {
 
     const LogPosition& position = applier_.position();
     std::string target = "/_cluster/stream?replica_id=" + std::to_string(config_.node_id) +
-                         "&from=" + std::to_string(position.index);
+                         "&from=" + std::to_string(position.index) +
+                         "&proto=" + std::to_string(kStreamProtocol);
     if (position.index > 0) target += "&hash=" + to_hex(position.hash);
     if (wants_snapshot_) target += "&snapshot=1";
     websocket::response_type response;
@@ -159,9 +160,18 @@ net::awaitable<void> StreamFollower::follow_once() {
                             "): is our --tls-cert signed by the CA the master trusts (--tls-ca)?");
         if (response.result_int() != 0)
             throw Error(ErrorKind::unavailable, "the master refused the stream: HTTP " +
-                                                    std::to_string(response.result_int()));
+                                                    std::to_string(response.result_int()) + " " +
+                                                    response.body());
         throw;
     }
+    // A master older than the protocol's version header sends entries we cannot read.
+    if (std::string_view proto = response[kStreamProtocolHeader];
+        proto != std::to_string(kStreamProtocol))
+        throw Error(ErrorKind::conflict,
+                    "the master speaks stream protocol " +
+                        std::string(proto.empty() ? "1" : proto) + ", this replica " +
+                        std::to_string(kStreamProtocol) +
+                        ": run the same sqlrep version on every node");
     if (!wants_snapshot_) {
         state_ = FollowerState::following;
         set_error("");

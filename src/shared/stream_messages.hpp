@@ -14,6 +14,14 @@
 
 namespace sqlrep {
 
+// The stream's wire format version. A replica asks for it in its handshake
+// (`/_cluster/stream?...&proto=2`) and the master names its own in the upgrade answer's
+// X-Sqlrep-Stream-Protocol header; each side refuses any other, so nodes of different
+// sqlrep versions say so instead of misreading each other's frames.
+// 1: entries as JSON text frames (no version sent). 2: binary entries frames.
+inline constexpr int kStreamProtocol = 2;
+inline constexpr const char* kStreamProtocolHeader = "X-Sqlrep-Stream-Protocol";
+
 // master -> replica, binary frames
 std::string encode_stream_entries(const std::vector<Entry>& entries);
 // The same frame built from entries already encoded one by one with encode_stream_entry
