@@ -112,7 +112,8 @@ std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req, 
                                   " (the master was started with that many replicas)");
     if (!from || *from < 0)
         return error_response(ErrorKind::bad_request, "from must be a non-negative index");
-    if (std::string proto = query_param(target, "proto"); proto != std::to_string(kStreamProtocol)) {
+    if (std::string proto = query_param(target, "proto");
+        proto != std::to_string(kStreamProtocol)) {
         std::string problem = "replica " + std::to_string(*id) + " speaks stream protocol " +
                               (proto.empty() ? "1" : proto) + ", this master " +
                               std::to_string(kStreamProtocol) +
