@@ -95,6 +95,17 @@ json::object MasterRouter::status() {
                         {"replicas", registry_.status(index)}};
 }
 
+// Ready while writes with the default ack can be acknowledged: enough replicas are
+// connected for it.
+std::string MasterRouter::not_ready_reason() {
+    int needed = registry_.replicas_needed(config_.default_ack);
+    int connected = registry_.connected();
+    if (connected >= needed) return "";
+    return std::to_string(connected) + " of " + std::to_string(registry_.num_replicas()) +
+           " replica(s) connected; writes with --ack " + ack_mode_name(config_.default_ack) +
+           " need " + std::to_string(needed);
+}
+
 std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req, PeerInfo peer) {
     std::string_view target = req.target();
     if (target.substr(0, target.find('?')) != kStreamPath)

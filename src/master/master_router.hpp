@@ -23,6 +23,7 @@ protected:
     void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     json::object status() override;
+    std::string not_ready_reason() override;
 
 private:
     Sequencer& sequencer_;

@@ -92,6 +92,13 @@ int64_t ReplicaRegistry::trim_floor(int64_t committed, int64_t retain) const {
     return acked - retain;
 }
 
+int ReplicaRegistry::connected() const {
+    std::lock_guard lock(mutex_);
+    int n = 0;
+    for (const auto& r : replicas_) n += r.connected && !r.session.expired();
+    return n;
+}
+
 json::array ReplicaRegistry::status(int64_t master_index) const {
     std::lock_guard lock(mutex_);
     json::array out;

@@ -45,6 +45,9 @@ public:
     void wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
                       std::function<void(bool)> done);
 
+    // Replicas whose stream is open now.
+    int connected() const;
+
     // [{"id", "acked_index", "lag", "connected"}] against the master's index.
     json::array status(int64_t master_index) const;
 

@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
     add_common_flags(app, config);
     auto* port = app.add_option("--port", config.port, "HTTP port (default 8080 + id)");
     app.add_option("--master", config.master_url, "The master's URL")->capture_default_str();
+    app.add_option("--ready-max-lag", config.ready_max_lag,
+                   "GET /ready answers 503 while this replica is more entries than this "
+                   "behind the master")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+        ->capture_default_str();
     app.add_option("--forward-threads", forward_threads,
                    "Threads forwarding writes to the master")
         ->check(CLI::Range(1, 256))

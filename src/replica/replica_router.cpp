@@ -83,6 +83,24 @@ void ReplicaRouter::serve_strong_read(ClientRequest, const HttpRequest& raw, Res
     });
 }
 
+std::string readiness_problem(std::string_view state, const std::string& last_error,
+                              int64_t applied, int64_t master_index, int64_t max_lag) {
+    if (state != "following")
+        return "the replica is " + std::string(state) +
+               (last_error.empty() ? "" : ": " + last_error);
+    if (int64_t lag = master_index - applied; lag > max_lag)
+        return std::to_string(lag) + " entries behind the master (--ready-max-lag " +
+               std::to_string(max_lag) + ")";
+    return "";
+}
+
+// Ready while following the master and close behind it, so a load balancer sends reads
+// only to replicas that serve recent data.
+std::string ReplicaRouter::not_ready_reason() {
+    return readiness_problem(follower_.state_name(), follower_.last_error(), applied_.value(),
+                             follower_.master_commit_index(), config_.ready_max_lag);
+}
+
 json::object ReplicaRouter::status() {
     int64_t applied = applied_.value();
     int64_t master_index = std::max(applied, follower_.master_commit_index());

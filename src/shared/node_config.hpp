@@ -41,6 +41,7 @@ struct NodeConfig {
     SyncMode sync = SyncMode::full;
     int read_connections = 4;
     int64_t log_retain = 10000;  // entries kept beyond what every replica has acked
+    int64_t ready_max_lag = 1000;  // replicas: GET /ready fails further behind than this
     // Writes
     AckMode default_ack = AckMode::quorum;
     int ack_timeout_ms = 5000;

@@ -52,7 +52,9 @@ std::string NodeRouter::node_peer_problem(const PeerInfo& peer) const {
 
 void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
     in_flight_->fetch_add(1);
-    Respond respond = [counter = in_flight_, original = std::move(original)](HttpResponse res) {
+    Respond respond = [counter = in_flight_, responses = responses_,
+                       original = std::move(original)](HttpResponse res) {
+        responses->record(res.result_int());
         original(std::move(res));
         counter->fetch_sub(1);
     };
@@ -80,11 +82,17 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
     if (std::string problem = node_peer_problem(peer); claims_cluster && !problem.empty())
         throw Error(ErrorKind::forbidden, problem);
 
-    // Health stays open: load balancers and supervisors probe it without credentials.
-    if (path == "/health") {
+    // Health and readiness stay open: load balancers and supervisors probe them without
+    // credentials.
+    if (path == "/health" || path == "/ready") {
         if (req.method() != http::verb::get)
-            throw Error(ErrorKind::method_not_allowed, "/health answers GET only");
-        return respond(json_response(200, json::object{{"ok", true}}));
+            throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
+        if (path == "/health") return respond(json_response(200, json::object{{"ok", true}}));
+        std::string not_ready = not_ready_reason();
+        if (not_ready.empty())
+            return respond(json_response(200, json::object{{"ok", true}, {"ready", true}}));
+        return respond(json_response(
+            503, json::object{{"ok", false}, {"ready", false}, {"error", not_ready}}));
     }
     Role role = client_role(req);
 
@@ -115,11 +123,18 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
         return serve_local_read(std::move(parsed), std::move(respond));
     }
 
-    bool known = path == "/status" || path == "/checksum";
+    bool known = path == "/status" || path == "/checksum" || path == "/metrics";
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
     if (req.method() != http::verb::get)
         throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
     if (path == "/status") return respond(json_response(200, status()));
+    if (path == "/metrics") {
+        HttpResponse res{http::status::ok, 11};
+        res.set(http::field::content_type, kMetricsContentType);
+        res.set(http::field::server, "sqlrep");
+        res.body() = metrics_text(status(), not_ready_reason(), in_flight(), *responses_);
+        return respond(std::move(res));
+    }
     serve_checksum(std::move(respond));
 }
 

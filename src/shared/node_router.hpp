@@ -3,6 +3,7 @@
 // validating requests, the node-to-node credential rules, local reads (with min_index),
 // /health and /checksum. What differs by role (writes, strong reads, /status) is left to
 // the role's subclass. See docs/API.md for the contract.
+// /health, /ready and /metrics are here too; the role says what "ready" means.
 //
 // handle() runs on an I/O thread and never blocks for long: a read runs there only within
 // a 2 ms budget, any other SQLite work goes to the ReadPool, waits go to IndexWatch.
@@ -15,6 +16,7 @@
 #include "shared/client_request.hpp"
 #include "shared/http_server.hpp"
 #include "shared/index_watch.hpp"
+#include "shared/metrics.hpp"
 #include "shared/node_config.hpp"
 #include "shared/published_index.hpp"
 #include "shared/read_pool.hpp"
@@ -38,6 +40,8 @@ protected:
     // A query with level=strong.
     virtual void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
     virtual json::object status() = 0;
+    // Why this node should get no traffic now (GET /ready answers 503 with it), or "".
+    virtual std::string not_ready_reason() = 0;
 
     // Runs a read here once this node has applied req.min_index (bounded wait).
     void serve_local_read(ClientRequest req, Respond respond);
@@ -67,6 +71,7 @@ private:
 
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<ResponseCounter> responses_ = std::make_shared<ResponseCounter>();
     void serve_checksum(Respond respond);
 };
 
