@@ -125,10 +125,8 @@ std::optional<HttpResponse> MasterRouter::check_upgrade(const HttpRequest& req, 
         return error_response(ErrorKind::bad_request, "from must be a non-negative index");
     if (std::string proto = query_param(target, "proto");
         proto != std::to_string(kStreamProtocol)) {
-        std::string problem = "replica " + std::to_string(*id) + " speaks stream protocol " +
-                              (proto.empty() ? "1" : proto) + ", this master " +
-                              std::to_string(kStreamProtocol) +
-                              ": run the same sqlrep version on every node";
+        std::string problem =
+            stream_protocol_mismatch("replica " + std::to_string(*id), proto, "this master");
         spdlog::warn("refused a replication stream: {}", problem);
         return error_response(ErrorKind::conflict, problem);
     }

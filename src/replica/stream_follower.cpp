@@ -168,10 +168,7 @@ net::awaitable<void> StreamFollower::follow_once() {
     if (std::string_view proto = response[kStreamProtocolHeader];
         proto != std::to_string(kStreamProtocol))
         throw Error(ErrorKind::conflict,
-                    "the master speaks stream protocol " +
-                        std::string(proto.empty() ? "1" : proto) + ", this replica " +
-                        std::to_string(kStreamProtocol) +
-                        ": run the same sqlrep version on every node");
+                    stream_protocol_mismatch("the master", proto, "this replica"));
     if (!wants_snapshot_) {
         state_ = FollowerState::following;
         set_error("");

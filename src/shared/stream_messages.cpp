@@ -69,6 +69,13 @@ int64_t require_index(const json::object& o, const char* name) {
 
 }  // namespace
 
+std::string stream_protocol_mismatch(const std::string& them, std::string_view theirs,
+                                     const std::string& us) {
+    return them + " speaks stream protocol " + std::string(theirs.empty() ? "1" : theirs) +
+           ", " + us + " " + std::to_string(kStreamProtocol) +
+           ": run the same sqlrep version on every node";
+}
+
 std::string encode_stream_entries(const std::vector<Entry>& entries) {
     std::size_t size = kEntriesTag.size();
     for (const Entry& e : entries) size += kRecordHead + e.body.size();

@@ -21,6 +21,10 @@ namespace sqlrep {
 // 1: entries as JSON text frames (no version sent). 2: binary entries frames.
 inline constexpr int kStreamProtocol = 2;
 inline constexpr const char* kStreamProtocolHeader = "X-Sqlrep-Stream-Protocol";
+// The refusal when `them` ("replica 2", "the master") names stream protocol `theirs` ("" from
+// a node older than the version: 1) and `us` ("this master") speaks kStreamProtocol.
+std::string stream_protocol_mismatch(const std::string& them, std::string_view theirs,
+                                     const std::string& us);
 
 // master -> replica, binary frames
 std::string encode_stream_entries(const std::vector<Entry>& entries);
