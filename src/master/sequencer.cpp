@@ -1,10 +1,7 @@
 #include "master/sequencer.hpp"
 
-#include <random>
-
 #include <spdlog/spdlog.h>
 
-#include "shared/determinism.hpp"
 #include "shared/wal_sync_hook.hpp"
 
 namespace sqlrep::master {
@@ -25,7 +22,9 @@ Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
     : writer_(std::move(writer)),
       term_(term),
       request_timeout_(request_timeout),
-      on_commit_(std::move(on_commit)) {
+      on_commit_(std::move(on_commit)),
+      recorder_(std::make_unique<EffectRecorder>(*writer_)) {
+    writer_->set_statement_observer(recorder_.get());
     last_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
     published_.watch(writer_->handle());
@@ -56,8 +55,7 @@ void Sequencer::stop() {
 }
 
 void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule) {
-    Pending p{std::move(statements), "", std::move(done), rule};
-    p.body = encode_statements(p.statements);
+    Pending p{std::move(statements), std::move(done), rule};
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
@@ -127,9 +125,6 @@ void Sequencer::run_group(std::vector<Pending>& group) {
             }
             if (lost) {
                 last_ = before;
-                // The bodies moved into this pass's entries go back for the next pass.
-                for (std::size_t k = 0; k < written.size(); ++k)
-                    group[writers[k]].body = std::move(written[k].body);
                 written.clear();
                 writers.clear();
                 std::vector<std::size_t> again;
@@ -211,28 +206,27 @@ void Sequencer::maybe_trim() {
     published_.publish(last_.index);  // trimming leaves the last index as it was
 }
 
-// Runs one request inside its savepoint. On success returns the entry it became (already
-// appended to the log); on a client error records it in `outcome` and returns nothing.
+// Runs one request inside its savepoint. On success returns the entry it became (its
+// effects, already appended to the log); on a client error records it in `outcome` and
+// returns nothing.
 std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome) {
-    static thread_local std::mt19937_64 seeds{std::random_device{}()};
     Entry entry;
     entry.index = last_.index + 1;
     entry.term = term_;
     entry.time_ms = unix_time_ms();
-    entry.seed = static_cast<int64_t>(seeds());
     try {
-        EntryClock clock(entry.time_ms, entry.seed);
+        recorder_->begin_entry();
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
         outcome.result = execute(*writer_, request.statements, request.rule);
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
+        entry.body = recorder_->finish_entry();
     } catch (const Error& e) {
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
+        recorder_->abandon();
         if (e.kind() == ErrorKind::internal) throw;  // not the client's fault: fail the group
         outcome.error = e;
         return std::nullopt;
     }
-    entry.changes = outcome.result.total_changes;
-    entry.body = std::move(request.body);  // given back if the group's pass is retried
     entry.hash = chain_hash(last_.hash, entry);
     append_log_entry(*writer_, entry);
     outcome.index = entry.index;

@@ -1,8 +1,9 @@
 #pragma once
 // The write sequencer: the one thread that owns the master's writer connection and so
 // decides the order of every write. It takes every request waiting (group commit), runs
-// each in its own savepoint inside one transaction, gives each success the next log
-// index, and commits the whole group with one fsync. run_group() reads top to bottom as
+// each in its own savepoint inside one transaction, records what each one changed (its
+// effects: the entry replicas apply), gives each success the next log index, and commits
+// the whole group with one fsync. run_group() reads top to bottom as
 // the write path; docs/ARCHITECTURE.md explains why it is shaped this way.
 //
 // submit() is thread-safe and never blocks on SQLite. Completions run on the writer
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "shared/connection.hpp"
+#include "shared/effect_recorder.hpp"
 #include "shared/error.hpp"
 #include "shared/log_entry.hpp"
 #include "shared/published_index.hpp"
@@ -78,7 +80,6 @@ public:
 private:
     struct Pending {
         std::vector<SqlStatement> statements;
-        std::string body;  // the statements encoded once, on the caller's thread
         Done done;
         ExecutionRule rule;
     };
@@ -96,6 +97,7 @@ private:
     std::function<int64_t()> trim_floor_;
     std::function<void(const std::vector<Entry>&)> publish_;
     std::function<void(int64_t)> retract_;
+    std::unique_ptr<EffectRecorder> recorder_;  // on writer_: each request's effects
 
     // writer thread only
     LogPosition last_;

@@ -1,9 +1,7 @@
 #include "replica/applier.hpp"
 
-#include "shared/determinism.hpp"
 #include "shared/error.hpp"
 #include "shared/snapshot.hpp"
-#include "shared/sql_executor.hpp"
 
 namespace sqlrep::replica {
 
@@ -13,7 +11,7 @@ constexpr int64_t kTrimStep = 1000;
 }  // namespace
 
 Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
-    : writer_(std::move(writer)), log_retain_(log_retain) {
+    : writer_(std::move(writer)), log_retain_(log_retain), effects_(*writer_) {
     ensure_log_schema(*writer_);
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
@@ -25,6 +23,7 @@ Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
 void Applier::install_snapshot(const std::string& path) {
     published_.hide();  // the backup API's copy does not pass the commit hook
     sqlrep::install_snapshot(*writer_, path);
+    effects_.forget_tables();
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
     term_ = position_.term;
@@ -54,24 +53,7 @@ void Applier::apply(const std::vector<Entry>& entries) {
     writer_->exec_internal("BEGIN IMMEDIATE");
     try {
         for (const Entry& entry : entries) {
-            ExecutionResult result;
-            try {
-                EntryClock clock(entry.time_ms, entry.seed);
-                // A typical entry's parsed statements fit here: no malloc to decode them.
-                unsigned char scratch[4096];
-                json::monotonic_resource arena(scratch, sizeof scratch);
-                result = execute(*writer_, decode_statements(entry.body, &arena),
-                                 ExecutionRule::write);
-            } catch (const Error& e) {
-                throw Error(ErrorKind::diverged, "entry " + std::to_string(entry.index) +
-                                                     " succeeded on the master but failed here: " +
-                                                     e.what());
-            }
-            if (result.total_changes != entry.changes)
-                throw Error(ErrorKind::diverged,
-                            "entry " + std::to_string(entry.index) + " changed " +
-                                std::to_string(result.total_changes) + " row(s) here but " +
-                                std::to_string(entry.changes) + " on the master");
+            effects_.apply(entry.index, entry.body);
             append_log_entry(*writer_, entry);
         }
         int64_t trim_to = next.index - log_retain_;

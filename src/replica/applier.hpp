@@ -3,8 +3,9 @@
 // touches the database (index = applied + 1, the hash chains from ours), then a batch is
 // applied in one transaction that also appends the entries to this node's own log, so
 // the applied index and the data can never disagree, and a crash at any moment leaves
-// the replica at a clean index. An entry that fails here after succeeding on the master,
-// or changes a different number of rows, is divergence.
+// the replica at a clean index. An entry's effects are applied and checked row by row
+// (effect_applier.hpp): a row that is not here exactly as the master had it is
+// divergence, caught at that entry.
 //
 // Owns the replica's writer connection; used only by the follower thread.
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "shared/connection.hpp"
+#include "shared/effect_applier.hpp"
 #include "shared/log_entry.hpp"
 #include "shared/published_index.hpp"
 #include "shared/replication_log.hpp"
@@ -38,8 +40,8 @@ public:
 
     // Applies `entries` atomically, all or nothing. Throws Error(conflict) when they do
     // not continue this replica's log (a gap or a repeat: reconnect and resume),
-    // Error(diverged) when the hash chain breaks or an entry does not replay the way it
-    // did on the master.
+    // Error(diverged) when the hash chain breaks or an entry's effects do not apply here
+    // exactly as they did on the master.
     void apply(const std::vector<Entry>& entries);
 
     // Replaces the whole database with a verified snapshot file, atomically, and takes
@@ -51,6 +53,7 @@ private:
 
     std::unique_ptr<Connection> writer_;
     const int64_t log_retain_;
+    EffectApplier effects_;  // on writer_
     LogPosition position_;
     int64_t first_index_ = 1;
     std::atomic<int64_t> term_{0};

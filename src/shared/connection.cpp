@@ -6,7 +6,7 @@
 #include <sqlite3.h>
 
 #include "shared/checkpointer.hpp"
-#include "shared/determinism.hpp"
+#include "shared/sqlrep_vfs.hpp"
 #include "shared/error.hpp"
 
 namespace sqlrep {
@@ -28,7 +28,7 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
                                      : SQLite::OPEN_READONLY;
     flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time by contract
     try {
-        db_ = std::make_unique<SQLite::Database>(path, flags, 5000, deterministic_vfs_name());
+        db_ = std::make_unique<SQLite::Database>(path, flags, 5000, sqlrep_vfs_name());
         if (mode == Mode::writer) {
             db_->exec("PRAGMA journal_mode=WAL");
             db_->exec(sync == SyncMode::full ? "PRAGMA synchronous=FULL"
@@ -36,7 +36,6 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
             // SQLite's own checkpoint, in the committing thread, for writers that do not
             // checkpoint_in_background() (snapshots, tests), at the same WAL length.
             db_->exec("PRAGMA wal_autocheckpoint=" + std::to_string(Checkpointer::kStartFrames));
-            install_deterministic_functions(db_->getHandle());
         }
         db_->exec("PRAGMA cache_size=-16000");  // 16 MiB per connection
         // SQLite's default allows a 1 GB string or blob, which one query can make out of
@@ -99,7 +98,7 @@ Connection::CachedStatement Connection::cached(const std::string& sql) {
 void Connection::checkpoint_in_background(int start_frames) {
     if (!checkpointer_)
         checkpointer_ = std::make_unique<Checkpointer>(
-            handle(), db_->getFilename(), deterministic_vfs_name(),
+            handle(), db_->getFilename(), sqlrep_vfs_name(),
             start_frames > 0 ? start_frames : Checkpointer::kStartFrames);
 }
 

@@ -1,7 +1,6 @@
 #pragma once
-// One SQLite connection set up the sqlrep way: WAL, the deterministic VFS, the statement
-// policy (authorizer), and on writer connections the deterministic random(). This is the
-// one unit that includes SQLiteCpp.
+// One SQLite connection set up the sqlrep way: WAL, the sqlrep VFS, the statement policy
+// (authorizer). This is the one unit that includes SQLiteCpp.
 //
 // A connection is used by one thread at a time; it is not internally synchronised.
 
@@ -29,6 +28,16 @@ inline constexpr int kMaxValueBytes = 64 * 1024 * 1024;
 
 enum class SyncMode { full, normal };
 
+// Told about each schema statement a client runs on a connection, just before SQLite steps
+// it and just after it has finished (sql_executor calls both; the master's EffectRecorder
+// listens). Throwing from either fails the statement.
+class StatementObserver {
+public:
+    virtual ~StatementObserver() = default;
+    virtual void before_schema_statement(sqlite3_stmt* stmt) = 0;
+    virtual void after_schema_statement(sqlite3_stmt* stmt) = 0;
+};
+
 class Connection {
 public:
     enum class Mode { writer, reader };
@@ -40,6 +49,10 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     sqlite3* handle() const;
+
+    // The observer of schema statements, or null; not owned.
+    StatementObserver* statement_observer() const { return observer_; }
+    void set_statement_observer(StatementObserver* observer) { observer_ = observer; }
     StatementPolicy& policy() { return policy_; }
     Mode mode() const { return mode_; }
 
@@ -108,6 +121,7 @@ private:
     std::unique_ptr<SQLite::Database> db_;
     std::unique_ptr<Checkpointer> checkpointer_;  // declared after db_: stops before it closes
     StatementPolicy policy_;
+    StatementObserver* observer_ = nullptr;
     std::map<std::string, sqlite3_stmt*> cache_;
     std::unordered_map<std::string, ClientStatement> client_cache_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();

@@ -1,15 +1,11 @@
 #pragma once
-// A log entry: one replicated unit of writes, everything a replica needs to replay it
-// identically, and the chained hash that ties it to all history before it. Also the codec
-// of an entry's body, its statements. See docs/PROTOCOL.md.
+// A log entry: one replicated unit of writes, its effects (effects.hpp) and the chained
+// hash that ties it to all history before it. See docs/PROTOCOL.md.
 
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "shared/json.hpp"
-#include "shared/sql_executor.hpp"
 
 namespace sqlrep {
 
@@ -22,9 +18,7 @@ struct Entry {
     int64_t index = 0;
     int64_t term = 0;
     int64_t time_ms = 0;   // the master's clock when it executed the entry
-    int64_t seed = 0;      // seeds random()/randomblob() for the entry
-    int64_t changes = 0;   // rows the entry changed on the master, triggers included
-    std::string body;      // the statements: a JSON array of {"query", "params"}
+    std::string body;      // its effects, encoded (effects.hpp)
     Hash hash{};           // chain_hash(previous entry's hash, this entry)
 };
 
@@ -35,15 +29,11 @@ struct LogPosition {
     Hash hash{};
 };
 
-// hash(N) = XXH3-128(hash(N-1) || index || term || time_ms || seed || changes || body).
+// hash(N) = XXH3-128(hash(N-1) || index || term || time_ms || body).
 // Two nodes that agree on hash(N) agree on every entry up to N.
 Hash chain_hash(const Hash& previous, const Entry& entry);
 
-// The body of an entry for a list of statements, and back. decode throws
-// Error(bad_request) on anything malformed; the params it returns live in `storage`,
-// which must outlive them.
-std::string encode_statements(const std::vector<SqlStatement>& statements);
-std::vector<SqlStatement> decode_statements(const std::string& body,
-                                            json::storage_ptr storage = {});
+// The wall clock in Unix milliseconds (what the master stamps on a new entry).
+int64_t unix_time_ms();
 
 }  // namespace sqlrep

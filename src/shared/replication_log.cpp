@@ -26,6 +26,11 @@ std::string column_text(sqlite3_stmt* stmt, int column) {
     return std::string(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
 }
 
+std::string column_blob(sqlite3_stmt* stmt, int column) {
+    auto blob = static_cast<const char*>(sqlite3_column_blob(stmt, column));
+    return std::string(blob ? blob : "", static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
 LogPosition base_position(Connection& conn) {
     LogPosition base;
     if (auto index = read_meta(conn, "base_index")) base.index = std::stoll(*index);
@@ -40,9 +45,19 @@ void ensure_log_schema(Connection& conn) {
     conn.exec_internal(
         "CREATE TABLE IF NOT EXISTS _sqlrep_log ("
         " idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
-        " seed INTEGER NOT NULL, changes INTEGER NOT NULL, hash BLOB NOT NULL,"
-        " body TEXT NOT NULL);"
+        " hash BLOB NOT NULL, body BLOB NOT NULL);"
         "CREATE TABLE IF NOT EXISTS _sqlrep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+    // A data dir written by a sqlrep whose entries were statements: its log means nothing
+    // to this version, and following it would diverge.
+    bool statement_log = conn.internal([&] {
+        auto stmt = conn.cached("SELECT 1 FROM pragma_table_info('_sqlrep_log') WHERE name = 'seed'");
+        return sqlite3_step(stmt.get()) == SQLITE_ROW;
+    });
+    if (statement_log)
+        throw Error(ErrorKind::internal,
+                    "this data dir was written by an older sqlrep whose log holds statements, "
+                    "not effects: start this node on a fresh data dir (a replica then takes a "
+                    "snapshot from its master)");
 }
 
 LogPosition last_log_position(Connection& conn) {
@@ -85,16 +100,13 @@ std::optional<Hash> log_hash_at(Connection& conn, int64_t index) {
 void append_log_entry(Connection& conn, const Entry& e) {
     conn.internal([&] {
         auto stmt = conn.cached(
-            "INSERT INTO _sqlrep_log (idx, term, time_ms, seed, changes, hash, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)");
+            "INSERT INTO _sqlrep_log (idx, term, time_ms, hash, body) VALUES (?, ?, ?, ?, ?)");
         sqlite3_stmt* s = stmt.get();
         sqlite3_bind_int64(s, 1, e.index);
         sqlite3_bind_int64(s, 2, e.term);
         sqlite3_bind_int64(s, 3, e.time_ms);
-        sqlite3_bind_int64(s, 4, e.seed);
-        sqlite3_bind_int64(s, 5, e.changes);
-        sqlite3_bind_blob(s, 6, e.hash.data(), static_cast<int>(e.hash.size()), SQLITE_STATIC);
-        sqlite3_bind_text64(s, 7, e.body.data(), e.body.size(), SQLITE_STATIC, SQLITE_UTF8);
+        sqlite3_bind_blob(s, 4, e.hash.data(), static_cast<int>(e.hash.size()), SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 5, e.body.data(), e.body.size(), SQLITE_STATIC);
         if (sqlite3_step(s) != SQLITE_DONE) fail(conn, "cannot append to the log");
     });
 }
@@ -104,7 +116,7 @@ std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t 
     return conn.internal([&] {
         std::vector<Entry> out;
         auto stmt = conn.cached(
-            "SELECT idx, term, time_ms, seed, changes, hash, body FROM _sqlrep_log"
+            "SELECT idx, term, time_ms, hash, body FROM _sqlrep_log"
             " WHERE idx >= ? ORDER BY idx LIMIT ?");
         sqlite3_stmt* s = stmt.get();
         sqlite3_bind_int64(s, 1, from);
@@ -116,10 +128,8 @@ std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t 
             e.index = sqlite3_column_int64(s, 0);
             e.term = sqlite3_column_int64(s, 1);
             e.time_ms = sqlite3_column_int64(s, 2);
-            e.seed = sqlite3_column_int64(s, 3);
-            e.changes = sqlite3_column_int64(s, 4);
-            e.hash = column_hash(s, 5);
-            e.body = column_text(s, 6);
+            e.hash = column_hash(s, 3);
+            e.body = column_blob(s, 4);
             bytes += e.body.size();
             out.push_back(std::move(e));
             if (bytes >= max_bytes) break;

@@ -1,7 +1,7 @@
 #pragma once
 // The replication log, kept in reserved tables of the node's own SQLite file so that data
 // and log commit (or vanish) in one transaction:
-//   _sqlrep_log(idx, term, time_ms, seed, changes, hash, body)  one row per entry
+//   _sqlrep_log(idx, term, time_ms, hash, body)  one row per entry
 //   _sqlrep_meta(key, value)                                    base position and state
 // The "base" is the position just before the first row still in the log (0 for a log
 // that was never trimmed or restored from a snapshot).

@@ -188,6 +188,8 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
     int columns = sqlite3_column_count(stmt);
     json::array rows;
     int64_t changes_before = sqlite3_total_changes64(db);
+    StatementObserver* observer = conn.policy().privileged() ? conn.statement_observer() : nullptr;
+    if (observer != nullptr) observer->before_schema_statement(stmt);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         json::array row;
@@ -204,6 +206,7 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
     // when SQLite re-prepares a kept statement after a schema change): a denial there ends
     // the statement early with SQLITE_DONE on some paths, so check it once more.
     if (!conn.policy().denial().empty()) throw Error(ErrorKind::forbidden, conn.policy().denial());
+    if (observer != nullptr) observer->after_schema_statement(stmt);
 
     int64_t changed = sqlite3_total_changes64(db) - changes_before;
     out.total_changes += changed;

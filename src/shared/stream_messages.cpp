@@ -11,10 +11,10 @@ namespace sqlrep {
 namespace {
 
 // An entries frame: this tag, then one record per entry, each kRecordHead bytes of
-// index, term, time_ms, seed, changes (int64 little-endian), hash (16 bytes) and body
+// index, term, time_ms (int64 little-endian), hash (16 bytes) and body
 // size (uint32 little-endian), then the body's bytes.
-constexpr std::string_view kEntriesTag = "SRE1";
-constexpr std::size_t kRecordHead = 5 * 8 + 16 + 4;
+constexpr std::string_view kEntriesTag = "SRE2";
+constexpr std::size_t kRecordHead = 3 * 8 + 16 + 4;
 
 template <typename Int>
 void put_le(std::string& out, Int value) {
@@ -39,8 +39,6 @@ void append_record(std::string& out, const Entry& e) {
     put_le(out, e.index);
     put_le(out, e.term);
     put_le(out, e.time_ms);
-    put_le(out, e.seed);
-    put_le(out, e.changes);
     out.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
     put_le(out, static_cast<uint32_t>(e.body.size()));
     out += e.body;
@@ -117,10 +115,8 @@ std::vector<Entry> decode_stream_entries(std::string_view frame) {
         e.index = get_le<int64_t>(head);
         e.term = get_le<int64_t>(head + 8);
         e.time_ms = get_le<int64_t>(head + 16);
-        e.seed = get_le<int64_t>(head + 24);
-        e.changes = get_le<int64_t>(head + 32);
-        std::memcpy(e.hash.data(), head + 40, e.hash.size());
-        uint32_t body_size = get_le<uint32_t>(head + 56);
+        std::memcpy(e.hash.data(), head + 24, e.hash.size());
+        uint32_t body_size = get_le<uint32_t>(head + 40);
         at += kRecordHead;
         if (frame.size() - at < body_size)
             throw Error(ErrorKind::bad_request, "an entries frame ends inside an entry's body");

@@ -15,11 +15,12 @@
 namespace sqlrep {
 
 // The stream's wire format version. A replica asks for it in its handshake
-// (`/_cluster/stream?...&proto=2`) and the master names its own in the upgrade answer's
+// (`/_cluster/stream?...&proto=3`) and the master names its own in the upgrade answer's
 // X-Sqlrep-Stream-Protocol header; each side refuses any other, so nodes of different
 // sqlrep versions say so instead of misreading each other's frames.
 // 1: entries as JSON text frames (no version sent). 2: binary entries frames.
-inline constexpr int kStreamProtocol = 2;
+// 3: entries carry effects instead of statements, with no seed or row count.
+inline constexpr int kStreamProtocol = 3;
 inline constexpr const char* kStreamProtocolHeader = "X-Sqlrep-Stream-Protocol";
 // The refusal when `them` ("replica 2", "the master") names stream protocol `theirs` ("" from
 // a node older than the version: 1) and `us` ("this master") speaks kStreamProtocol.

@@ -1,5 +1,5 @@
 #pragma once
-// The files of the sqlrep VFS (determinism.cpp): a thin wrapper around the default VFS's
+// The files of the sqlrep VFS (sqlrep_vfs.cpp): a thin wrapper around the default VFS's
 // files that forwards every method, with two jobs for a connection's WAL file:
 //
 // - It gathers WAL frame writes. SQLite writes each frame as two writes (a 24-byte header,

@@ -1,0 +1,57 @@
+#pragma once
+// Applies entry bodies (effects.hpp) to a database: the replica's way to follow the
+// master, and the way any tool rebuilds a database from the log. Row changes are applied
+// by rowid (or primary key in a WITHOUT ROWID table) with triggers disabled and foreign
+// keys off on this connection, since the master's triggers and foreign-key actions
+// already are among the effects. Schema statements run as text.
+//
+// Each row change is checked as it is applied: what this connection's own preupdate hook
+// saw (the row as it was here, and as it is now) must equal the master's effect byte for
+// byte. A row that differs, is missing or is in the way is divergence, caught at the
+// entry that meets it.
+//
+// Owns nothing but its caches; used by the thread that owns the connection, inside the
+// caller's transaction.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "shared/connection.hpp"
+#include "shared/effect_recorder.hpp"
+#include "shared/effects.hpp"
+#include "shared/table_shape.hpp"
+
+namespace sqlrep {
+
+class EffectApplier {
+public:
+    // Disables triggers on `conn` for good: it must be a connection that only applies.
+    explicit EffectApplier(Connection& conn);
+    EffectApplier(const EffectApplier&) = delete;
+    EffectApplier& operator=(const EffectApplier&) = delete;
+
+    // Applies every effect of one entry's body. Throws Error(diverged) naming `index` and
+    // the effect when this database does not hold what the master's did.
+    void apply(int64_t index, std::string_view body);
+
+    // Forgets what it knows about tables (after this database was replaced wholesale).
+    void forget_tables() { tables_.clear(); }
+
+private:
+    struct Table {
+        TableShape shape;
+        std::string insert_sql, update_sql, delete_sql;
+    };
+
+    const Table& table(std::string_view name);
+    void apply_row_change(const Effect& effect);
+    void apply_sequence(const Effect& effect);
+
+    Connection& conn_;
+    EffectRecorder recorder_;
+    std::map<std::string, Table, std::less<>> tables_;
+};
+
+}  // namespace sqlrep

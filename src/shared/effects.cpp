@@ -1,0 +1,256 @@
+#include "shared/effects.hpp"
+
+#include <cstring>
+
+#include <sqlite3.h>
+
+#include "shared/error.hpp"
+
+namespace sqlrep {
+namespace {
+
+[[noreturn]] void malformed(const char* what) {
+    throw Error(ErrorKind::bad_request, std::string("malformed entry body: ") + what);
+}
+
+bool is_kind(uint8_t byte) {
+    switch (static_cast<EffectKind>(byte)) {
+        case EffectKind::insert:
+        case EffectKind::update:
+        case EffectKind::remove:
+        case EffectKind::schema:
+        case EffectKind::sequence: return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void EffectWriter::put_u32(uint32_t v) {
+    char bytes[4];
+    for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+    out_.append(bytes, 4);
+}
+
+void EffectWriter::put_i64(int64_t v) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
+    out_.append(bytes, 8);
+}
+
+void EffectWriter::put_bytes(std::string_view bytes) {
+    put_u32(static_cast<uint32_t>(bytes.size()));
+    out_.append(bytes);
+}
+
+void EffectWriter::begin_row_change(EffectKind kind, std::string_view table, int64_t old_rowid,
+                                    int64_t new_rowid, int columns) {
+    out_.push_back(static_cast<char>(kind));
+    put_bytes(table);
+    put_i64(old_rowid);
+    put_i64(new_rowid);
+    put_u32(static_cast<uint32_t>(columns));
+}
+
+void EffectWriter::schema(std::string_view sql) {
+    out_.push_back(static_cast<char>(EffectKind::schema));
+    put_bytes(sql);
+}
+
+void EffectWriter::begin_sequence() {
+    out_.push_back(static_cast<char>(EffectKind::sequence));
+    sequence_count_at_ = out_.size();
+    put_u32(0);
+}
+
+void EffectWriter::sequence_row(int64_t rowid, sqlite3_value* name, sqlite3_value* seq) {
+    put_i64(rowid);
+    put_value(name);
+    put_value(seq);
+    uint32_t rows = 0;
+    for (int i = 0; i < 4; ++i)
+        rows |= uint32_t{static_cast<uint8_t>(out_[sequence_count_at_ + static_cast<std::size_t>(i)])}
+                << (8 * i);
+    ++rows;
+    for (int i = 0; i < 4; ++i)
+        out_[sequence_count_at_ + static_cast<std::size_t>(i)] = static_cast<char>(rows >> (8 * i));
+}
+
+void EffectWriter::put_value(const Value& value) {
+    out_.push_back(static_cast<char>(value.type));
+    switch (value.type) {
+        case Value::Type::null: break;
+        case Value::Type::integer: put_i64(value.integer); break;
+        case Value::Type::real: {
+            int64_t bits;
+            std::memcpy(&bits, &value.real, sizeof bits);
+            put_i64(bits);
+            break;
+        }
+        case Value::Type::text:
+        case Value::Type::blob: put_bytes(value.bytes); break;
+    }
+}
+
+void EffectWriter::put_value(sqlite3_value* value) {
+    Value v;
+    switch (value == nullptr ? SQLITE_NULL : sqlite3_value_type(value)) {
+        case SQLITE_INTEGER:
+            v.type = Value::Type::integer;
+            v.integer = sqlite3_value_int64(value);
+            break;
+        case SQLITE_FLOAT:
+            v.type = Value::Type::real;
+            v.real = sqlite3_value_double(value);
+            break;
+        case SQLITE_TEXT: {
+            v.type = Value::Type::text;
+            auto text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+            v.bytes = std::string_view(text ? text : "",
+                                       static_cast<std::size_t>(sqlite3_value_bytes(value)));
+            break;
+        }
+        case SQLITE_BLOB: {
+            v.type = Value::Type::blob;
+            auto blob = static_cast<const char*>(sqlite3_value_blob(value));
+            v.bytes = std::string_view(blob ? blob : "",
+                                       static_cast<std::size_t>(sqlite3_value_bytes(value)));
+            break;
+        }
+        default: break;
+    }
+    put_value(v);
+}
+
+uint8_t EffectReader::get_u8() {
+    if (rest_.empty()) malformed("it ends inside an effect");
+    auto v = static_cast<uint8_t>(rest_[0]);
+    rest_.remove_prefix(1);
+    return v;
+}
+
+uint32_t EffectReader::get_u32() {
+    if (rest_.size() < 4) malformed("it ends inside an effect");
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(rest_[i])} << (8 * i);
+    rest_.remove_prefix(4);
+    return v;
+}
+
+int64_t EffectReader::get_i64() {
+    if (rest_.size() < 8) malformed("it ends inside an effect");
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(rest_[i])} << (8 * i);
+    rest_.remove_prefix(8);
+    return static_cast<int64_t>(v);
+}
+
+std::string_view EffectReader::get_bytes() {
+    uint32_t size = get_u32();
+    if (rest_.size() < size) malformed("a length runs past its end");
+    std::string_view out = rest_.substr(0, size);
+    rest_.remove_prefix(size);
+    return out;
+}
+
+Value EffectReader::get_value() {
+    Value v;
+    uint8_t type = get_u8();
+    if (type > static_cast<uint8_t>(Value::Type::blob)) malformed("unknown value type");
+    v.type = static_cast<Value::Type>(type);
+    switch (v.type) {
+        case Value::Type::null: break;
+        case Value::Type::integer: v.integer = get_i64(); break;
+        case Value::Type::real: {
+            int64_t bits = get_i64();
+            std::memcpy(&v.real, &bits, sizeof bits);
+            break;
+        }
+        case Value::Type::text:
+        case Value::Type::blob: v.bytes = get_bytes(); break;
+    }
+    return v;
+}
+
+void EffectReader::get_values(std::vector<Value>& out, uint32_t count) {
+    out.clear();
+    // Each value takes at least one byte: a count larger than what is left is a lie, and
+    // must not make us reserve memory for it.
+    if (count > rest_.size()) malformed("a column count runs past its end");
+    out.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) out.push_back(get_value());
+}
+
+bool EffectReader::next(Effect& effect) {
+    if (rest_.empty()) return false;
+    const char* start = rest_.data();
+    uint8_t kind = get_u8();
+    if (!is_kind(kind)) malformed("unknown effect kind");
+    effect.kind = static_cast<EffectKind>(kind);
+    effect.table = {};
+    effect.sql = {};
+    effect.old_rowid = effect.new_rowid = 0;
+    effect.old_values.clear();
+    effect.new_values.clear();
+    effect.sequence.clear();
+    switch (effect.kind) {
+        case EffectKind::insert:
+        case EffectKind::update:
+        case EffectKind::remove: {
+            effect.table = get_bytes();
+            if (effect.table.empty()) malformed("a row change names no table");
+            effect.old_rowid = get_i64();
+            effect.new_rowid = get_i64();
+            uint32_t columns = get_u32();
+            if (columns == 0) malformed("a row change has no columns");
+            if (effect.kind != EffectKind::insert) get_values(effect.old_values, columns);
+            if (effect.kind != EffectKind::remove) get_values(effect.new_values, columns);
+            break;
+        }
+        case EffectKind::schema:
+            effect.sql = get_bytes();
+            if (effect.sql.empty()) malformed("an empty schema statement");
+            break;
+        case EffectKind::sequence: {
+            uint32_t rows = get_u32();
+            if (rows > rest_.size()) malformed("a row count runs past its end");
+            for (uint32_t i = 0; i < rows; ++i) {
+                SequenceRow row;
+                row.rowid = get_i64();
+                row.name = get_value();
+                row.seq = get_value();
+                effect.sequence.push_back(row);
+            }
+            break;
+        }
+    }
+    effect.raw = std::string_view(start, static_cast<std::size_t>(rest_.data() - start));
+    return true;
+}
+
+std::vector<Effect> decode_effects(std::string_view body) {
+    std::vector<Effect> out;
+    EffectReader reader(body);
+    Effect effect;
+    while (reader.next(effect)) out.push_back(effect);
+    return out;
+}
+
+std::string describe(const Effect& effect) {
+    switch (effect.kind) {
+        case EffectKind::insert:
+            return "insert into " + std::string(effect.table) + " rowid " +
+                   std::to_string(effect.new_rowid);
+        case EffectKind::update:
+            return "update of " + std::string(effect.table) + " rowid " +
+                   std::to_string(effect.old_rowid);
+        case EffectKind::remove:
+            return "delete from " + std::string(effect.table) + " rowid " +
+                   std::to_string(effect.old_rowid);
+        case EffectKind::schema: return "schema change: " + std::string(effect.sql.substr(0, 80));
+        case EffectKind::sequence: return "sqlite_sequence update";
+    }
+    return "effect";
+}
+
+}  // namespace sqlrep
