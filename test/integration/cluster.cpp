@@ -234,11 +234,29 @@ void Node::start() {
     for (auto& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
 
+    // The inherited environment with this node's entries replacing those of the same name.
+    std::vector<std::string> env_strings;
+    auto env_name = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+    std::set<std::string> overridden;
+    for (const auto& e : env_) overridden.insert(env_name(e));
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string entry(*e);
+        if (overridden.count(env_name(entry)) == 0) env_strings.push_back(std::move(entry));
+    }
+    env_strings.insert(env_strings.end(), env_.begin(), env_.end());
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
     int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0)
         throw failure(name_ + ": cannot open " + log_path_ + ": " + std::strerror(errno));
     std::string banner = "\n===== harness: start #" + std::to_string(starts_) + ":";
     for (const auto& s : argv_strings) banner += " " + s;
+    if (!env_.empty()) {
+        banner += "\n===== harness: with env:";
+        for (const auto& e : env_) banner += " " + e;
+    }
     banner += "\n";
     if (::write(log_fd, banner.data(), banner.size()) < 0) {
         // The banner is a courtesy; a failed write shows up in the log anyway.
@@ -272,8 +290,8 @@ void Node::start() {
         if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
             for (int fd = 3; fd < 4096; ++fd) ::close(fd);
         }
-        ::execv(argv[0], argv.data());
-        const char msg[] = "harness: execv failed\n";
+        ::execve(argv[0], argv.data(), envp.data());
+        const char msg[] = "harness: execve failed\n";
         ssize_t ignored = ::write(2, msg, sizeof msg - 1);
         (void)ignored;
         ::_exit(127);
@@ -306,6 +324,20 @@ void Node::set_arg(const std::string& flag, const std::string& value) {
     }
     args_.push_back(flag);
     args_.push_back(value);
+}
+
+void Node::set_env(const std::string& entry) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw failure(name_ + ": set_env(\"" + entry + "\") is not NAME=value");
+    const std::string prefix = entry.substr(0, eq + 1);
+    for (auto& e : env_) {
+        if (e.compare(0, prefix.size(), prefix) == 0) {
+            e = entry;
+            return;
+        }
+    }
+    env_.push_back(entry);
 }
 
 bool Node::running() {
@@ -505,6 +537,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
         margs.insert(margs.end(), options_.master_args.begin(), options_.master_args.end());
         master_ = std::make_unique<Node>("master", binary_path("master"), margs, ports[0],
                                          dir_ + "/master.log", scheme);
+        for (const auto& e : options_.master_env) master_->set_env(e);
 
         for (int id = 1; id <= options_.replicas; ++id) {
             std::vector<std::string> rargs = {std::to_string(id), n};
@@ -518,6 +551,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             replicas_.push_back(std::make_unique<Node>(
                 "replica_" + std::to_string(id), binary_path("replica"), rargs, ports[id],
                 dir_ + "/replica_" + std::to_string(id) + ".log", scheme));
+            for (const auto& e : options_.replica_env) replicas_.back()->set_env(e);
         }
 
         // The master first, so replicas find it on their first connection attempt rather

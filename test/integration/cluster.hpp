@@ -5,6 +5,8 @@
 // - Node: one child process (fork/exec of SQLREP_BIN_DIR/master or /replica), its stdout
 //   and stderr appended to a log file; kill (SIGKILL), stop (SIGSTOP), resume (SIGCONT),
 //   terminate (SIGTERM and wait), restart with the same arguments, wait_ready (GET /health).
+//   It inherits the test process's environment plus the node's own "K=V" entries (set_env,
+//   ClusterOptions::master_env/replica_env), which override inherited ones of the same name.
 // - Cluster: one master and N replicas sharing a data dir and a cluster token, plus the
 //   helpers tests use: exec/query, /status, /checksum, waiting until every node has applied
 //   an index, and checks that every node holds the same rows.
@@ -132,6 +134,13 @@ class Node {
     // flag is absent). Takes effect at the next start; the process keeps running meanwhile.
     void set_arg(const std::string& flag, const std::string& value);
 
+    // Sets an environment variable ("NAME=value") for the node; it replaces an earlier
+    // entry of this node with the same NAME and overrides the inherited variable. Takes
+    // effect at the next start. Precondition: `entry` contains '=' after a non-empty NAME.
+    void set_env(const std::string& entry);
+    // The node's own "NAME=value" entries (not the inherited environment).
+    const std::vector<std::string>& env() const { return env_; }
+
     // True when the process is running (reaps it when it has exited).
     bool running();
     // Set when the process ended without this harness killing it.
@@ -155,6 +164,7 @@ class Node {
     std::string log_path_;
     std::string scheme_;
 
+    std::vector<std::string> env_;  // "NAME=value" on top of the inherited environment
     pid_t pid_ = -1;
     bool expect_exit_ = false;  // a signal that ends it was sent by us
     int starts_ = 0;
@@ -174,6 +184,10 @@ struct ClusterOptions {
     std::string tls_cert;
     std::string tls_key;
     std::string tls_ca;
+    // Extra environment ("NAME=value", overriding the inherited variable) for the master /
+    // for every replica. Node::set_env adds per-node entries (effective at the next start).
+    std::vector<std::string> master_env;
+    std::vector<std::string> replica_env;
 };
 
 class Cluster {
