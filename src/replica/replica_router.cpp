@@ -83,6 +83,15 @@ void ReplicaRouter::serve_strong_read(ClientRequest, const HttpRequest& raw, Res
     });
 }
 
+// A diverged replica's rows are not the master's: no read is answered from them until a
+// snapshot has replaced them (the follower then says following again).
+std::string ReplicaRouter::local_read_refusal() {
+    if (follower_.state() != FollowerState::diverged) return "";
+    return "this replica has diverged from the master and serves no reads until it has "
+           "resynced: " + follower_.last_error() + "; read from " + config_.master_url +
+           " or another replica";
+}
+
 std::string readiness_problem(std::string_view state, const std::string& last_error,
                               int64_t applied, int64_t master_index, int64_t max_lag) {
     if (state != "following")

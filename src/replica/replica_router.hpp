@@ -26,6 +26,7 @@ protected:
     void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     json::object status() override;
     std::string not_ready_reason() override;
+    std::string local_read_refusal() override;
 
 private:
     void forward_write(std::string body, Respond respond);

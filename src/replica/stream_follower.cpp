@@ -63,7 +63,8 @@ net::awaitable<void> StreamFollower::follow() {
     auto backoff = kMinBackoff;
     net::steady_timer timer(co_await net::this_coro::executor);
     for (;;) {
-        state_ = FollowerState::connecting;
+        // A diverged replica stays diverged (and serves no reads) until a snapshot is in.
+        if (!wants_snapshot_) state_ = FollowerState::connecting;
         try {
             co_await follow_once();
         } catch (const Error& e) {

@@ -120,6 +120,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
         }
         if (parsed.level == ReadLevel::strong)
             return serve_strong_read(std::move(parsed), req, std::move(respond));
+        if (std::string why = local_read_refusal(); !why.empty())
+            throw Error(ErrorKind::diverged, why);
         return serve_local_read(std::move(parsed), std::move(respond));
     }
 

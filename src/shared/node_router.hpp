@@ -42,6 +42,9 @@ protected:
     virtual json::object status() = 0;
     // Why this node should get no traffic now (GET /ready answers 503 with it), or "".
     virtual std::string not_ready_reason() = 0;
+    // Why this node must not answer reads from its own data now, or "" (a replica that
+    // has diverged holds rows the master never wrote until it has resynced).
+    virtual std::string local_read_refusal() { return ""; }
 
     // Runs a read here once this node has applied req.min_index (bounded wait).
     void serve_local_read(ClientRequest req, Respond respond);

@@ -69,12 +69,12 @@ TEST_CASE("the master refuses a stream of another protocol version, naming both"
         {"Sec-WebSocket-Version", "13"},
         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
     for (const auto& [query, sent] :
-         {std::pair<std::string, std::string>{"", "1"}, {"&proto=1", "1"}, {"&proto=3", "3"}}) {
+         {std::pair<std::string, std::string>{"", "1"}, {"&proto=2", "2"}, {"&proto=4", "4"}}) {
         Response r = client.request(http::verb::get,
                                     "/_cluster/stream?replica_id=1&from=0" + query, "", upgrade);
         INFO(query << ": " << r.describe());
         CHECK(r.status == 409);
-        CHECK(r.error().find("speaks stream protocol " + sent + ", this master 2") !=
+        CHECK(r.error().find("speaks stream protocol " + sent + ", this master 3") !=
               std::string::npos);
         CHECK(r.error().find("same sqlrep version") != std::string::npos);
     }
