@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/wal_sync_hook.hpp"
+#include "shared/write_transaction.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -106,7 +107,7 @@ void Sequencer::run_group(std::vector<Pending>& group) {
     std::vector<std::size_t> writers;  // written[k] came from group[writers[k]]
     for (bool done = false; !done;) {
         try {
-            writer_->exec_internal("BEGIN IMMEDIATE");
+            WriteTransaction transaction(*writer_);
             std::optional<std::size_t> lost;
             for (std::size_t i : to_run) {
                 writer_->exec_internal("SAVEPOINT request");
@@ -134,20 +135,13 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                 to_run = std::move(again);
                 continue;
             }
-            commit_group(written);
+            commit_group(transaction, written);
             done = true;
         } catch (const Error& e) {
-            // Nothing of the group is durable: every request fails, and the log position
-            // goes back to what the file holds.
+            // Nothing of the group is durable (the transaction rolled back): every request
+            // fails, and the log position goes back to what the file holds.
             spdlog::error("write group failed, {} request(s) rolled back: {}", group.size(),
                           e.what());
-            if (writer_->in_transaction()) {
-                try {
-                    writer_->exec_internal("ROLLBACK");
-                } catch (const Error&) {
-                    // The file keeps what it had before BEGIN either way.
-                }
-            }
             if (retract_ && !written.empty()) retract_(before.index);
             last_ = before;
             for (auto& outcome : outcomes) {
@@ -170,15 +164,15 @@ void Sequencer::run_group(std::vector<Pending>& group) {
 // entries are in the OS's page cache by then, so a crash of the master process cannot
 // lose them; only a crash of the whole machine before the fsync could, and
 // docs/ARCHITECTURE.md explains how a replica ahead of its master is then caught.
-void Sequencer::commit_group(std::vector<Entry>& written) {
-    if (!publish_ || written.empty()) return writer_->exec_internal("COMMIT");
+void Sequencer::commit_group(WriteTransaction& transaction, std::vector<Entry>& written) {
+    if (!publish_ || written.empty()) return transaction.commit();
     bool published = false;
     {
         WalSyncHook hook([&] {
             publish_(written);
             published = true;
         });
-        writer_->exec_internal("COMMIT");
+        transaction.commit();
     }
     if (!published) publish_(written);  // no fsync at this commit (--sync normal)
 }
@@ -190,18 +184,13 @@ void Sequencer::maybe_trim() {
     if (floor < first_index_ + kTrimStep) return;
     int64_t upto = std::min(floor, first_index_ + kMaxTrim);
     try {
-        writer_->exec_internal("BEGIN IMMEDIATE");
+        WriteTransaction transaction(*writer_);
         trim_log(*writer_, upto);
-        writer_->exec_internal("COMMIT");
+        transaction.commit();
         first_index_ = upto + 1;
         spdlog::debug("log trimmed up to index {}", upto);
     } catch (const Error& e) {
-        spdlog::error("log trim failed: {}", e.what());
-        try {
-            writer_->exec_internal("ROLLBACK");
-        } catch (const Error&) {
-            // Nothing was trimmed either way.
-        }
+        spdlog::error("log trim failed (nothing was trimmed): {}", e.what());
     }
     published_.publish(last_.index);  // trimming leaves the last index as it was
 }

@@ -26,6 +26,7 @@
 #include "shared/published_index.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/sql_executor.hpp"
+#include "shared/write_transaction.hpp"
 
 namespace sqlrep::master {
 
@@ -87,7 +88,7 @@ private:
     void run();
     void run_group(std::vector<Pending>& group);
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
-    void commit_group(std::vector<Entry>& written);
+    void commit_group(WriteTransaction& transaction, std::vector<Entry>& written);
     void maybe_trim();
 
     std::unique_ptr<Connection> writer_;

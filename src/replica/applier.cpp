@@ -2,6 +2,7 @@
 
 #include "shared/error.hpp"
 #include "shared/snapshot.hpp"
+#include "shared/write_transaction.hpp"
 
 namespace sqlrep::replica {
 
@@ -50,24 +51,16 @@ void Applier::apply(const std::vector<Entry>& entries) {
         next = {entry.index, entry.term, entry.hash};
     }
 
-    writer_->exec_internal("BEGIN IMMEDIATE");
-    try {
-        for (const Entry& entry : entries) {
-            effects_.apply(entry.index, entry.body);
-            append_log_entry(*writer_, entry);
-        }
-        int64_t trim_to = next.index - log_retain_;
-        if (trim_to >= first_index_ + kTrimStep) trim_log(*writer_, trim_to);
-        writer_->exec_internal("COMMIT");
-        if (trim_to >= first_index_ + kTrimStep) first_index_ = trim_to + 1;
-    } catch (...) {
-        try {
-            writer_->exec_internal("ROLLBACK");
-        } catch (const Error&) {
-            // Already rolled back by SQLite itself; nothing was applied either way.
-        }
-        throw;
+    WriteTransaction transaction(*writer_);
+    for (const Entry& entry : entries) {
+        effects_.apply(entry.index, entry.body);
+        append_log_entry(*writer_, entry);
     }
+    int64_t trim_to = next.index - log_retain_;
+    bool trim = trim_to >= first_index_ + kTrimStep;
+    if (trim) trim_log(*writer_, trim_to);
+    transaction.commit();
+    if (trim) first_index_ = trim_to + 1;
     position_ = next;
     term_ = next.term;
     published_.publish(position_.index);

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "shared/error.hpp"
+#include "shared/statement.hpp"
 #include "shared/table_shape.hpp"
 
 namespace sqlrep {
@@ -183,18 +184,15 @@ void EffectRecorder::add_table_rows(const std::string& table) {
     for (const std::string& column : shape.stored_columns) sql += ", " + quote_identifier(column);
     sql += " FROM " + quote_identifier(table) + " ORDER BY 1";
     conn_.internal([&] {
-        sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(conn_.handle(), sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
-            throw Error(ErrorKind::internal, sqlite3_errmsg(conn_.handle()));
+        Statement rows(conn_.handle(), sql, "reading a new table's rows");
         int columns = static_cast<int>(shape.stored_columns.size());
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-            int64_t rowid = sqlite3_column_int64(stmt, 0);
+        while (rows.step()) {
+            int64_t rowid = sqlite3_column_int64(rows.get(), 0);
             out_.row_change(
                 EffectKind::insert, table, rowid, rowid, columns,
                 [](int) { return static_cast<sqlite3_value*>(nullptr); },
-                [&](int i) { return sqlite3_column_value(stmt, i + 1); });
+                [&](int i) { return sqlite3_column_value(rows.get(), i + 1); });
         }
-        sqlite3_finalize(stmt);
     });
 }
 

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "shared/error.hpp"
+#include "shared/statement.hpp"
 
 namespace sqlrep {
 namespace {
@@ -70,12 +71,9 @@ SnapshotFile create_snapshot(Connection& source, const std::string& dir) {
 LogPosition verify_snapshot(const std::string& path) {
     Connection snapshot(path, Connection::Mode::reader);
     return snapshot.internal([&] {
-        sqlite3_stmt* stmt = nullptr;
-        sqlite3_prepare_v2(snapshot.handle(), "PRAGMA quick_check", -1, &stmt, nullptr);
         std::string verdict;
-        if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-            verdict = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-        sqlite3_finalize(stmt);
+        Statement check(snapshot.handle(), "PRAGMA quick_check", "snapshot check");
+        if (check.step()) verdict = reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0));
         if (verdict != "ok")
             throw Error(ErrorKind::bad_request, "the snapshot is damaged: " + verdict);
 
