@@ -1,9 +1,7 @@
-// Log entries: the chained hash, its hex form and the statement body codec.
+// Log entries: the chained hash, its hex form and the clock that stamps them. Their
+// bodies (effects) are tested in effects_test.cpp.
 
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <random>
+#include <chrono>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -21,9 +19,7 @@ Entry sample_entry() {
     e.index = 7;
     e.term = 3;
     e.time_ms = 1700000000123;
-    e.seed = -42;
-    e.changes = 5;
-    e.body = R"J([{"query":"INSERT INTO t VALUES (?)","params":[1]}])J";
+    e.body = std::string("S\x07\0\0\0DROP t\0", 12);  // any bytes: the hash takes them as they are
     Hash previous{};
     previous[0] = 0xab;
     e.hash = chain_hash(previous, e);
@@ -58,16 +54,12 @@ TEST_CASE("chain_hash is a function of the previous hash and every entry field",
         base.time_ms += 1;
         CHECK(chain_hash(previous, base) != reference);
     }
-    SECTION("seed") {
-        base.seed += 1;
-        CHECK(chain_hash(previous, base) != reference);
-    }
-    SECTION("changes") {
-        base.changes += 1;
-        CHECK(chain_hash(previous, base) != reference);
-    }
     SECTION("body") {
         base.body.back() = ' ';
+        CHECK(chain_hash(previous, base) != reference);
+    }
+    SECTION("body length") {
+        base.body.push_back('\0');
         CHECK(chain_hash(previous, base) != reference);
     }
     SECTION("the stored hash itself is not an input") {
@@ -80,7 +72,10 @@ TEST_CASE("chain_hash does not let fields trade places", "[shared]") {
     Hash previous{};
     Entry a = sample_entry();
     Entry b = a;
-    std::swap(b.time_ms, b.seed);
+    std::swap(b.index, b.term);
+    Entry c = a;
+    std::swap(c.term, c.time_ms);
+    CHECK(chain_hash(previous, a) != chain_hash(previous, c));
     CHECK(chain_hash(previous, a) != chain_hash(previous, b));
 }
 
@@ -99,7 +94,7 @@ TEST_CASE("a hash round-trips through lower-case hex", "[shared]") {
 
 TEST_CASE("malformed hex is rejected with bad_request", "[shared]") {
     auto hex = GENERATE(as<std::string>{}, "", "00",
-                        "0000000000000000000000000000000",   // 31 digits
+                        "0000000000000000000000000000000",    // 31 digits
                         "000000000000000000000000000000000",  // 33 digits
                         "0000000000000000000000000000000g", "000000000000000000000000000000AB",
                         "000000000000000000000000000000 1", "000000000000000000000000000000-1");
@@ -107,94 +102,13 @@ TEST_CASE("malformed hex is rejected with bad_request", "[shared]") {
     REQUIRE_THROWS_KIND(hash_from_hex(hex), ErrorKind::bad_request);
 }
 
-// --- statement bodies ----------------------------------------------------------------------
+// --- clock -------------------------------------------------------------------------------
 
-TEST_CASE("statements round-trip through an entry body keeping parameter types", "[shared]") {
-    std::vector<SqlStatement> in{
-        {"INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)",
-         json::array{1, 2.0, 0.1, "text", nullptr, json::object{{"blob", "AAE="}}, true}},
-        {"UPDATE t SET a = :a", json::object{{"a", -9223372036854775807LL - 1}}},
-        {"DELETE FROM t", nullptr},
-    };
-    auto out = decode_statements(encode_statements(in));
-    REQUIRE(out.size() == in.size());
-    for (size_t i = 0; i < in.size(); ++i) {
-        CHECK(out[i].sql == in[i].sql);
-        CHECK(out[i].params == in[i].params);
-    }
-    auto& params = out[0].params.as_array();
-    CHECK(params[0].is_int64());
-    CHECK(params[1].is_double());  // 2.0 stays a real, not the integer 2
-    CHECK(params[2].is_double());
-    CHECK(out[2].params.is_null());
-}
-
-TEST_CASE("an entry body restores every real parameter bit for bit", "[shared]") {
-    // A replica binds what it decodes; a real that comes back one ulp off is silent divergence.
-    std::mt19937_64 rng(12345);
-    std::uniform_real_distribution<double> dist(0.0, 1000.0);
-    int mismatches = 0;
-    std::string first;
-    for (int i = 0; i < 2000; ++i) {
-        double d = dist(rng);
-        auto out = decode_statements(encode_statements({{"SELECT ?", json::array{d}}}));
-        double back = out[0].params.as_array()[0].as_double();
-        if (std::memcmp(&back, &d, sizeof d) != 0) {
-            if (mismatches++ == 0) {
-                char text[64];
-                std::snprintf(text, sizeof text, "%.17g -> %.17g", d, back);
-                first = text;
-            }
-        }
-    }
-    INFO("first mismatch: " << first);
-    CHECK(mismatches == 0);
-}
-
-TEST_CASE("named parameters called real or blob survive an entry body", "[shared]") {
-    // Found by test/fuzz/client_request_fuzz: the object of named params was itself taken
-    // for a {"real": ...} wrapper, so ":real" = 1.5 made the body undecodable on every
-    // replica and ":real" = "abc" came back as 0.0; a param named "blob" kept its reals
-    // out of the hex-float form.
-    std::vector<SqlStatement> in{
-        {"INSERT INTO t VALUES (:real)", json::object{{"real", 1.5}}},
-        {"INSERT INTO t VALUES (:real)", json::object{{"real", "abc"}}},
-        {"INSERT INTO t VALUES (:real)", json::object{{"real", json::object{{"blob", "AAE="}}}}},
-        {"INSERT INTO t VALUES (:blob, :x)", json::object{{"blob", 0.1}, {"x", 2.5}}},
-    };
-    auto out = decode_statements(encode_statements(in));
-    REQUIRE(out.size() == in.size());
-    for (size_t i = 0; i < in.size(); ++i) {
-        INFO(i);
-        CHECK(out[i].params == in[i].params);
-    }
-    CHECK(out[0].params.as_object().at("real").is_double());
-    CHECK(out[1].params.as_object().at("real").is_string());
-    auto body = encode_statements({in[3]});
-    CHECK(body.find(R"("blob":{"real":)") != std::string::npos);
-}
-
-TEST_CASE("a real in an entry body that is not exactly a number is rejected", "[shared]") {
-    auto text = GENERATE(as<std::string>{}, "", "abc", "0x1p+0junk", " ", "0x1p+0\n");
-    INFO("'" << text << "'");
-    json::array params{json::object{{"real", text}}};
-    std::string body =
-        json::serialize(json::array{json::object{{"query", "SELECT ?"}, {"params", params}}});
-    REQUIRE_THROWS_KIND(decode_statements(body), ErrorKind::bad_request);
-}
-
-TEST_CASE("a NaN parameter survives an entry body", "[shared]") {
-    // Found by test/fuzz/client_request_fuzz: Boost.JSON 1.81 reads 0e400 as NaN, which the
-    // master binds (SQLite stores NULL); the replica must decode it too, not stop.
-    json::value client = json::parse(R"([0e400])");
-    REQUIRE(std::isnan(client.as_array()[0].as_double()));
-    auto out = decode_statements(encode_statements({{"SELECT ?", client}}));
-    CHECK(std::isnan(out[0].params.as_array()[0].as_double()));
-}
-
-TEST_CASE("a malformed entry body is rejected with bad_request", "[shared]") {
-    auto body = GENERATE(as<std::string>{}, "", "not json", "{}", "[1]", R"([{"params":[]}])",
-                         R"([{"query":1}])", R"([{"query":"SELECT 1"}, "x"])", "[");
-    INFO(body);
-    REQUIRE_THROWS_KIND(decode_statements(body), ErrorKind::bad_request);
+TEST_CASE("unix_time_ms is the wall clock in Unix milliseconds", "[shared]") {
+    using namespace std::chrono;
+    int64_t before = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    int64_t now = unix_time_ms();
+    int64_t after = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    CHECK(before <= now);
+    CHECK(now <= after);
 }

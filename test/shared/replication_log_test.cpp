@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/effects.hpp"
 #include "shared/replication_log.hpp"
 #include "test_support.hpp"
 
@@ -20,9 +21,9 @@ std::vector<Entry> chained_entries(int count, const Hash& start = {}, int64_t fi
         e.index = first + i;
         e.term = 1 + i / 2;
         e.time_ms = 1700000000000 + i;
-        e.seed = -1000 * i;
-        e.changes = i;
-        e.body = encode_statements({{"INSERT INTO t VALUES (?)", json::array{i}}});
+        EffectWriter body;
+        body.schema("CREATE TABLE t" + std::to_string(i) + "(v)");
+        e.body = body.take();
         e.hash = chain_hash(previous, e);
         previous = e.hash;
         out.push_back(e);
@@ -74,6 +75,27 @@ TEST_CASE("appended entries read back field for field", "[shared]") {
     REQUIRE(tail.size() == 2);
     CHECK(tail[0].index == 4);
     CHECK(read_log_entries(*log.writer, 6, 100, 1 << 20).empty());
+}
+
+TEST_CASE("an entry body of any bytes reads back byte for byte", "[shared]") {
+    Log log;
+    Entry e = chained_entries(1)[0];
+    e.body = std::string("I\0\0\0\0\xff\xfe\x80", 8);  // NULs, invalid UTF-8
+    e.hash = chain_hash(Hash{}, e);
+    append_log_entry(*log.writer, e);
+    auto all = read_log_entries(*log.writer, 1, 10, 1 << 20);
+    REQUIRE(all.size() == 1);
+    check_same_entry(all[0], e);
+}
+
+TEST_CASE("ensure_log_schema refuses a data dir whose log holds statements", "[shared]") {
+    ScratchDb db;
+    // The log as sqlrep wrote it before entries carried effects.
+    db.writer->exec_internal(
+        "CREATE TABLE _sqlrep_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL,"
+        " time_ms INTEGER NOT NULL, seed INTEGER NOT NULL, changes INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, body TEXT NOT NULL)");
+    REQUIRE_THROWS_KIND(ensure_log_schema(*db.writer), ErrorKind::internal);
 }
 
 TEST_CASE("read_log_entries honours the count and byte limits but returns at least one entry",

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/effects.hpp"
 #include "shared/stream_messages.hpp"
 #include "test_support.hpp"
 
@@ -19,9 +20,9 @@ Entry entry(int64_t index, const Hash& previous) {
     e.index = index;
     e.term = 1;
     e.time_ms = 1700000000000 + index;
-    e.seed = index * 31;
-    e.changes = 1;
-    e.body = encode_statements({{"INSERT INTO t VALUES (?)", json::array{index}}});
+    EffectWriter body;
+    body.schema("CREATE TABLE t" + std::to_string(index) + "(v)");
+    e.body = body.take();
     e.hash = chain_hash(previous, e);
     return e;
 }
@@ -30,15 +31,44 @@ Entry entry(int64_t index, const Hash& previous) {
 
 TEST_CASE("an entries frame round-trips every field", "[shared]") {
     Entry a = entry(1, Hash{});
-    a.seed = std::numeric_limits<int64_t>::min();
+    a.index = std::numeric_limits<int64_t>::max();
     a.time_ms = -1;
     Entry b = entry(2, a.hash);
     b.term = std::numeric_limits<int64_t>::max();
-    b.body = std::string("[\"\0\xff\"]", 6);  // bytes as they are, whatever they are
-    std::vector<Entry> back = decode_stream_entries(encode_stream_entries({a, b}));
-    REQUIRE(back.size() == 2);
+    b.body = std::string("Q\0\xff\"", 4);  // bytes as they are, whatever they are
+    Entry c = entry(3, b.hash);
+    c.body.clear();
+    std::vector<Entry> back = decode_stream_entries(encode_stream_entries({a, b, c}));
+    REQUIRE(back.size() == 3);
     check_same_entry(back[0], a);
     check_same_entry(back[1], b);
+    check_same_entry(back[2], c);
+}
+
+TEST_CASE("an entries frame is SRE2 then index, term, time_ms, hash, body size and body",
+          "[shared]") {
+    // docs/PROTOCOL.md, stream protocol 3: integers little-endian, the hash as it is.
+    Entry e;
+    e.index = 0x0102030405060708;
+    e.term = 2;
+    e.time_ms = -2;
+    for (std::size_t i = 0; i < e.hash.size(); ++i) e.hash[i] = static_cast<uint8_t>(0xa0 + i);
+    e.body = "body";
+    std::string expected = "SRE2";
+    expected += std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8);
+    expected += std::string("\x02\0\0\0\0\0\0\0", 8);
+    expected += std::string(8, '\xff').replace(0, 1, "\xfe");
+    for (uint8_t byte : e.hash) expected.push_back(static_cast<char>(byte));
+    expected += std::string("\x04\0\0\0", 4);
+    expected += "body";
+    CHECK(encode_stream_entries({e}) == expected);
+    CHECK(kStreamProtocol == 3);
+}
+
+TEST_CASE("an entries frame of the previous layout (SRE1) is rejected", "[shared]") {
+    std::string old = encode_stream_entries({entry(1, Hash{})});
+    old[3] = '1';
+    REQUIRE_THROWS_KIND(decode_stream_entries(old), ErrorKind::bad_request);
 }
 
 TEST_CASE("entries encoded one by one join into the same frame", "[shared]") {
@@ -66,14 +96,16 @@ TEST_CASE("a malformed entries frame is rejected", "[shared]") {
         const std::size_t first = encode_stream_entries({entry(1, Hash{})}).size();
         for (std::size_t size = 5; size < good.size(); ++size) {
             INFO(size);
-            if (size == first) CHECK(decode_stream_entries(good.substr(0, size)).size() == 1);
-            else REQUIRE_THROWS_KIND(decode_stream_entries(good.substr(0, size)),
-                                     ErrorKind::bad_request);
+            if (size == first)
+                CHECK(decode_stream_entries(good.substr(0, size)).size() == 1);
+            else
+                REQUIRE_THROWS_KIND(decode_stream_entries(good.substr(0, size)),
+                                    ErrorKind::bad_request);
         }
     }
     SECTION("a body size past the end of the frame") {
         std::string bad = good;
-        bad[4 + 56 + 3] = '\x7f';  // the first record's body size, most significant byte
+        bad[4 + 40 + 3] = '\x7f';  // the first record's body size, most significant byte
         REQUIRE_THROWS_KIND(decode_stream_entries(bad), ErrorKind::bad_request);
     }
 }
@@ -134,16 +166,16 @@ TEST_CASE("a stream message of unknown type is rejected", "[shared]") {
 }
 
 TEST_CASE("a heartbeat with a missing or negative commit index is rejected", "[shared]") {
-    auto text = GENERATE(as<std::string>{}, R"({"type":"heartbeat"})",
-                         R"({"type":"heartbeat","commit_index":-1})",
-                         R"({"type":"heartbeat","commit_index":"5"})",
-                         R"({"type":"heartbeat","commit_index":1.5})");
+    auto text = GENERATE(
+        as<std::string>{}, R"({"type":"heartbeat"})", R"({"type":"heartbeat","commit_index":-1})",
+        R"({"type":"heartbeat","commit_index":"5"})", R"({"type":"heartbeat","commit_index":1.5})");
     INFO(text);
     REQUIRE_THROWS_KIND(decode_stream_message(text), ErrorKind::bad_request);
 }
 
 TEST_CASE("a negative ack is rejected", "[shared]") {
-    REQUIRE_THROWS_KIND(decode_stream_ack(R"({"type":"ack","applied":-1})"), ErrorKind::bad_request);
+    REQUIRE_THROWS_KIND(decode_stream_ack(R"({"type":"ack","applied":-1})"),
+                        ErrorKind::bad_request);
 }
 
 TEST_CASE("an ack with a missing or mistyped applied index is rejected", "[shared]") {
@@ -160,7 +192,7 @@ TEST_CASE("a replica may send only acks", "[shared]") {
 }
 
 TEST_CASE("a deeply nested stream message is rejected", "[shared]") {
-    std::string nested = R"({"type":"error","error":)" + std::string(50, '[') +
-                         std::string(50, ']') + "}";
+    std::string nested =
+        R"({"type":"error","error":)" + std::string(50, '[') + std::string(50, ']') + "}";
     REQUIRE_THROWS_KIND(decode_stream_message(nested), ErrorKind::bad_request);
 }
