@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "shared/error.hpp"
+#include "shared/json_number.hpp"
 
 namespace sqlrep {
 namespace {
@@ -22,18 +23,22 @@ SqlStatement parse_statement(const json::object& o, const RequestLimits& limits,
     if (const json::value* params = o.if_contains("params")) {
         if (!params->is_array() && !params->is_object() && !params->is_null())
             bad(where + "\"params\" must be an array or an object");
-        // A number beyond double's range (1e400) parses as infinity, which SQLite would
-        // store and JSON cannot show; Boost.JSON 1.81 even reads 0e400 as NaN, which
-        // SQLite would store as NULL. Refuse both here rather than store a surprise.
-        auto finite = [](const json::value& v) { return !v.is_double() || std::isfinite(v.get_double()); };
+        // A number beyond double's range (1e400) reads as infinity, which SQLite would
+        // store and JSON cannot show (docs/API.md): refuse it rather than store a surprise.
+        // Below the smallest subnormal a number is 0, which is what strtod says it is.
+        auto finite = [](const json::value& v) {
+            return !v.is_double() || std::isfinite(v.get_double());
+        };
         bool all_finite = true;
         if (params->is_array())
             for (const auto& v : params->get_array()) all_finite = all_finite && finite(v);
         if (params->is_object())
-            for (const auto& kv : params->get_object()) all_finite = all_finite && finite(kv.value());
+            for (const auto& kv : params->get_object())
+                all_finite = all_finite && finite(kv.value());
         if (!all_finite)
-            bad(where + "a number in \"params\" has no finite double value (too large, or "
-                        "an exponent this server does not read exactly)");
+            bad(where +
+                "a number in \"params\" is too large for a double (JSON has no "
+                "infinity)");
         s.params = *params;
     }
     return s;
@@ -50,9 +55,12 @@ std::optional<AckMode> parse_ack_mode(const std::string& text) {
 
 const char* ack_mode_name(AckMode mode) {
     switch (mode) {
-        case AckMode::master: return "master";
-        case AckMode::quorum: return "quorum";
-        case AckMode::all: return "all";
+        case AckMode::master:
+            return "master";
+        case AckMode::quorum:
+            return "quorum";
+        case AckMode::all:
+            return "all";
     }
     return "quorum";
 }
@@ -61,7 +69,8 @@ ClientRequest parse_client_request(const std::string& body, const RequestLimits&
     json::parse_options options;
     options.max_depth = limits.max_json_depth;
     boost::system::error_code ec;
-    json::value parsed = json::parse(body, ec, {}, options);
+    // Reals read exactly: a client's 0.1 is stored as the double nearest 0.1 on every node.
+    json::value parsed = parse_json_exact(body, ec, {}, options);
     if (ec == json::error::too_deep)
         bad("the body nests arrays and objects deeper than " +
             std::to_string(limits.max_json_depth) + " levels");
@@ -119,7 +128,8 @@ ClientRequest parse_client_request(const std::string& body, const RequestLimits&
             bad("\"level\" must be \"local\" or \"strong\"");
     }
     req.claims_replication = o.contains("replicated") || o.contains("forwarded");
-    if (const json::value* is_master = o.if_contains("is_master"); is_master && !is_master->is_bool())
+    if (const json::value* is_master = o.if_contains("is_master");
+        is_master && !is_master->is_bool())
         bad("\"is_master\" must be a boolean (it is accepted and ignored)");
     return req;
 }

@@ -29,8 +29,8 @@ struct ClientRequest {
 };
 
 struct RequestLimits {
-    std::size_t max_sql_bytes = 1 << 20;   // per statement text
-    std::size_t max_batch = 10000;         // statements in a batch
+    std::size_t max_sql_bytes = 1 << 20;  // per statement text
+    std::size_t max_batch = 10000;        // statements in a batch
     unsigned max_json_depth = 32;
 };
 

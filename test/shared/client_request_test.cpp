@@ -1,5 +1,6 @@
 // parse_client_request: the documented forms of POST / and every way to get them wrong.
 
+#include <cmath>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -21,8 +22,8 @@ void require_bad_request(const std::string& body) {
 // levels deep (the outer object is level 1).
 std::string nested_body(int depth) {
     int arrays = depth - 1;
-    return R"({"command":"query","query":"SELECT ?","params":)" + std::string(arrays, '[') +
-           "1" + std::string(arrays, ']') + "}";
+    return R"({"command":"query","query":"SELECT ?","params":)" + std::string(arrays, '[') + "1" +
+           std::string(arrays, ']') + "}";
 }
 
 }  // namespace
@@ -42,8 +43,8 @@ TEST_CASE("a query with a single statement parses with defaults", "[shared]") {
 }
 
 TEST_CASE("an exec with positional or named params parses", "[shared]") {
-    auto positional =
-        parse_client_request(R"J({"command":"exec","query":"INSERT INTO t VALUES (?)","params":[1.5]})J");
+    auto positional = parse_client_request(
+        R"J({"command":"exec","query":"INSERT INTO t VALUES (?)","params":[1.5]})J");
     CHECK(positional.command == ClientRequest::Command::exec);
     CHECK(positional.statements[0].params == json::value(json::array{1.5}));
     auto named = parse_client_request(
@@ -113,8 +114,8 @@ TEST_CASE("a body that is not JSON is a bad request", "[shared]") {
 }
 
 TEST_CASE("a body that is not an object is a bad request", "[shared]") {
-    auto body = GENERATE(as<std::string>{}, "[]", R"(["query","SELECT 1"])", "\"SELECT 1\"", "1",
-                         "null");
+    auto body =
+        GENERATE(as<std::string>{}, "[]", R"(["query","SELECT 1"])", "\"SELECT 1\"", "1", "null");
     require_bad_request(body);
 }
 
@@ -123,10 +124,10 @@ TEST_CASE("a missing command is a bad request", "[shared]") {
 }
 
 TEST_CASE("an unknown or mistyped command is a bad request", "[shared]") {
-    auto body = GENERATE(as<std::string>{}, R"({"command":"drop","query":"SELECT 1"})",
-                         R"({"command":"EXEC","query":"SELECT 1"})",
-                         R"({"command":1,"query":"SELECT 1"})",
-                         R"({"command":null,"query":"SELECT 1"})");
+    auto body =
+        GENERATE(as<std::string>{}, R"({"command":"drop","query":"SELECT 1"})",
+                 R"({"command":"EXEC","query":"SELECT 1"})", R"({"command":1,"query":"SELECT 1"})",
+                 R"({"command":null,"query":"SELECT 1"})");
     require_bad_request(body);
 }
 
@@ -162,8 +163,7 @@ TEST_CASE("params of the wrong type are a bad request", "[shared]") {
 }
 
 TEST_CASE("both query and batch is a bad request", "[shared]") {
-    require_bad_request(
-        R"({"command":"exec","query":"SELECT 1","batch":[{"query":"SELECT 2"}]})");
+    require_bad_request(R"({"command":"exec","query":"SELECT 1","batch":[{"query":"SELECT 2"}]})");
 }
 
 TEST_CASE("an empty or non-array batch is a bad request", "[shared]") {
@@ -191,8 +191,8 @@ TEST_CASE("a batch over the statement limit is a bad request", "[shared]") {
 }
 
 TEST_CASE("an unknown or mistyped ack is a bad request", "[shared]") {
-    auto ack = GENERATE(as<std::string>{}, R"("majority")", R"("")", "1", "null", "true",
-                        R"("QUORUM")");
+    auto ack =
+        GENERATE(as<std::string>{}, R"("majority")", R"("")", "1", "null", "true", R"("QUORUM")");
     require_bad_request(R"({"command":"exec","query":"DELETE FROM t","ack":)" + ack + "}");
 }
 
@@ -201,8 +201,8 @@ TEST_CASE("an ack on a query is a bad request", "[shared]") {
 }
 
 TEST_CASE("a negative or non-integer min_index is a bad request", "[shared]") {
-    auto value = GENERATE(as<std::string>{}, "-1", "1.5", R"("3")", "null", "true",
-                          "18446744073709551615");
+    auto value =
+        GENERATE(as<std::string>{}, "-1", "1.5", R"("3")", "null", "true", "18446744073709551615");
     require_bad_request(R"({"command":"query","query":"SELECT 1","min_index":)" + value + "}");
 }
 
@@ -235,8 +235,8 @@ TEST_CASE("valid UTF-8 and escaped non-ASCII are accepted", "[shared]") {
     auto req = parse_client_request(
         "{\"command\":\"exec\",\"query\":\"SELECT 'h\xC3\xA9' \",\"params\":null}");
     CHECK(req.statements[0].sql == "SELECT 'h\xC3\xA9' ");
-    auto escaped =
-        parse_client_request(R"({"command":"query","query":"SELECT ?","params":["\u00e9\ud83d\ude00"]})");
+    auto escaped = parse_client_request(
+        R"({"command":"query","query":"SELECT ?","params":["\u00e9\ud83d\ude00"]})");
     CHECK(escaped.statements[0].params.as_array()[0].as_string() == "\xC3\xA9\xF0\x9F\x98\x80");
 }
 
@@ -251,5 +251,27 @@ TEST_CASE("a parameter beyond double's range is a bad request", "[shared]") {
     require_bad_request(R"({"command":"exec","query":"SELECT ?","params":[1e400]})");
     require_bad_request(R"({"command":"exec","query":"SELECT :a","params":{":a":-1e400}})");
     require_bad_request(R"({"command":"exec","batch":[{"query":"SELECT ?","params":[1e309]}]})");
-    CHECK_NOTHROW(parse_client_request(R"({"command":"exec","query":"SELECT ?","params":[1e308]})"));
+    CHECK_NOTHROW(
+        parse_client_request(R"({"command":"exec","query":"SELECT ?","params":[1e308]})"));
+}
+
+TEST_CASE("a real parameter is read as the exact double its text names", "[shared]") {
+    // Boost.JSON 1.81's own parser reads both of these one ulp off.
+    auto req = parse_client_request(
+        R"J({"command":"exec","query":"INSERT INTO t VALUES (?, :b)",)J"
+        R"J("params":[-1.9934908051011654E189, 1.1430767782883795E-192, 0.1]})J");
+    const json::array& params = req.statements[0].params.get_array();
+    CHECK(params[0].get_double() == -1.9934908051011654e189);
+    CHECK(params[1].get_double() == 1.1430767782883795e-192);
+    CHECK(params[2].get_double() == 0.1);
+    auto named = parse_client_request(
+        R"J({"command":"exec","batch":[{"query":"SELECT :a","params":{":a":-3.156233559702614E-80}}]})J");
+    CHECK(named.statements[0].params.at(":a").get_double() == -3.156233559702614e-80);
+}
+
+TEST_CASE("a parameter below the smallest subnormal is zero, not a bad request", "[shared]") {
+    auto req = parse_client_request(
+        R"({"command":"exec","query":"SELECT ?, ?","params":[0e400, -1e-400]})");
+    CHECK(req.statements[0].params.get_array()[0].get_double() == 0.0);
+    CHECK(std::signbit(req.statements[0].params.get_array()[1].get_double()));
 }
