@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
             },
             [&](int64_t index) {
                 // Streamed but never committed: replicas that took them must be checked
-                // again, and will find themselves ahead of the master and resync.
-                if (ring.retract(index)) registry.close_all();
+                // again, and will find themselves ahead of the master and resync. Their
+                // acks of those indexes go too: later entries re-use the indexes.
+                if (ring.retract(index)) registry.retract(index);
             });
         sequencer.set_trim_floor(
             [&] { return registry.trim_floor(committed.value(), config.log_retain); });

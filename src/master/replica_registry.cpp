@@ -12,24 +12,39 @@ ReplicaRegistry::ReplicaRegistry(net::io_context& ioc, int num_replicas)
 int ReplicaRegistry::replicas_needed(AckMode mode) const {
     int n = num_replicas();
     switch (mode) {
-        case AckMode::master: return 0;
+        case AckMode::master:
+            return 0;
         // A majority of the 1+n nodes, the master being one of them.
-        case AckMode::quorum: return (n + 1) / 2;
-        case AckMode::all: return n;
+        case AckMode::quorum:
+            return (n + 1) / 2;
+        case AckMode::all:
+            return n;
     }
     return n;
 }
 
-void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& session) {
-    std::shared_ptr<StreamSession> previous;
+uint64_t ReplicaRegistry::epoch() const {
+    std::lock_guard lock(mutex_);
+    return epoch_;
+}
+
+void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& session,
+                             uint64_t epoch) {
+    std::shared_ptr<StreamSession> to_close;
     {
         std::lock_guard lock(mutex_);
-        auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
-        previous = r.session.lock();
-        r.session = session;
-        r.connected = true;
+        if (epoch < epoch_) {
+            // It checked the replica's position against entries the master has since given
+            // up: let the replica reconnect and be checked again.
+            to_close = session;
+        } else {
+            auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+            to_close = r.session.lock();
+            r.session = session;
+            r.connected = true;
+        }
     }
-    if (previous) previous->close();
+    if (to_close) to_close->close();
 }
 
 void ReplicaRegistry::detach(int id, const StreamSession* session) {
@@ -41,21 +56,40 @@ void ReplicaRegistry::detach(int id, const StreamSession* session) {
     }
 }
 
-void ReplicaRegistry::record_ack(int id, int64_t index) {
+void ReplicaRegistry::record_ack(int id, int64_t index, uint64_t epoch) {
     std::lock_guard lock(mutex_);
+    // Sent by a replica that may hold entries the master has given up since.
+    if (epoch < epoch_) return;
     auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
     // A replica that resynced from a snapshot may report a lower index; take it as is.
     r.acked = index;
     update_watches_locked();
 }
 
-void ReplicaRegistry::update_watches_locked() {
+void ReplicaRegistry::retract(int64_t index) {
+    {
+        std::lock_guard lock(mutex_);
+        ++epoch_;
+        for (auto& r : replicas_) r.acked = std::min(r.acked, index);
+        update_watches_locked(/*may_go_down=*/true);
+    }
+    close_all();
+}
+
+void ReplicaRegistry::update_watches_locked(bool may_go_down) {
     std::vector<int64_t> acked;
     for (const auto& r : replicas_) acked.push_back(r.acked);
     std::sort(acked.begin(), acked.end(), std::greater<>());
+    auto move = [may_go_down](IndexWatch& watch, int64_t value) {
+        if (may_go_down) {
+            if (value < watch.value()) watch.reset(value);
+        } else {
+            watch.advance(value);
+        }
+    };
     int needed = replicas_needed(AckMode::quorum);
-    if (needed > 0) quorum_.advance(acked[static_cast<std::size_t>(needed - 1)]);
-    if (!acked.empty()) all_.advance(acked.back());
+    if (needed > 0) move(quorum_, acked[static_cast<std::size_t>(needed - 1)]);
+    if (!acked.empty()) move(all_, acked.back());
 }
 
 std::vector<std::shared_ptr<StreamSession>> ReplicaRegistry::sessions() const {
@@ -80,7 +114,8 @@ void ReplicaRegistry::close_all() {
 
 void ReplicaRegistry::wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
                                    std::function<void(bool)> done) {
-    if (replicas_needed(mode) == 0) return net::post(ioc_, [done = std::move(done)] { done(true); });
+    if (replicas_needed(mode) == 0)
+        return net::post(ioc_, [done = std::move(done)] { done(true); });
     IndexWatch& watch = mode == AckMode::all ? all_ : quorum_;
     watch.wait(index, timeout, std::move(done));
 }

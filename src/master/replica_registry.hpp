@@ -3,8 +3,17 @@
 // and therefore how far a quorum and all of them have acked. Writers wait on those two
 // indexes through IndexWatch; stream sessions are woken here when new entries commit.
 //
+// Retraction: a group is streamed before its COMMIT's fsync ends (docs/ARCHITECTURE.md,
+// "Streaming during the master's fsync"). When that COMMIT fails, the master takes the
+// group back and later entries re-use its indexes, so an ack of such an index says
+// nothing about the new entry there. retract() lowers every acked index to what the
+// master kept and starts a new epoch: each stream carries the epoch it began in, and the
+// acks (and the attach) of a stream from an older epoch are ignored, including those
+// still in flight when the retraction happened.
+//
 // Thread-safe. Sessions are held weakly and notified outside the lock.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -18,7 +27,7 @@ namespace sqlrep::master {
 class StreamSession;
 
 class ReplicaRegistry {
-public:
+  public:
     ReplicaRegistry(net::io_context& ioc, int num_replicas);
 
     int num_replicas() const { return static_cast<int>(replicas_.size()); }
@@ -26,13 +35,24 @@ public:
     // Replicas (besides the master) whose ack a write with `mode` needs.
     int replicas_needed(AckMode mode) const;
 
+    // The current retraction epoch. A stream reads it when it begins, before it checks the
+    // replica's position against the master's log, and passes it to attach and record_ack.
+    uint64_t epoch() const;
+
     // A stream for replica `id` (1..num_replicas) opened or closed. A newer session for
-    // the same id replaces the older one.
-    void attach(int id, const std::shared_ptr<StreamSession>& session);
+    // the same id replaces the older one. A session from an older epoch is closed instead
+    // (its replica reconnects and is checked against what the master kept).
+    void attach(int id, const std::shared_ptr<StreamSession>& session, uint64_t epoch);
     void detach(int id, const StreamSession* session);
 
-    // Replica `id` has durably applied everything up to `index`.
-    void record_ack(int id, int64_t index);
+    // Replica `id` has durably applied everything up to `index`, says a stream that began
+    // in `epoch`; ignored when the epoch is older than the current one.
+    void record_ack(int id, int64_t index, uint64_t epoch);
+
+    // The master gave up every entry after `index` (streamed, never committed): acked
+    // indexes above it go back to it, so do the quorum and all indexes writers wait on,
+    // a new epoch begins and every stream is closed.
+    void retract(int64_t index);
 
     // New entries are in the EntryRing: wake every stream.
     void notify_entries();
@@ -55,19 +75,22 @@ public:
     // replica has acked (everything, without replicas), less `retain` entries.
     int64_t trim_floor(int64_t committed, int64_t retain) const;
 
-private:
+  private:
     struct Replica {
         int64_t acked = 0;
         std::weak_ptr<StreamSession> session;
         bool connected = false;
     };
-    void update_watches_locked();
+    // Moves the quorum and all indexes to what the acked indexes say; only upwards unless
+    // `may_go_down` (a retraction).
+    void update_watches_locked(bool may_go_down = false);
     // The live sessions, copied out so they are called outside the lock.
     std::vector<std::shared_ptr<StreamSession>> sessions() const;
 
     net::io_context& ioc_;
     mutable std::mutex mutex_;
     std::vector<Replica> replicas_;  // index id-1; guarded by mutex_
+    uint64_t epoch_ = 0;             // retractions so far; guarded by mutex_
     IndexWatch quorum_;              // acked by a quorum of replicas
     IndexWatch all_;                 // acked by every replica
 };

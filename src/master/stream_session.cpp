@@ -31,6 +31,9 @@ StreamSession::StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& 
     : ws_(std::move(stream)),
       start_(start),
       registry_(registry),
+      // Before the replica's position is checked: a retraction after this point makes the
+      // check stale, and the registry then ignores this stream (replica_registry.hpp).
+      epoch_(registry.epoch()),
       ring_(ring),
       reads_(reads),
       committed_(committed),
@@ -100,8 +103,8 @@ void StreamSession::on_start_checked(std::string problem, bool needs_snapshot) {
     if (needs_snapshot) return send_snapshot();
     started_ = true;
     spdlog::info("replica {} streaming from index {}", start_.replica_id, start_.from);
-    registry_.attach(start_.replica_id, shared_from_this());
-    registry_.record_ack(start_.replica_id, start_.from);
+    registry_.attach(start_.replica_id, shared_from_this(), epoch_);
+    registry_.record_ack(start_.replica_id, start_.from, epoch_);
     do_read();
     arm_heartbeat();
     maybe_send();
@@ -190,7 +193,7 @@ void StreamSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) return fail(ec, "read");
     try {
         int64_t applied = decode_stream_ack(beast::buffers_to_string(in_.data()));
-        registry_.record_ack(start_.replica_id, applied);
+        registry_.record_ack(start_.replica_id, applied, epoch_);
         while (!unacked_.empty() && unacked_.front() <= applied) unacked_.pop_front();
     } catch (const Error& e) {
         spdlog::warn("replica {} sent a bad message: {}", start_.replica_id, e.what());

@@ -77,6 +77,7 @@ private:
     websocket::stream<ByteStream> ws_;  // plain or TLS: one instantiation (byte_stream.hpp)
     const Start start_;
     ReplicaRegistry& registry_;
+    const uint64_t epoch_;  // the registry's retraction epoch when this stream began
     const EntryRing& ring_;
     ReadPool& reads_;
     IndexWatch& committed_;
