@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
                    "How long a write waits for its acks before a 504")
         ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
+    bool foreign_keys = false;
+    app.add_flag("--foreign-keys", foreign_keys,
+                 "Enforce foreign keys (and run their ON DELETE/UPDATE actions) on writes");
     CLI11_PARSE(app, argc, argv);
 
     setup_logging("master", config.log_level);
@@ -58,6 +61,8 @@ int main(int argc, char** argv) {
         auto writer = std::make_unique<Connection>(config.database_path(),
                                                    Connection::Mode::writer, config.sync);
         writer->checkpoint_in_background();
+        // Only the master enforces them: their actions reach replicas as effects.
+        if (foreign_keys) writer->exec_internal("PRAGMA foreign_keys = ON");
         ensure_log_schema(*writer);
         int64_t term = 1;
         if (auto stored = read_meta(*writer, "term")) term = std::stoll(*stored);

@@ -211,9 +211,10 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
         entry.body = recorder_->finish_entry();
     } catch (const Error& e) {
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
+        Error reason = recorder_->failure().value_or(e);  // what the recorder stopped on
         recorder_->abandon();
-        if (e.kind() == ErrorKind::internal) throw;  // not the client's fault: fail the group
-        outcome.error = e;
+        if (reason.kind() == ErrorKind::internal) throw reason;  // not the client's fault
+        outcome.error = reason;
         return std::nullopt;
     }
     entry.hash = chain_hash(last_.hash, entry);

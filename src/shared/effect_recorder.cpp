@@ -54,7 +54,8 @@ EffectRecorder::~EffectRecorder() {
 void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* database,
                                   const char* table, long long old_rowid, long long new_rowid) {
     auto* recorder = static_cast<EffectRecorder*>(self);
-    if (recorder->paused_ || std::strcmp(database, "main") != 0 || table == kSequenceTable)
+    if (recorder->paused_ || recorder->failure_ || std::strcmp(database, "main") != 0 ||
+        table == kSequenceTable)
         return;
     EffectKind kind = op == SQLITE_INSERT   ? EffectKind::insert
                       : op == SQLITE_DELETE ? EffectKind::remove
@@ -65,18 +66,29 @@ void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* d
     if (kind == EffectKind::update && collect(db, sqlite3_preupdate_new, new_values) != columns) {
         // Both images of a row have the same columns; should SQLite ever say otherwise, the
         // request fails rather than replicate half a change.
-        recorder->failure_ = "SQLite reported rows of different widths for " + std::string(table);
+        recorder->failure_ = Error(ErrorKind::internal,
+                                   "SQLite reported rows of different widths for " +
+                                       std::string(table));
         return;
     }
     recorder->out_.row_change(
         kind, table, old_rowid, new_rowid, columns,
         [](int i) { return old_values[static_cast<std::size_t>(i)]; },
         [](int i) { return new_values[static_cast<std::size_t>(i)]; });
+    // An entry is one log row: past SQLite's length limit it could not be stored. Stop
+    // the statement now rather than hold ever more of its changes in memory.
+    if (recorder->out_.size() > kMaxEntryBytes) {
+        recorder->failure_ = Error(
+            ErrorKind::too_large,
+            "the write changes more than " + std::to_string(kMaxEntryBytes >> 20) +
+                " MiB of rows, more than one entry holds; split it into smaller writes");
+        sqlite3_interrupt(db);
+    }
 }
 
 void EffectRecorder::begin_entry() {
     out_.clear();
-    failure_.clear();
+    failure_.reset();
     paused_ = false;
     sequence_before_ = sequence_state();
 }
@@ -89,13 +101,16 @@ std::string EffectRecorder::finish_entry() {
         conn_.exec_internal("SAVEPOINT sqlrep_flush");
         conn_.exec_internal("RELEASE sqlrep_flush");
     }
-    if (!failure_.empty()) throw Error(ErrorKind::internal, failure_);
+    if (failure_) throw *failure_;
     std::string after = sequence_state();
     if (after != sequence_before_) out_.append_raw(after);
     return out_.take();
 }
 
-void EffectRecorder::abandon() { out_.clear(); }
+void EffectRecorder::abandon() {
+    out_.clear();
+    failure_.reset();
+}
 
 // The whole of sqlite_sequence as one encoded effect, or "" when the table does not exist.
 std::string EffectRecorder::sequence_state() {

@@ -21,10 +21,12 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "shared/connection.hpp"
 #include "shared/effects.hpp"
+#include "shared/error.hpp"
 
 struct sqlite3;
 
@@ -40,9 +42,17 @@ public:
     // Master: starts a new entry's effects.
     void begin_entry();
     // Master: the entry's body (every effect since begin_entry). Call only when the
-    // request succeeded; otherwise abandon().
+    // request succeeded; otherwise abandon(). Throws what stopped the recording, if
+    // anything did (see failure()).
     std::string finish_entry();
     void abandon();
+    // Why the recording of this entry stopped, if it did: too_large when the write
+    // changed more than kMaxEntryBytes of rows (the recorder then interrupts the
+    // statement, so the client should be told this, not "interrupted").
+    const std::optional<Error>& failure() const { return failure_; }
+
+    // The most bytes of effects one entry holds: it is stored as one log row.
+    static constexpr std::size_t kMaxEntryBytes = kMaxValueBytes - 1024;
 
     // Replica: what the connection changed since the last clear(), encoded.
     const std::string& recorded() const { return out_.bytes(); }
@@ -68,7 +78,7 @@ private:
     bool paused_ = false;
     std::string sequence_before_;
     bool has_virtual_tables_ = false;  // as of the last schema statement
-    std::string failure_;              // a change the hook could not record
+    std::optional<Error> failure_;     // why the hook stopped recording this entry
 
     // Between before_ and after_schema_statement.
     std::size_t schema_mark_ = 0;
