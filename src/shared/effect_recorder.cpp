@@ -80,7 +80,7 @@ void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* d
     if (recorder->out_.size() > kMaxEntryBytes) {
         recorder->failure_ = Error(
             ErrorKind::too_large,
-            "the write changes more than " + std::to_string(kMaxEntryBytes >> 20) +
+            "the write changes more than " + std::to_string(kMaxValueBytes >> 20) +
                 " MiB of rows, more than one entry holds; split it into smaller writes");
         sqlite3_interrupt(db);
     }
