@@ -1,7 +1,5 @@
 #include "shared/table_checksum.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <memory>
 
 #include <sqlite3.h>
@@ -11,71 +9,11 @@
 #include "shared/log_entry.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
+#include "shared/statement.hpp"
+#include "shared/table_shape.hpp"
 
 namespace sqlrep {
 namespace {
-
-std::string quote_identifier(const std::string& name) {
-    std::string out = "\"";
-    for (char c : name) {
-        if (c == '"') out.push_back('"');
-        out.push_back(c);
-    }
-    return out + "\"";
-}
-
-std::string quote_literal(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out.push_back('\'');
-        out.push_back(c);
-    }
-    return out + "'";
-}
-
-bool same_name(const std::string& a, const std::string& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
-// A prepared statement that is finalized however the scope ends.
-class Statement {
-  public:
-    Statement(sqlite3* db, const std::string& sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-            std::string problem = sqlite3_errmsg(db);
-            sqlite3_finalize(stmt_);
-            throw Error(ErrorKind::internal, "checksum: " + problem + " (" + sql + ")");
-        }
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    // True for a row, false when done; throws on an error.
-    bool step() {
-        int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw Error(ErrorKind::internal, std::string("checksum: ") + sqlite3_errmsg(db_));
-    }
-    sqlite3_stmt* get() const { return stmt_; }
-    std::string text(int column) const {
-        const unsigned char* text = sqlite3_column_text(stmt_, column);
-        return text ? reinterpret_cast<const char*>(text) : "";
-    }
-
-  private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-struct TableInfo {
-    std::string name;
-    bool without_rowid = false;
-};
 
 // Each value is hashed with its type tag and length, so ("ab", "c") and ("a", "bc")
 // or 1 and '1' never collide by construction.
@@ -111,47 +49,35 @@ void hash_value(XXH3_state_t* state, sqlite3_stmt* stmt, int column) {
 
 // The query whose rows, hashed column by column, make a table's checksum: a total order
 // that is the same on every node holding the same rows.
-std::string checksum_query(sqlite3* db, const TableInfo& table) {
-    const std::string from = " FROM main." + quote_identifier(table.name);
-
-    std::vector<std::string> columns;
-    std::vector<std::string> primary_key;  // in key order
-    {
-        Statement info(db, "SELECT name, pk FROM pragma_table_xinfo(" + quote_literal(table.name) +
-                               ", 'main') ORDER BY pk, cid");
-        while (info.step()) {
-            columns.push_back(info.text(0));
-            if (sqlite3_column_int(info.get(), 1) > 0) primary_key.push_back(info.text(0));
-        }
-    }
-    auto ordered_by = [&](const std::vector<std::string>& keys) {
+std::string checksum_query(Connection& conn, const std::string& table) {
+    const std::string from = " FROM main." + quote_identifier(table);
+    TableShape shape = load_table_shape(conn, table);
+    auto ordered_by = [&](const std::vector<std::size_t>& keys) {
         // BINARY: two rows the key's own collation tells apart differ in bytes too, so the
         // order is total and does not depend on how a column's collation was declared.
         std::string out = " ORDER BY ";
         for (std::size_t i = 0; i < keys.size(); ++i)
-            out += (i ? ", " : "") + quote_identifier(keys[i]) + " COLLATE BINARY";
+            out += (i ? ", " : "") + quote_identifier(shape.stored_columns[keys[i]]) +
+                   " COLLATE BINARY";
         return out;
     };
-    if (table.without_rowid) return "SELECT *" + from + ordered_by(primary_key);
-
-    // A column may take the name rowid (or _rowid_, or oid): use a name still free.
-    for (const char* alias : {"rowid", "_rowid_", "oid"}) {
-        bool taken = std::any_of(columns.begin(), columns.end(),
-                                 [&](const std::string& c) { return same_name(c, alias); });
-        if (!taken) return std::string("SELECT ") + alias + ", *" + from + " ORDER BY " + alias;
-    }
-    // All three names are columns: the rowid cannot be read, so order by every column.
-    return "SELECT *" + from + ordered_by(columns);
+    if (shape.without_rowid) return "SELECT *" + from + ordered_by(shape.key);
+    if (!shape.rowid_name.empty())
+        return "SELECT " + shape.rowid_name + ", *" + from + " ORDER BY " + shape.rowid_name;
+    // Columns named rowid, oid and _rowid_ hide the rowid: order by every stored column.
+    std::vector<std::size_t> all(shape.stored_columns.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    return "SELECT *" + from + ordered_by(all);
 }
 
-TableChecksum checksum_table(sqlite3* db, const TableInfo& table) {
-    Statement rows(db, checksum_query(db, table));
+TableChecksum checksum_table(Connection& conn, const std::string& table) {
+    Statement rows(conn.handle(), checksum_query(conn, table), "checksum");
     const int columns = sqlite3_column_count(rows.get());
 
     std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
                                                                    &XXH3_freeState);
     XXH3_128bits_reset(state.get());
-    TableChecksum out{table.name, 0, ""};
+    TableChecksum out{table, 0, ""};
     while (rows.step()) {
         ++out.rows;
         for (int c = 0; c < columns; ++c) hash_value(state.get(), rows.get(), c);
@@ -165,14 +91,17 @@ TableChecksum checksum_table(sqlite3* db, const TableInfo& table) {
 }
 
 // Every table replication keeps identical (table_checksum.hpp says which), by name.
-std::vector<TableInfo> tables_to_check(sqlite3* db) {
-    std::vector<TableInfo> out;
-    Statement list(db,
-                   "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' "
+std::vector<std::string> tables_to_check(sqlite3* db) {
+    std::vector<std::string> out;
+    Statement list(db, "SELECT name FROM pragma_table_list WHERE schema = 'main' "
                    "AND type IN ('table', 'shadow') AND name <> 'sqlite_schema' "
                    "AND name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' "
-                   "AND name NOT LIKE '\\_sqlrep\\_%' ESCAPE '\\' ORDER BY name");
-    while (list.step()) out.push_back({list.text(0), sqlite3_column_int(list.get(), 1) != 0});
+                   "AND name NOT LIKE '\\_sqlrep\\_%' ESCAPE '\\' ORDER BY name",
+                   "checksum");
+    while (list.step()) {
+        auto name = reinterpret_cast<const char*>(sqlite3_column_text(list.get(), 0));
+        out.push_back(name ? name : "");
+    }
     return out;
 }
 
@@ -184,7 +113,7 @@ DatabaseChecksum checksum_database(Connection& conn) {
         DatabaseChecksum out;
         out.index = last_log_position(conn).index;
         for (const auto& table : tables_to_check(conn.handle()))
-            out.tables.push_back(checksum_table(conn.handle(), table));
+            out.tables.push_back(checksum_table(conn, table));
         return out;
     });
 }
