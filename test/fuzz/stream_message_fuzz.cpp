@@ -7,8 +7,8 @@
 //   - a decoded message re-encodes to a frame that decodes to the same message, and that
 //     frame is a fixed point (encode(decode(frame)) == frame);
 //   - an entries frame that decodes is exactly the encoding of its entries (the format has
-//     no slack), each entry has index and term >= 1, and its body, the statements the
-//     applier will run, decodes or fails with bad_request only;
+//     no slack), each entry has index and term >= 1, and its body, the effects the
+//     applier will apply, decodes or fails with bad_request only;
 //   - a decoded ack is >= 0 and round-trips.
 
 #include <cstddef>
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "shared/effects.hpp"
 #include "shared/log_entry.hpp"
 #include "shared/stream_messages.hpp"
 
@@ -67,7 +68,7 @@ void check_entries_frame(const std::string& frame) {
     check(join_stream_entries(parts) == frame, "entries joined one by one differ", frame);
     for (const Entry& e : entries) {
         check(e.index >= 1 && e.term >= 1, "decoded an entry with index or term below 1");
-        completes_or_rejects("decode_statements(entry.body)", [&] { decode_statements(e.body); });
+        completes_or_rejects("decode_effects(entry.body)", [&] { decode_effects(e.body); });
     }
 }
 
