@@ -81,6 +81,11 @@ net::awaitable<void> StreamFollower::follow() {
         } catch (const boost::system::system_error& e) {
             set_error(std::string("cannot stream from the master: ") + e.what());
             spdlog::info("stream from {}: {}", config_.master_url, e.what());
+        } catch (const std::exception& e) {
+            // Anything else is a bug: the loop must not die with it (a detached coroutine
+            // would end silently, and the replica would stop following for good).
+            set_error(std::string("the follower failed and restarts: ") + e.what());
+            spdlog::error("stream follower: unexpected failure, restarting: {}", e.what());
         }
         // A session that got going resets the backoff; repeated failures back off.
         if (state_ != FollowerState::connecting) backoff = kMinBackoff;
