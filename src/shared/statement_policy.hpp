@@ -4,8 +4,10 @@
 // unit turns those actions into sqlrep's rules without ever looking at SQL text:
 //   - privileged: schema changes (CREATE/DROP/ALTER of tables, indexes, views, triggers);
 //   - forbidden everywhere: ATTACH/DETACH (and so VACUUM [INTO]), load_extension, pragmas
-//     other than read-only introspection, TEMP objects, transaction control, and any
-//     access to the reserved _sqlrep_* tables by client SQL.
+//     other than read-only introspection, anything in the temp schema, transaction
+//     control, any access to the reserved _sqlrep_* tables by client SQL, and the
+//     functions and virtual tables that expose SQLite's internals or cannot be bounded
+//     (refused_function / refused_table below; docs/API.md says why, one by one).
 // Whether a statement is a read comes from sqlite3_stmt_readonly, checked by the caller.
 //
 // One StatementPolicy is installed per connection and used by that connection's thread.
@@ -19,8 +21,15 @@ namespace sqlrep {
 // Reserved tables live under this prefix; client SQL can never touch them.
 inline constexpr const char* kReservedPrefix = "_sqlrep_";
 
+// Why client SQL may not call the function `name` (any arity, any spelling), or nullptr
+// when it may. Decided on the name SQLite resolved, never on the SQL text.
+const char* refused_function(const char* name);
+// Why client SQL may not read the table or eponymous virtual table `name` (dbstat,
+// sqlite_stmt, pragma_integrity_check, ...), or nullptr when it may.
+const char* refused_table(const char* name);
+
 class StatementPolicy {
-public:
+  public:
     // Installs the authorizer on `db`; the policy must outlive the connection's use.
     void install(sqlite3* db);
 
@@ -49,10 +58,10 @@ public:
     // Why the authorizer refused the last statement, or empty.
     const std::string& denial() const { return denial_; }
 
-private:
+  private:
     static int authorize(void* self, int action, const char* a, const char* b, const char* db,
                          const char* trigger);
-    int check(int action, const char* a, const char* b);
+    int check(int action, const char* a, const char* b, const char* database);
     int deny(std::string reason);
 
     bool internal_ = false;
