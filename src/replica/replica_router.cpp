@@ -31,10 +31,11 @@ void ReplicaRouter::serve_exec(ClientRequest req, const HttpRequest& raw, Respon
     if (follower_.state() == FollowerState::diverged)
         throw Error(ErrorKind::diverged,
                     "this replica has diverged from the master and does not take writes; send "
-                    "them to " + config_.master_url);
+                    "them to " +
+                        config_.master_url);
     // Classify here first: a schema change is refused without bothering the master.
-    reads_.post([this, statements = std::move(req.statements), body = raw.body(),
-                 respond](Connection& conn) mutable {
+    reads_.post_client([this, statements = std::move(req.statements), body = raw.body(),
+                        respond](Connection& conn) mutable {
         try {
             if (contains_privileged(conn, statements))
                 return respond(error_response(
@@ -51,36 +52,42 @@ void ReplicaRouter::serve_exec(ClientRequest req, const HttpRequest& raw, Respon
 void ReplicaRouter::forward_write(std::string body, Respond respond) {
     forwarder_.forward(std::move(body), [this, respond](std::optional<HttpResult> result,
                                                         std::optional<Error> error) {
-        if (error) return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
+        if (error)
+            return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
         if (result->status != 200) return respond(pass_through(*result));
 
         boost::system::error_code ec;
         json::value parsed = json::parse(result->body, ec);
-        const json::value* index = ec || !parsed.is_object() ? nullptr
-                                                             : parsed.get_object().if_contains("index");
+        const json::value* index =
+            ec || !parsed.is_object() ? nullptr : parsed.get_object().if_contains("index");
         if (index == nullptr || !index->is_int64())
             return respond(error_response(ErrorKind::internal,
                                           "the master's answer has no index: " + result->body));
         int64_t wanted = index->get_int64();
         // Answer once applied here, so the client can read its write on this node.
-        applied_.wait(wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
-                      [this, wanted, result = std::move(*result), respond](bool reached) {
-                          if (reached) return respond(pass_through(result));
-                          respond(error_response(
-                              ErrorKind::timeout,
-                              "the write is committed on the master at index " +
-                                  std::to_string(wanted) + " but this replica has not applied "
-                                  "it within " + std::to_string(config_.wait_timeout_ms) + " ms"));
-                      });
+        applied_.wait(
+            wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
+            [this, wanted, result = std::move(*result), respond](bool reached) {
+                if (reached) return respond(pass_through(result));
+                respond(error_response(ErrorKind::timeout,
+                                       "the write is committed on the master at index " +
+                                           std::to_string(wanted) +
+                                           " but this replica has not applied "
+                                           "it within " +
+                                           std::to_string(config_.wait_timeout_ms) + " ms"));
+            });
     });
 }
 
 void ReplicaRouter::serve_strong_read(ClientRequest, const HttpRequest& raw, Respond respond) {
-    forwarder_.forward(raw.body(), [this, respond](std::optional<HttpResult> result,
-                                                   std::optional<Error> error) {
-        if (error) return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
-        respond(pass_through(*result));
-    });
+    // On the read lane: a strong read may wait on the master for its min_index or its query
+    // time, and must not hold the threads that forward writes.
+    forwarder_.forward_read(
+        raw.body(), [this, respond](std::optional<HttpResult> result, std::optional<Error> error) {
+            if (error)
+                return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
+            respond(pass_through(*result));
+        });
 }
 
 // A diverged replica's rows are not the master's: no read is answered from them until a

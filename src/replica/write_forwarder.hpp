@@ -1,9 +1,11 @@
 #pragma once
 // Sends writes (and strong reads) that reach a replica on to the master, with the
-// cluster token, on a small pool of threads that each keep a connection to the master
-// alive. The HTTP threads never block on the master.
+// cluster token, on threads that each keep a connection to the master alive. The HTTP
+// threads never block on the master. Writes and strong reads have threads of their own:
+// a strong read may wait at the master (a future min_index, a long query) for as long as
+// its timeouts allow, and however many do, writes still go through.
 //
-// forward() is thread-safe; `done` runs on a forwarding thread.
+// forward() and forward_read() are thread-safe; `done` runs on a forwarding thread.
 
 #include <functional>
 #include <optional>
@@ -16,31 +18,40 @@
 namespace sqlrep::replica {
 
 class WriteForwarder {
-public:
+  public:
     using Done = std::function<void(std::optional<HttpResult> result, std::optional<Error> error)>;
 
-    // `tls`: the client TLS context for an https master (null for http).
+    // Threads forwarding strong reads, unless the constructor is told otherwise.
+    static constexpr int kDefaultReadThreads = 4;
+
+    // `tls`: the client TLS context for an https master (null for http). `threads` forward
+    // writes, `read_threads` strong reads.
     WriteForwarder(std::string master_url, std::shared_ptr<ssl::context> tls,
                    std::string cluster_token, int replica_id, int threads,
-                   std::chrono::milliseconds timeout);
+                   std::chrono::milliseconds timeout, int read_threads = kDefaultReadThreads);
     ~WriteForwarder();
     WriteForwarder(const WriteForwarder&) = delete;
     WriteForwarder& operator=(const WriteForwarder&) = delete;
 
-    // POSTs `body` to the master's "/". Exactly one of result/error is set.
+    // POSTs the write `body` to the master's "/". Exactly one of result/error is set.
     void forward(std::string body, Done done);
+    // The same for a strong read, on the read threads.
+    void forward_read(std::string body, Done done);
 
     const std::string& master_url() const { return master_url_; }
 
     void stop();
 
-private:
+  private:
+    void forward_on(net::thread_pool& pool, std::string body, Done done);
+
     const std::string master_url_;
     const std::shared_ptr<ssl::context> tls_;
     const std::string cluster_token_;
     const int replica_id_;
     const std::chrono::milliseconds timeout_;
     net::thread_pool pool_;
+    net::thread_pool read_pool_;
 };
 
 }  // namespace sqlrep::replica

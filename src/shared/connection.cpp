@@ -1,6 +1,10 @@
 #include "shared/connection.hpp"
 
+#include <algorithm>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include <SQLiteCpp/Database.h>
 #include <sqlite3.h>
@@ -20,12 +24,52 @@ void configure_sqlite_once() {
     std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
+// Interrupts statements that run past their connection's deadline. The progress handler
+// only runs between opcodes, so one opcode that loops by itself (OP_Count over a large
+// table, a checkpoint-sized sort) would otherwise run to its end; sqlite3_interrupt
+// stops those, and may be called from any thread while the connection works.
+// One thread per process, started with the first connection and never stopped (it holds
+// no resource but the list below, which every connection leaves before it closes).
+class Watchdog {
+  public:
+    static Watchdog& instance() {
+        static Watchdog* watchdog = new Watchdog;  // never destroyed: its thread outlives main
+        return *watchdog;
+    }
+    void add(Connection* conn) {
+        std::lock_guard lock(mutex_);
+        watched_.push_back(conn);
+    }
+    void remove(Connection* conn) {
+        std::lock_guard lock(mutex_);
+        watched_.erase(std::remove(watched_.begin(), watched_.end(), conn), watched_.end());
+    }
+
+  private:
+    // How often deadlines are looked at: a late single step overruns its deadline by
+    // at most about this much.
+    static constexpr auto kTick = std::chrono::milliseconds(10);
+
+    Watchdog() {
+        std::thread([this] {
+            for (;;) {
+                std::this_thread::sleep_for(kTick);
+                std::lock_guard lock(mutex_);
+                for (Connection* conn : watched_) conn->interrupt_if_late();
+            }
+        }).detach();
+    }
+
+    std::mutex mutex_;
+    std::vector<Connection*> watched_;  // guarded by mutex_
+};
+
 }  // namespace
 
 Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode_(mode) {
     configure_sqlite_once();
-    int flags = mode == Mode::writer ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE
-                                     : SQLite::OPEN_READONLY;
+    int flags =
+        mode == Mode::writer ? SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE : SQLite::OPEN_READONLY;
     flags |= SQLITE_OPEN_NOMUTEX;  // one thread at a time by contract
     try {
         db_ = std::make_unique<SQLite::Database>(path, flags, 5000, sqlrep_vfs_name());
@@ -46,6 +90,7 @@ Connection::Connection(const std::string& path, Mode mode, SyncMode sync) : mode
     }
     policy_.install(db_->getHandle());
     sqlite3_progress_handler(db_->getHandle(), 1000, &on_progress, this);
+    Watchdog::instance().add(this);
 }
 
 namespace {
@@ -56,6 +101,7 @@ constexpr std::size_t kMaxClientStatementBytes = 4096;
 }  // namespace
 
 Connection::~Connection() {
+    Watchdog::instance().remove(this);  // before anything closes
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
     for (auto& [sql, kept] : client_cache_) sqlite3_finalize(kept.stmt);
 }
@@ -65,7 +111,8 @@ const Connection::ClientStatement* Connection::find_client_statement(const std::
     return it == client_cache_.end() ? nullptr : &it->second;
 }
 
-void Connection::keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts) {
+void Connection::keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts,
+                                       bool short_steps) {
     if (sql.size() > kMaxClientStatementBytes || client_cache_.count(sql)) {
         sqlite3_finalize(stmt);
         return;
@@ -74,7 +121,7 @@ void Connection::keep_client_statement(const std::string& sql, sqlite3_stmt* stm
         for (auto& [text, kept] : client_cache_) sqlite3_finalize(kept.stmt);
         client_cache_.clear();
     }
-    client_cache_.emplace(sql, ClientStatement{stmt, inserts});
+    client_cache_.emplace(sql, ClientStatement{stmt, inserts, short_steps});
 }
 
 Connection::CachedStatement::~CachedStatement() {
@@ -111,12 +158,13 @@ void Connection::exec_internal(const std::string& sql) {
     // leave the connection inside its transaction, every later BEGIN on it failing and its
     // snapshot keeping checkpoints from finishing. (SQLite calls the progress handler
     // every 1000 VM steps of a statement's whole life, so even a kept COMMIT meets it.)
+    // The watchdog must not interrupt it either, hence set_deadline rather than deadline_.
     struct LiftDeadline {
         Connection& c;
         std::chrono::steady_clock::time_point kept = c.deadline_;
-        ~LiftDeadline() { c.deadline_ = kept; }
+        ~LiftDeadline() { c.set_deadline(kept); }
     } lift{*this};
-    deadline_ = std::chrono::steady_clock::time_point::max();
+    set_deadline(std::chrono::steady_clock::time_point::max());
     internal([&] {
         if (sql.find(';') == std::string::npos) {
             // One statement, such as the SAVEPOINT/RELEASE/COMMIT of every write: keep it
@@ -126,8 +174,8 @@ void Connection::exec_internal(const std::string& sql) {
             while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
             }
             if (rc != SQLITE_DONE)
-                throw Error(ErrorKind::internal, "internal SQL failed (" + sql +
-                                                     "): " + sqlite3_errmsg(handle()));
+                throw Error(ErrorKind::internal,
+                            "internal SQL failed (" + sql + "): " + sqlite3_errmsg(handle()));
             return;
         }
         char* message = nullptr;
@@ -140,7 +188,22 @@ void Connection::exec_internal(const std::string& sql) {
 }
 
 void Connection::set_deadline(std::chrono::steady_clock::time_point deadline) {
+    std::lock_guard lock(deadline_mutex_);
     deadline_ = deadline;
+}
+
+void Connection::interrupt_if_late() {
+    // Under the mutex: an owner that lifts its deadline waits until an interrupt decided
+    // here has been delivered, so none can land on the internal SQL that follows. (One that
+    // lands after the client's statement ended is dropped by SQLite: the flag is cleared
+    // when the connection's next statement starts with none running.)
+    std::lock_guard lock(deadline_mutex_);
+    if (deadline_passed()) sqlite3_interrupt(handle());
+}
+
+void Connection::set_value_limit(std::size_t bytes) {
+    sqlite3_limit(handle(), SQLITE_LIMIT_LENGTH,
+                  static_cast<int>(std::min(bytes, static_cast<std::size_t>(kMaxValueBytes))));
 }
 
 bool Connection::deadline_passed() const {

@@ -2,11 +2,15 @@
 // One SQLite connection set up the sqlrep way: WAL, the sqlrep VFS, the statement policy
 // (authorizer). This is the one unit that includes SQLiteCpp.
 //
-// A connection is used by one thread at a time; it is not internally synchronised.
+// A connection is used by one thread at a time; it is not internally synchronised. The one
+// exception is its deadline: a watchdog thread interrupts (sqlite3_interrupt) a statement
+// still running past it, which stops the steps the progress handler never sees, such as
+// the count(*) of a whole table done in one opcode.
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -39,7 +43,7 @@ public:
 };
 
 class Connection {
-public:
+  public:
     enum class Mode { writer, reader };
 
     // Opens (creating if `mode` is writer) the database at `path`.
@@ -67,10 +71,17 @@ public:
     // Runs sqlrep's own SQL (no results), with the reserved tables allowed and no deadline.
     void exec_internal(const std::string& sql);
 
-    // Interrupts any statement that runs past `deadline` (progress handler); pass
-    // time_point::max() to lift the limit.
+    // Interrupts any statement that runs past `deadline` (progress handler, and the
+    // watchdog thread within a few ms for a long single step); pass time_point::max() to
+    // lift the limit. Once set_deadline(max) has returned, the watchdog no longer touches
+    // the connection.
     void set_deadline(std::chrono::steady_clock::time_point deadline);
     bool deadline_passed() const;
+
+    // The largest string or blob SQLite may build or read on this connection
+    // (SQLITE_LIMIT_LENGTH), at most kMaxValueBytes. Read connections take it from
+    // --max-result-bytes, so no single value of a read can outgrow the result cap.
+    void set_value_limit(std::size_t bytes);
 
     // Runs fn with the reserved tables allowed; restores client rules afterwards.
     template <typename Fn>
@@ -88,14 +99,14 @@ public:
     // The returned handle resets the statement when it goes out of scope. Use inside
     // internal(): re-preparation after a schema change runs the authorizer again.
     class CachedStatement {
-    public:
+      public:
         explicit CachedStatement(sqlite3_stmt* stmt) : stmt_(stmt) {}
         ~CachedStatement();
         CachedStatement(const CachedStatement&) = delete;
         CachedStatement& operator=(const CachedStatement&) = delete;
         sqlite3_stmt* get() const { return stmt_; }
 
-    private:
+      private:
         sqlite3_stmt* stmt_;
     };
     CachedStatement cached(const std::string& sql);
@@ -106,15 +117,24 @@ public:
     // writes) and resets a statement after each use. `inserts` is the policy's verdict
     // from the prepare. SQLite re-prepares a kept statement by itself after a schema
     // change, running the authorizer again.
+    // `short_steps`: its program has no opcode that may run long in one step (whole-table
+    // count, sort, virtual table, function call; see sql_executor), so the deadline stops
+    // it within a few microseconds: such a statement may run on an I/O thread.
     struct ClientStatement {
         sqlite3_stmt* stmt = nullptr;
         bool inserts = false;
+        bool short_steps = false;
     };
     const ClientStatement* find_client_statement(const std::string& sql) const;
     // Takes ownership of `stmt`.
-    void keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts);
+    void keep_client_statement(const std::string& sql, sqlite3_stmt* stmt, bool inserts,
+                               bool short_steps);
 
-private:
+    // For the watchdog (connection.cpp): interrupts the running statement when the deadline
+    // has passed.
+    void interrupt_if_late();
+
+  private:
     static int on_progress(void* self);
 
     Mode mode_;
@@ -124,6 +144,8 @@ private:
     StatementObserver* observer_ = nullptr;
     std::map<std::string, sqlite3_stmt*> cache_;
     std::unordered_map<std::string, ClientStatement> client_cache_;
+    // Written by the owning thread under deadline_mutex_, read by the watchdog under it.
+    std::mutex deadline_mutex_;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 

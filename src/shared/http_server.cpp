@@ -1,12 +1,16 @@
 #include "shared/http_server.hpp"
 
+#include <array>
+
 #include <spdlog/spdlog.h>
 
 namespace sqlrep {
 
 // What the listener and its sessions share, so sessions may outlive the listener.
 struct ListenerState {
-    std::atomic<std::size_t> open_sessions{0};
+    std::atomic<std::size_t> open_sessions{0};    // every session
+    std::atomic<std::size_t> client_sessions{0};  // those counted against max_connections
+    std::atomic<std::size_t> on_probation{0};     // taken past the cap, not yet proven nodes
     // Set by stop(): kept-alive connections finish their current request and close, so a
     // graceful shutdown is not kept busy by clients (or replicas) that keep sending.
     std::atomic<bool> stopping{false};
@@ -14,32 +18,44 @@ struct ListenerState {
 
 namespace {
 
+// Where a session stands against the connection cap.
+enum class Standing {
+    client,     // counted against max_connections (until it proves to be a node)
+    probation,  // taken past the cap: its first request must prove it is a node
+    node,       // showed the cluster token: never counted
+};
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
-public:
+  public:
     HttpSession(tcp::socket&& socket, RequestHandler& handler, const HttpLimits& limits,
-                std::shared_ptr<ListenerState> state, std::shared_ptr<ssl::context> tls)
+                std::shared_ptr<ListenerState> state, std::shared_ptr<ssl::context> tls,
+                Standing standing)
         : stream_(tls ? ByteStream(beast::tcp_stream(std::move(socket)), *tls)
                       : ByteStream(beast::tcp_stream(std::move(socket)))),
           handler_(handler),
           limits_(limits),
           state_(std::move(state)),
-          tls_(std::move(tls)) {}
+          tls_(std::move(tls)),
+          standing_(standing) {}
 
-    ~HttpSession() { state_->open_sessions.fetch_sub(1); }
-
-    void run() {
-        net::dispatch(stream_.get_executor(),
-                      beast::bind_front_handler(tls_ ? &HttpSession::do_handshake
-                                                     : &HttpSession::do_read,
-                                                shared_from_this()));
+    ~HttpSession() {
+        leave_standing();
+        state_->open_sessions.fetch_sub(1);
     }
 
-private:
+    void run() {
+        net::dispatch(
+            stream_.get_executor(),
+            beast::bind_front_handler(tls_ ? &HttpSession::do_handshake : &HttpSession::do_read,
+                                      shared_from_this()));
+    }
+
+  private:
     void do_handshake() {
         stream_.tcp().expires_after(kHandshakeTimeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                beast::bind_front_handler(&HttpSession::on_handshake,
-                                                          shared_from_this()));
+        stream_.async_handshake(
+            ssl::stream_base::server,
+            beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
     }
 
     void on_handshake(beast::error_code ec) {
@@ -50,9 +66,11 @@ private:
             auto peer = stream_.tcp().socket().remote_endpoint(ignored);
             std::string reason = stream_.describe(ec);
             if (reason.find("certificate") != std::string::npos)
-                spdlog::warn("TLS handshake from {} refused: {}", peer.address().to_string(), reason);
+                spdlog::warn("TLS handshake from {} refused: {}", peer.address().to_string(),
+                             reason);
             else
-                spdlog::debug("TLS handshake from {} failed: {}", peer.address().to_string(), reason);
+                spdlog::debug("TLS handshake from {} failed: {}", peer.address().to_string(),
+                              reason);
             stream_.tcp().close();
             return;
         }
@@ -63,16 +81,57 @@ private:
 
     void do_read() {
         parser_.emplace();
-        parser_->body_limit(limits_.max_body_bytes);
+        // No limit while the headers are read: Beast would refuse an announced length over
+        // it before all the headers (and so the credentials) are in. on_header applies it.
+        parser_->body_limit(boost::none);
         // Two deadlines, so a client can neither trickle its headers (slowloris) nor hold
         // an idle kept-alive connection open past the header timeout.
-        stream_.tcp().expires_after(limits_.header_timeout);
+        // A connection on probation must show its credentials at once (a node sends its
+        // request as soon as it connects): it cannot hold the room kept for nodes long.
+        stream_.tcp().expires_after(
+            standing_ == Standing::probation
+                ? std::min<std::chrono::milliseconds>(limits_.header_timeout, kProbationTimeout)
+                : limits_.header_timeout);
         http::async_read_header(
             stream_, buffer_, *parser_,
             beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
     }
 
+    HttpResponse body_too_large() const {
+        return error_response(
+            ErrorKind::too_large,
+            "the request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
+    }
+
+    // Drops this session from the count it was in.
+    void leave_standing() {
+        if (standing_ == Standing::client) state_->client_sessions.fetch_sub(1);
+        if (standing_ == Standing::probation) state_->on_probation.fetch_sub(1);
+        standing_ = Standing::node;
+    }
+
     void on_header(beast::error_code ec, std::size_t bytes) {
+        if (!ec && standing_ != Standing::node) {
+            // Node-to-node connections leave the client count as soon as they show it;
+            // one taken past the cap that does not is closed unanswered, as before.
+            if (handler_.is_node_request(parser_->get()))
+                leave_standing();
+            else if (standing_ == Standing::probation)
+                return stream_.tcp().close();
+        }
+        if (!ec) {
+            // Credentials are judged on the headers: a refused request's body is never read
+            // (nor buffered), however large it says it is.
+            std::optional<HttpResponse> refusal = handler_.check_headers(parser_->get(), peer_);
+            auto length = parser_->content_length();
+            if (!refusal && length && *length > limits_.max_body_bytes) refusal = body_too_large();
+            if (refusal) {
+                version_ = parser_->get().version();
+                refused_ = true;
+                return send(std::move(*refusal), false);
+            }
+            parser_->body_limit(limits_.max_body_bytes);  // a chunked body, as it comes
+        }
         if (ec || parser_->is_done()) return on_read(ec, bytes);
         stream_.tcp().expires_after(limits_.body_timeout);
         http::async_read(stream_, buffer_, *parser_,
@@ -84,15 +143,11 @@ private:
             ec == net::error::operation_aborted || ec == net::error::connection_reset ||
             ec == ssl::error::stream_truncated)
             return do_close();
-        if (ec == http::error::body_limit)
-            return send(error_response(ErrorKind::too_large,
-                                       "the request body is larger than " +
-                                           std::to_string(limits_.max_body_bytes) + " bytes"),
-                        false);
+        if (ec == http::error::body_limit) return send(body_too_large(), false);
         if (ec)
-            return send(error_response(ErrorKind::bad_request,
-                                       "malformed HTTP request: " + ec.message()),
-                        false);
+            return send(
+                error_response(ErrorKind::bad_request, "malformed HTTP request: " + ec.message()),
+                false);
 
         HttpRequest req = parser_->release();
         keep_alive_ = req.keep_alive() && !state_->stopping.load();
@@ -129,6 +184,7 @@ private:
         if (ec) return do_close();
         bool keep = response_->keep_alive();
         response_.reset();
+        if (refused_) return do_drain();
         if (!keep) return do_close();
         do_read();
     }
@@ -139,7 +195,27 @@ private:
         stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
     }
 
+    // After a refusal sent before the body: stop sending, then read and discard what the
+    // client still sends, for a short while. Closing with unread bytes would make the
+    // kernel reset the connection, and a reset can destroy the refusal before the client
+    // reads it (the "lingering close" of web servers). Nothing is kept.
+    void do_drain() {
+        beast::error_code ignored;
+        stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.tcp().expires_after(kDrainTimeout);
+        on_drain({}, 0);
+    }
+
+    void on_drain(beast::error_code ec, std::size_t) {
+        if (ec) return;  // end of stream, timeout or reset: the session ends
+        stream_.tcp().async_read_some(
+            net::buffer(drain_buffer_),
+            beast::bind_front_handler(&HttpSession::on_drain, shared_from_this()));
+    }
+
     static constexpr std::chrono::seconds kHandshakeTimeout{10};
+    static constexpr std::chrono::seconds kDrainTimeout{2};
+    static constexpr std::chrono::seconds kProbationTimeout{2};
 
     ByteStream stream_;
     beast::flat_buffer buffer_;
@@ -152,13 +228,15 @@ private:
     std::optional<HttpResponse> response_;  // the one write in flight
     bool keep_alive_ = true;
     unsigned version_ = 11;
+    Standing standing_;
+    bool refused_ = false;  // answered from the headers: drain, then end
+    std::array<char, 16 * 1024> drain_buffer_{};
 };
 
 }  // namespace
 
-HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint,
-                           RequestHandler& handler, HttpLimits limits,
-                           std::shared_ptr<ssl::context> tls)
+HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint, RequestHandler& handler,
+                           HttpLimits limits, std::shared_ptr<ssl::context> tls)
     : io_(io),
       acceptor_(io.main()),
       handler_(handler),
@@ -191,18 +269,30 @@ void HttpListener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;  // stopped
     if (ec) {
         spdlog::warn("accept failed: {}", ec.message());
-    } else if (state_->open_sessions.load() >= limits_.max_connections) {
-        // Over the limit: drop the connection at once rather than queue it.
+    } else if (state_->client_sessions.load() >= limits_.max_connections &&
+               state_->on_probation.load() >= HttpLimits::kNodeReserve) {
+        // Over the limit, and the room kept for node connections is taken: drop the
+        // connection at once rather than queue it.
         beast::error_code ignored;
         socket.close(ignored);
     } else {
+        // Under the cap a connection counts as a client's until it shows the cluster
+        // token; past it, it is on probation (see HttpLimits::max_connections).
+        Standing standing = Standing::client;
+        if (state_->client_sessions.load() >= limits_.max_connections) {
+            standing = Standing::probation;
+            state_->on_probation.fetch_add(1);
+        } else {
+            state_->client_sessions.fetch_add(1);
+        }
         state_->open_sessions.fetch_add(1);
         // Responses and stream batches are latency-bound small writes: with Nagle, one
         // written while the previous is unacknowledged waits for the peer's delayed ACK
         // (up to 40 ms on Linux).
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<HttpSession>(std::move(socket), handler_, limits_, state_, tls_)->run();
+        std::make_shared<HttpSession>(std::move(socket), handler_, limits_, state_, tls_, standing)
+            ->run();
     }
     do_accept();
 }

@@ -28,11 +28,25 @@ struct PeerInfo {
 };
 
 class RequestHandler {
-public:
+  public:
     virtual ~RequestHandler() = default;
 
     // Runs on the session's thread. Must not block; completes through `respond`.
     virtual void handle(HttpRequest req, PeerInfo peer, Respond respond) = 0;
+
+    // Once a request's headers have arrived, before its body is read: a response refuses
+    // it (credentials missing or wrong) without reading the body, and the connection then
+    // closes; nullopt lets it go on. Runs on the session's thread; must not block.
+    virtual std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo) {
+        (void)headers;
+        return std::nullopt;
+    }
+    // Whether these headers prove node-to-node traffic (the cluster token). Such a
+    // connection does not count against HttpLimits::max_connections.
+    virtual bool is_node_request(const HttpRequest& headers) const {
+        (void)headers;
+        return false;
+    }
 
     // For a WebSocket upgrade request: a response to refuse it with, or nullopt to accept.
     virtual std::optional<HttpResponse> check_upgrade(const HttpRequest&, PeerInfo) {
@@ -46,13 +60,17 @@ struct HttpLimits {
     std::size_t max_body_bytes = 8 * 1024 * 1024;
     std::chrono::milliseconds header_timeout{10000};  // headers, also while idle between requests
     std::chrono::milliseconds body_timeout{30000};    // the body, after its headers
+    // Client connections at most. Node-to-node connections are not counted: past the cap
+    // a new connection is still taken (up to kNodeReserve of them) but must show the
+    // cluster token in its first request's headers, else it is closed unanswered.
     std::size_t max_connections = 1024;
+    static constexpr std::size_t kNodeReserve = 256;
 };
 
 struct ListenerState;
 
 class HttpListener : public std::enable_shared_from_this<HttpListener> {
-public:
+  public:
     // Binds and listens at once (throws on failure), so the caller knows the port is ours.
     // `tls` null: plain HTTP; otherwise HTTPS with that context.
     // Accepts on io.main(); each session runs on the next of `io`'s contexts.
@@ -62,7 +80,7 @@ public:
     void stop();  // stops accepting; sessions in flight finish
     uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-private:
+  private:
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
 

@@ -7,12 +7,12 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include "shared/error.hpp"
 
@@ -57,8 +57,8 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
     app.add_option("--sync", config.sync,
                    "SQLite synchronous mode: full survives power loss, normal survives a "
                    "process crash")
-        ->transform(CLI::CheckedTransformer(
-            std::map<std::string, SyncMode>{{"full", SyncMode::full}, {"normal", SyncMode::normal}}))
+        ->transform(CLI::CheckedTransformer(std::map<std::string, SyncMode>{
+            {"full", SyncMode::full}, {"normal", SyncMode::normal}}))
         ->capture_default_str();
     app.add_option("--log-retain", config.log_retain,
                    "Log entries kept beyond what every replica has acked (a replica further "
@@ -86,6 +86,12 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
         ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
     app.add_option("--max-result-rows", config.max_result_rows, "Most rows one request returns")
+        ->capture_default_str();
+    app.add_option("--max-result-bytes", config.max_result_bytes,
+                   "Most bytes one read returns, checked value by value while rows are "
+                   "produced; also the longest string or blob a read may build (400/413 "
+                   "beyond)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{kMaxValueBytes}))
         ->capture_default_str();
     app.add_option("--max-json-depth", config.max_json_depth,
                    "Deepest nesting of arrays and objects in a request body (400 beyond)")

@@ -27,20 +27,20 @@ int default_http_threads(bool replica);
 
 struct NodeConfig {
     // Identity
-    int node_id = 0;            // 0 for the master, 1..num_replicas for replicas
-    int num_replicas = 0;       // configured cluster size minus the master
+    int node_id = 0;       // 0 for the master, 1..num_replicas for replicas
+    int num_replicas = 0;  // configured cluster size minus the master
     // Network
     std::string host = "127.0.0.1";
     uint16_t port = 8080;
     std::string master_url;     // replicas: where the master is
     std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
-    int http_threads = 1;          // each main sets default_http_threads() first
+    int http_threads = 1;       // each main sets default_http_threads() first
     TlsFiles tls;               // --tls-cert/--tls-key/--tls-ca; see tls_context.hpp
     // Storage
     std::string data_dir = "data";
     SyncMode sync = SyncMode::full;
     int read_connections = 4;
-    int64_t log_retain = 10000;  // entries kept beyond what every replica has acked
+    int64_t log_retain = 10000;    // entries kept beyond what every replica has acked
     int64_t ready_max_lag = 1000;  // replicas: GET /ready fails further behind than this
     // Writes
     AckMode default_ack = AckMode::quorum;
@@ -50,6 +50,9 @@ struct NodeConfig {
     int query_timeout_ms = 5000;
     int wait_timeout_ms = 5000;  // bounded waits: min_index, forwarded writes
     std::size_t max_result_rows = 100000;
+    // Bytes one read's answer may hold, counted column by column while rows are produced
+    // (a blob as its base64), and the longest value SQLite may build on a read connection.
+    std::size_t max_result_bytes = 64 * 1024 * 1024;
     unsigned max_json_depth = 32;
     // Connections
     std::size_t max_connections = 1024;
@@ -61,8 +64,8 @@ struct NodeConfig {
 
     HttpLimits http_limits() const;
     RequestLimits request_limits() const;
-    std::string database_path() const;  // <data-dir>/master.db or replica_<id>.db
-    std::string advertised_url() const; // http(s)://host:port
+    std::string database_path() const;   // <data-dir>/master.db or replica_<id>.db
+    std::string advertised_url() const;  // http(s)://host:port
 };
 
 // Adds the flags every node takes (--host, --port, --data-dir, --cluster-token, --tls-*, ...).

@@ -9,9 +9,8 @@
 
 namespace sqlrep {
 
-NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token,
-                       ReadPool& reads, IndexWatch& applied,
-                       const PublishedIndex& published)
+NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
+                       IndexWatch& applied, const PublishedIndex& published)
     : config_(config),
       cluster_token_(cluster_token),
       auth_(config.auth_file.empty() ? ClientAuth{} : ClientAuth::load(config.auth_file)),
@@ -22,9 +21,10 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
     else
-        spdlog::warn("no --auth file: this node is open, any client that reaches {} may read, "
-                     "write and change the schema",
-                     config.advertised_url());
+        spdlog::warn(
+            "no --auth file: this node is open, any client that reaches {} may read, "
+            "write and change the schema",
+            config.advertised_url());
 }
 
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
@@ -69,13 +69,16 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
     }
 }
 
-void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond) {
+// Whether the request's credentials let it in, judged on its headers alone: the
+// session calls this before it reads the body (check_headers), and route() again.
+// Returns the sender's role; throws Error(unauthorized/forbidden) to refuse.
+Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer) const {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
 
     // Node-to-node headers are credentials: a request that shows one must prove it.
-    bool claims_cluster = req.find(kTokenHeader) != req.end() ||
-                          req.find(kForwardedHeader) != req.end();
+    bool claims_cluster =
+        req.find(kTokenHeader) != req.end() || req.find(kForwardedHeader) != req.end();
     if (claims_cluster && !has_cluster_token(req))
         throw Error(ErrorKind::forbidden,
                     "node-to-node requests need the right cluster token (X-Sqlrep-Token)");
@@ -84,6 +87,28 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
 
     // Health and readiness stay open: load balancers and supervisors probe them without
     // credentials.
+    if (path == "/health" || path == "/ready") return Role::read;
+    return client_role(req);
+}
+
+std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers, PeerInfo peer) {
+    try {
+        check_credentials(headers, peer);
+    } catch (const Error& e) {
+        return error_response(e);
+    }
+    return std::nullopt;
+}
+
+bool NodeRouter::is_node_request(const HttpRequest& headers) const {
+    return has_cluster_token(headers);
+}
+
+void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond) {
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    Role role = check_credentials(req, peer);
+
     if (path == "/health" || path == "/ready") {
         if (req.method() != http::verb::get)
             throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
@@ -94,7 +119,6 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
         return respond(json_response(
             503, json::object{{"ok", false}, {"ready", false}, {"error", not_ready}}));
     }
-    Role role = client_role(req);
 
     if (path == "/") {
         if (req.method() != http::verb::post)
@@ -159,10 +183,12 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
     } guard{conn};
     try {
         conn.set_deadline(deadline);
+        conn.set_value_limit(config_.max_result_bytes);
         ReadTransaction transaction(conn);
         PublishedIndex::Ticket ticket = published_.start();
         ResultLimits limits;
         limits.max_rows = config_.max_result_rows;
+        limits.max_bytes = config_.max_result_bytes;
         ExecutionResult result = execute(conn, req.statements, ExecutionRule::read_only, limits);
         // The writer's published index, unless it committed meanwhile: then the log, in
         // this transaction's snapshot, says which index the statements saw.
@@ -187,18 +213,30 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
     return true;
 }
 
+// Whether `req` may run on the I/O thread with `conn`: only a single statement this
+// connection has kept, whose every step is short (Connection::ClientStatement), so the
+// 2 ms budget really stops it. The I/O threads also carry /health, acks and, on the master,
+// the replication stream: a statement whose one step could run for seconds (the count(*)
+// of a large table) must never hold them. Anything else runs on the read pool.
+static bool runs_inline(Connection& conn, const ClientRequest& req) {
+    if (req.statements.size() != 1) return false;
+    const Connection::ClientStatement* kept = conn.find_client_statement(req.statements[0].sql);
+    return kept != nullptr && kept->short_steps;
+}
+
 void NodeRouter::serve_local_read(ClientRequest request, Respond respond) {
     auto req = std::make_shared<const ClientRequest>(std::move(request));
     auto run = [this, req, respond]() {
         // Try the read right here first: most reads finish well within the budget and so
-        // skip two thread hand-offs. One that needs longer, or finds every connection
-        // busy, runs on the pool under the full query timeout.
+        // skip two thread hand-offs. One that needs longer, is not known to be short, or
+        // finds every connection busy, runs on the pool under the full query timeout.
         bool done = reads_.try_run_here([&](Connection& conn) {
-            return run_read(conn, *req, std::chrono::steady_clock::now() + kInlineReadBudget,
-                            true, respond);
+            if (!runs_inline(conn, *req)) return false;
+            return run_read(conn, *req, std::chrono::steady_clock::now() + kInlineReadBudget, true,
+                            respond);
         });
         if (done) return;
-        reads_.post([this, req, respond](Connection& conn) {
+        reads_.post_client([this, req, respond](Connection& conn) {
             run_read(conn, *req,
                      std::chrono::steady_clock::now() +
                          std::chrono::milliseconds(config_.query_timeout_ms),
@@ -219,16 +257,17 @@ void NodeRouter::serve_local_read(ClientRequest request, Respond respond) {
 }
 
 void NodeRouter::serve_checksum(Respond respond) {
-    reads_.post([respond](Connection& conn) {
+    // A client request: it reads the whole database, so it stays in the client lane.
+    reads_.post_client([respond](Connection& conn) {
         try {
             DatabaseChecksum sums = checksum_database(conn);
             json::array tables;
             for (const auto& t : sums.tables)
-                tables.push_back(json::object{
-                    {"name", t.name}, {"rows", t.rows}, {"checksum", t.checksum}});
-            respond(json_response(200, json::object{{"ok", true},
-                                                    {"index", sums.index},
-                                                    {"tables", std::move(tables)}}));
+                tables.push_back(
+                    json::object{{"name", t.name}, {"rows", t.rows}, {"checksum", t.checksum}});
+            respond(json_response(
+                200,
+                json::object{{"ok", true}, {"index", sums.index}, {"tables", std::move(tables)}}));
         } catch (const Error& e) {
             respond(error_response(e));
         }

@@ -24,17 +24,20 @@
 namespace sqlrep {
 
 class NodeRouter : public RequestHandler {
-public:
+  public:
     // `published` is the writer's last committed index, which reads answer with.
     NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                IndexWatch& applied, const PublishedIndex& published);
 
     void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
+    // The token rules, on the headers alone (before the body is read).
+    std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer) override;
+    bool is_node_request(const HttpRequest& headers) const override;
 
     // Requests received and not yet answered (for a graceful shutdown).
     std::size_t in_flight() const { return in_flight_->load(); }
 
-protected:
+  protected:
     // A validated exec request. `raw` is the original request (for forwarding).
     virtual void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
     // A query with level=strong.
@@ -66,7 +69,8 @@ protected:
     IndexWatch& applied_;
     const PublishedIndex& published_;
 
-private:
+  private:
+    Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
     void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
     bool run_read(Connection& conn, const ClientRequest& req,
                   std::chrono::steady_clock::time_point deadline, bool may_retry,

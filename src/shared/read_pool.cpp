@@ -4,35 +4,28 @@
 
 namespace sqlrep {
 
-ReadPool::ReadPool(const std::string& path, int size) : threads_(static_cast<std::size_t>(size)) {
+ReadPool::Lane::Lane(const std::string& path, int size) : threads(static_cast<std::size_t>(size)) {
     for (int i = 0; i < size; ++i)
-        free_.push_back(std::make_unique<Connection>(path, Connection::Mode::reader));
+        free.push_back(std::make_unique<Connection>(path, Connection::Mode::reader));
 }
 
-ReadPool::~ReadPool() { stop(); }
-
-void ReadPool::stop() {
-    threads_.stop();
-    threads_.join();
-}
-
-std::unique_ptr<Connection> ReadPool::take(bool wait) {
-    std::unique_lock lock(mutex_);
-    if (wait) available_.wait(lock, [&] { return !free_.empty(); });
-    if (free_.empty()) return nullptr;
-    std::unique_ptr<Connection> conn = std::move(free_.back());
-    free_.pop_back();
+std::unique_ptr<Connection> ReadPool::Lane::take(bool wait) {
+    std::unique_lock lock(mutex);
+    if (wait) available.wait(lock, [&] { return !free.empty(); });
+    if (free.empty()) return nullptr;
+    std::unique_ptr<Connection> conn = std::move(free.back());
+    free.pop_back();
     return conn;
 }
 
-void ReadPool::give_back(std::unique_ptr<Connection> conn) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(std::move(conn));
-    available_.notify_one();
+void ReadPool::Lane::give_back(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(mutex);
+    free.push_back(std::move(conn));
+    available.notify_one();
 }
 
-void ReadPool::post(std::function<void(Connection&)> fn) {
-    net::post(threads_, [this, fn = std::move(fn)] {
+void ReadPool::Lane::post(std::function<void(Connection&)> fn) {
+    net::post(threads, [this, fn = std::move(fn)] {
         // As many connections as threads: one frees up soon even when the I/O threads
         // have borrowed some.
         std::unique_ptr<Connection> conn = take(true);
@@ -46,8 +39,24 @@ void ReadPool::post(std::function<void(Connection&)> fn) {
     });
 }
 
+ReadPool::ReadPool(const std::string& path, int size)
+    : client_(path, size), node_(path, kNodeLaneSize) {}
+
+ReadPool::~ReadPool() { stop(); }
+
+void ReadPool::stop() {
+    for (Lane* lane : {&client_, &node_}) {
+        lane->threads.stop();
+        lane->threads.join();
+    }
+}
+
+void ReadPool::post(std::function<void(Connection&)> fn) { node_.post(std::move(fn)); }
+
+void ReadPool::post_client(std::function<void(Connection&)> fn) { client_.post(std::move(fn)); }
+
 bool ReadPool::try_run_here(const std::function<bool(Connection&)>& fn) {
-    std::unique_ptr<Connection> conn = take(false);
+    std::unique_ptr<Connection> conn = client_.take(false);
     if (!conn) return false;
     bool ran = false;
     try {
@@ -56,7 +65,7 @@ bool ReadPool::try_run_here(const std::function<bool(Connection&)>& fn) {
         spdlog::error("read task failed: {}", e.what());
         ran = true;  // it ran, and reported (or dropped) its own error
     }
-    give_back(std::move(conn));
+    client_.give_back(std::move(conn));
     return ran;
 }
 

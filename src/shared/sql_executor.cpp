@@ -21,27 +21,37 @@ struct PreparedStatement {
     const std::string& denial = conn.policy().denial();
     if (!denial.empty()) throw Error(ErrorKind::forbidden, denial);
     if (rc == SQLITE_INTERRUPT && conn.deadline_passed())
-        throw Error(ErrorKind::timeout, "the statement ran past the query time limit and was "
-                                        "interrupted");
+        throw Error(ErrorKind::timeout,
+                    "the statement ran past the query time limit and was "
+                    "interrupted");
     throw Error(ErrorKind::bad_request, sqlite3_errmsg(conn.handle()));
 }
 
 void bind_value(sqlite3_stmt* stmt, int index, const json::value& v) {
     int rc = SQLITE_OK;
     switch (v.kind()) {
-        case json::kind::null: rc = sqlite3_bind_null(stmt, index); break;
-        case json::kind::bool_: rc = sqlite3_bind_int(stmt, index, v.get_bool() ? 1 : 0); break;
-        case json::kind::int64: rc = sqlite3_bind_int64(stmt, index, v.get_int64()); break;
+        case json::kind::null:
+            rc = sqlite3_bind_null(stmt, index);
+            break;
+        case json::kind::bool_:
+            rc = sqlite3_bind_int(stmt, index, v.get_bool() ? 1 : 0);
+            break;
+        case json::kind::int64:
+            rc = sqlite3_bind_int64(stmt, index, v.get_int64());
+            break;
         case json::kind::uint64:
             if (v.get_uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 throw Error(ErrorKind::bad_request, "parameter " + std::to_string(index) +
                                                         " is out of SQLite's integer range");
             rc = sqlite3_bind_int64(stmt, index, static_cast<int64_t>(v.get_uint64()));
             break;
-        case json::kind::double_: rc = sqlite3_bind_double(stmt, index, v.get_double()); break;
+        case json::kind::double_:
+            rc = sqlite3_bind_double(stmt, index, v.get_double());
+            break;
         case json::kind::string: {
             const auto& s = v.get_string();
-            rc = sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+            rc =
+                sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
             break;
         }
         case json::kind::object: {
@@ -56,13 +66,13 @@ void bind_value(sqlite3_stmt* stmt, int index, const json::value& v) {
             break;
         }
         case json::kind::array:
-            throw Error(ErrorKind::bad_request,
-                        "parameter " + std::to_string(index) + " is an array; values must be "
-                                                               "scalars or {\"blob\": ...}");
+            throw Error(ErrorKind::bad_request, "parameter " + std::to_string(index) +
+                                                    " is an array; values must be "
+                                                    "scalars or {\"blob\": ...}");
     }
     if (rc != SQLITE_OK)
-        throw Error(ErrorKind::bad_request, "cannot bind parameter " + std::to_string(index) +
-                                                ": " + sqlite3_errstr(rc));
+        throw Error(ErrorKind::bad_request,
+                    "cannot bind parameter " + std::to_string(index) + ": " + sqlite3_errstr(rc));
 }
 
 void bind_params(sqlite3_stmt* stmt, const json::value& params) {
@@ -102,11 +112,39 @@ void bind_params(sqlite3_stmt* stmt, const json::value& params) {
     }
 }
 
-json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes) {
+// The bytes `text` takes once written as a JSON string: control characters, quotes and
+// backslashes are escaped (a control character takes six bytes).
+std::size_t json_text_bytes(const char* text, std::size_t size) {
+    std::size_t bytes = size;
+    for (std::size_t i = 0; i < size; ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20)
+            bytes += 5;
+        else if (c == '"' || c == '\\')
+            bytes += 1;
+    }
+    return bytes;
+}
+
+// Converts one column, counting what it adds to the answer into `bytes` and refusing it
+// before it is built when that would pass `max_bytes`. A blob's size is known without
+// building it (a zeroblob is only materialised by sqlite3_column_blob), so a row of huge
+// zeroblobs costs nothing before it is refused.
+json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes,
+                         std::size_t max_bytes) {
+    auto over = [&](std::size_t more) {
+        if (more > max_bytes || bytes + more > max_bytes)
+            throw Error(ErrorKind::too_large,
+                        "the result is over the limit of " + std::to_string(max_bytes) +
+                            " bytes (--max-result-bytes); add a LIMIT or select less");
+        bytes += more;
+    };
     switch (sqlite3_column_type(stmt, column)) {
-        case SQLITE_INTEGER: bytes += 8; return sqlite3_column_int64(stmt, column);
+        case SQLITE_INTEGER:
+            over(8);
+            return sqlite3_column_int64(stmt, column);
         case SQLITE_FLOAT: {
-            bytes += 8;
+            over(8);
             // JSON has no infinity (SQLite makes one from 1e999 or an overflow): such a
             // result shows as null rather than as text no JSON parser accepts.
             double d = sqlite3_column_double(stmt, column);
@@ -116,16 +154,17 @@ json::value column_value(sqlite3_stmt* stmt, int column, std::size_t& bytes) {
         case SQLITE_TEXT: {
             auto text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
             auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
-            bytes += size;
+            over(json_text_bytes(text, size));
             return json::string(text, size);
         }
         case SQLITE_BLOB: {
-            auto data = static_cast<const char*>(sqlite3_column_blob(stmt, column));
             auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
-            bytes += size;
+            over(4 * ((size + 2) / 3));  // as base64
+            auto data = static_cast<const char*>(sqlite3_column_blob(stmt, column));
             return json::object{{"blob", base64_encode(std::string(data ? data : "", size))}};
         }
-        default: return nullptr;
+        default:
+            return nullptr;
     }
 }
 
@@ -142,6 +181,35 @@ bool is_vacuum(sqlite3* db, sqlite3_stmt* stmt) {
         if (opcode != nullptr && std::string_view(opcode) == "Vacuum") return true;
     }
     return false;
+}
+
+// Opcodes that may run long in one step, where the progress handler cannot see them:
+// OP_Count counts a whole table, a sort sorts everything gathered, a virtual table filters
+// or a function (LIKE, json_*, replace, ...) works through its arguments at once.
+// A statement with any of them is never run on an I/O thread.
+bool has_long_step(std::string_view opcode) {
+    static constexpr std::string_view kLong[] = {
+        "Count",    "IntegrityCk", "Vacuum",     "SorterSort", "Sort",    "VFilter",
+        "VNext",    "VUpdate",     "Function",   "PureFunc",   "AggStep", "AggStep1",
+        "AggValue", "AggFinal",    "AggInverse", "Program",    "SqlExec", "ParseSchema"};
+    for (std::string_view op : kLong)
+        if (opcode == op) return true;
+    return false;
+}
+
+// Whether every step of `stmt`'s program is short (see has_long_step). Asked once, when a
+// statement is kept, so EXPLAIN's second prepare is not paid per read.
+bool has_only_short_steps(sqlite3* db, sqlite3_stmt* stmt) {
+    std::string explain = std::string("EXPLAIN ") + sqlite3_sql(stmt);
+    PreparedStatement program;
+    if (sqlite3_prepare_v2(db, explain.c_str(), -1, &program.stmt, nullptr) != SQLITE_OK)
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(program.stmt)) == SQLITE_ROW) {
+        auto opcode = reinterpret_cast<const char*>(sqlite3_column_text(program.stmt, 1));
+        if (opcode == nullptr || has_long_step(opcode)) return false;
+    }
+    return rc == SQLITE_DONE;
 }
 
 // Readies a statement for its next use: no open cursor, no bound values left over.
@@ -194,11 +262,12 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         json::array row;
         row.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) row.push_back(column_value(stmt, c, budget.bytes));
-        if (++budget.rows > limits.max_rows || budget.bytes > limits.max_bytes)
-            throw Error(ErrorKind::too_large,
-                        "the result is over the limit of " + std::to_string(limits.max_rows) +
-                            " rows / " + std::to_string(limits.max_bytes) + " bytes; add a LIMIT");
+        if (++budget.rows > limits.max_rows)
+            throw Error(ErrorKind::too_large, "the result is over the limit of " +
+                                                  std::to_string(limits.max_rows) +
+                                                  " rows (--max-result-rows); add a LIMIT");
+        for (int c = 0; c < columns; ++c)
+            row.push_back(column_value(stmt, c, budget.bytes, limits.max_bytes));
         rows.push_back(std::move(row));
     }
     if (rc != SQLITE_DONE) throw_sqlite_error(conn, rc);
@@ -232,8 +301,8 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
 
 }  // namespace
 
-ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
-                        ExecutionRule rule, const ResultLimits& limits) {
+ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
+                        const ResultLimits& limits) {
     ExecutionResult out;
     sqlite3* db = conn.handle();
     Budget budget;
@@ -258,8 +327,8 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
         while (tail < end) {
             PreparedStatement prepared;
             conn.policy().begin_statement();
-            int rc = sqlite3_prepare_v3(db, tail, static_cast<int>(end - tail), 0,
-                                        &prepared.stmt, &tail);
+            int rc = sqlite3_prepare_v3(db, tail, static_cast<int>(end - tail), 0, &prepared.stmt,
+                                        &tail);
             if (rc != SQLITE_OK) throw_sqlite_error(conn, rc);
             if (prepared.stmt == nullptr) {
                 // Only whitespace or a comment was left, or SQLite stopped at a NUL byte,
@@ -276,14 +345,16 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
             // never schema changes (rare, and they change what later statements mean)
             // nor anything the authorizer heard nothing about.
             bool keep = cacheable && statements_in_text == 1 && tail == end &&
-                        !conn.policy().privileged() &&
-                        conn.policy().actions() > 0 && conn.policy().denial().empty();
+                        !conn.policy().privileged() && conn.policy().actions() > 0 &&
+                        conn.policy().denial().empty();
             bool inserts = conn.policy().inserts();
             run_prepared(conn, prepared.stmt, item.params, rule, limits, false, inserts, budget,
                          out);
             if (keep) {
                 reset_for_reuse(prepared.stmt);
-                conn.keep_client_statement(item.sql, prepared.stmt, inserts);
+                bool short_steps = sqlite3_stmt_readonly(prepared.stmt) != 0 &&
+                                   has_only_short_steps(db, prepared.stmt);
+                conn.keep_client_statement(item.sql, prepared.stmt, inserts, short_steps);
                 prepared.stmt = nullptr;
             }
         }
@@ -325,7 +396,8 @@ std::string base64_decode(const std::string& text) {
     // EVP_DecodeBlock reads '=' anywhere as zero bits; padding belongs only at the end.
     std::size_t first_pad = text.find('=');
     if (first_pad != std::string::npos &&
-        (text.size() - first_pad > 2 || text.find_first_not_of('=', first_pad) != std::string::npos))
+        (text.size() - first_pad > 2 ||
+         text.find_first_not_of('=', first_pad) != std::string::npos))
         throw Error(ErrorKind::bad_request, "blob is not valid base64");
     std::string out(3 * text.size() / 4, '\0');
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),

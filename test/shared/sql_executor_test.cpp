@@ -386,6 +386,84 @@ TEST_CASE("a result over the byte cap is too_large", "[shared]") {
     }
 }
 
+TEST_CASE("a row of huge zeroblobs is refused before any of them is built", "[shared]") {
+    Db db;
+    ResultLimits limits;
+    limits.max_bytes = 1 << 20;
+    auto t = thrown_by([&] {
+        run(*db.writer, "SELECT zeroblob(60000000), zeroblob(60000000), zeroblob(60000000)",
+            nullptr, ExecutionRule::read_only, limits);
+    });
+    CHECK(t.thrown);
+    CHECK(t.kind == ErrorKind::too_large);
+    // A blob counts as its base64: 3 bytes of blob are 4 of answer.
+    limits.max_bytes = 400;
+    CHECK(rows_of(run(*db.writer, "SELECT zeroblob(300)", nullptr, ExecutionRule::read_only,
+                      limits))
+              .size() == 1);
+    REQUIRE_THROWS_KIND(run(*db.writer, "SELECT zeroblob(301)", nullptr,
+                            ExecutionRule::read_only, limits),
+                        ErrorKind::too_large);
+}
+
+TEST_CASE("text counts with its JSON escapes against the byte cap", "[shared]") {
+    Db db;
+    ResultLimits limits;
+    limits.max_bytes = 100;
+    // 50 control characters take 300 bytes once escaped.
+    REQUIRE_THROWS_KIND(run(*db.writer, "SELECT replace(hex(zeroblob(25)), '0', char(1))",
+                            nullptr, ExecutionRule::read_only, limits),
+                        ErrorKind::too_large);
+}
+
+TEST_CASE("the value limit of a connection refuses longer values with bad_request", "[shared]") {
+    Db db;
+    auto reader = open_reader(db.path);
+    reader->set_value_limit(1000);
+    REQUIRE_THROWS_KIND(query(*reader, "SELECT length(zeroblob(2000))"), ErrorKind::bad_request);
+    CHECK(one(query(*reader, "SELECT length(zeroblob(999))")).as_int64() == 999);
+}
+
+TEST_CASE("a kept statement knows whether every step of it is short", "[shared]") {
+    Db db;
+    auto reader = open_reader(db.path);
+    auto short_steps = [&](const std::string& sql) {
+        query(*reader, sql);
+        const Connection::ClientStatement* kept = reader->find_client_statement(sql);
+        REQUIRE(kept != nullptr);
+        return kept->short_steps;
+    };
+    CHECK(short_steps("SELECT x FROM t WHERE rowid = 1"));
+    CHECK(short_steps("SELECT x FROM t"));
+    // One opcode counts the whole table; the others call functions, sort, or filter a
+    // virtual table in one step.
+    CHECK_FALSE(short_steps("SELECT count(*) FROM t"));
+    CHECK_FALSE(short_steps("SELECT x FROM t ORDER BY x + 1"));
+    CHECK_FALSE(short_steps("SELECT x FROM t WHERE x LIKE 'a%'"));
+    CHECK_FALSE(short_steps("SELECT * FROM json_each('[1]')"));
+}
+
+TEST_CASE("the watchdog interrupts a count(*) the progress handler cannot see", "[shared]") {
+    // OP_Count counts a table in one opcode: only sqlite3_interrupt stops it. A table big
+    // enough to take a moment, and a deadline already passed: the count must end in
+    // timeout, not in an answer.
+    Db db;
+    run(*db.writer, "CREATE TABLE big(v)");
+    run(*db.writer, "INSERT INTO big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+                    "FROM c WHERE n < 3000000) SELECT n FROM c");
+    auto reader = open_reader(db.path);
+    query(*reader, "SELECT count(*) FROM big");  // warm the cache: the count is all CPU
+    reader->set_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    int interrupted = 0;
+    for (int i = 0; i < 200 && interrupted == 0; ++i) {
+        auto t = thrown_by([&] { query(*reader, "SELECT count(*) FROM big"); });
+        if (t.thrown && t.kind == ErrorKind::timeout) ++interrupted;
+    }
+    reader->set_deadline(std::chrono::steady_clock::time_point::max());
+    CHECK(interrupted == 1);
+    CHECK(one(query(*reader, "SELECT count(*) FROM big")).as_int64() == 3000000);
+}
+
 TEST_CASE("a deadline in the past interrupts a long recursive CTE with timeout", "[shared]") {
     Db db;
     const std::string long_query =
