@@ -72,22 +72,14 @@ void EffectApplier::apply(int64_t index, std::string_view body) {
     EffectReader reader(body);
     Effect effect;
     try {
-        while (reader.next(effect)) {
+        for (;;) {
+            effect.raw = {};  // a malformed effect is not described as the one before it
+            if (!reader.next(effect)) break;
             switch (effect.kind) {
                 case EffectKind::insert:
                 case EffectKind::update:
                 case EffectKind::remove: apply_row_change(effect); break;
-                case EffectKind::schema:
-                    recorder_.set_paused(true);
-                    tables_.clear();
-                    try {
-                        conn_.exec_internal(std::string(effect.sql));
-                    } catch (...) {
-                        recorder_.set_paused(false);
-                        throw;
-                    }
-                    recorder_.set_paused(false);
-                    break;
+                case EffectKind::schema: apply_schema(effect); break;
                 case EffectKind::sequence: apply_sequence(effect); break;
             }
         }
@@ -96,6 +88,18 @@ void EffectApplier::apply(int64_t index, std::string_view body) {
         throw Error(ErrorKind::diverged, "entry " + std::to_string(index) + " (" + what +
                                              ") does not apply here as on the master: " + e.what());
     }
+}
+
+// Runs a schema statement as the master did. What it writes by itself (a virtual table's
+// shadow rows) is not compared: the master left those out of the entry.
+void EffectApplier::apply_schema(const Effect& effect) {
+    struct Unpause {
+        EffectRecorder& r;
+        ~Unpause() { r.set_paused(false); }
+    } unpause{recorder_};
+    recorder_.set_paused(true);
+    tables_.clear();
+    conn_.exec_internal(std::string(effect.sql));
 }
 
 // Applies one row change and checks that this connection changed exactly that row, from

@@ -47,6 +47,7 @@ private:
 
     const Table& table(std::string_view name);
     void apply_row_change(const Effect& effect);
+    void apply_schema(const Effect& effect);
     void apply_sequence(const Effect& effect);
 
     Connection& conn_;
