@@ -317,6 +317,31 @@ TEST_CASE("sequencer fails a request that runs past the request timeout and keep
     CHECK(inserted_values(log[0]) == std::vector<std::string>{"after"});
 }
 
+TEST_CASE("sequencer refuses a write whose effects pass one entry as too_large and goes on",
+          "[master][slow]") {
+    Setup s;
+    auto create = s.submit("CREATE TABLE big(b)");
+    // 70 rows of 1 MiB: more than the 64 MiB one entry holds.
+    auto huge = s.submit(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70)"
+        " INSERT INTO big SELECT zeroblob(1048576) FROM n");
+    auto after = s.submit("INSERT INTO t(v) VALUES ('after')");
+    CHECK(wait(create).index == 1);
+    auto refused = wait(huge);
+    REQUIRE(refused.error.has_value());
+    CHECK(refused.error->kind() == ErrorKind::too_large);
+    CHECK(refused.index == 0);
+    auto ok = wait(after);
+    CHECK_FALSE(ok.error.has_value());
+    CHECK(ok.index == 2);
+    s.sequencer->stop();
+    auto reader = open_reader(s.path);
+    CHECK(scalar(*reader, "SELECT count(*) FROM big").as_int64() == 0);
+    auto log = s.log();
+    REQUIRE(log.size() == 2);
+    CHECK(inserted_values(log[1]) == std::vector<std::string>{"after"});
+}
+
 TEST_CASE("sequencer refuses writes submitted after stop as unavailable", "[master]") {
     Setup s;
     s.sequencer->stop();

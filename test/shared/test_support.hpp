@@ -143,14 +143,15 @@ class RecordingMaster {
             conn_->exec_internal("RELEASE request");
             if (own) conn_->exec_internal("COMMIT");
             return body;
-        } catch (const Error&) {
+        } catch (const Error& e) {
+            Error reason = recorder_->failure().value_or(e);  // as the sequencer reports it
             recorder_->abandon();
             if (conn_->in_transaction()) {
                 conn_->exec_internal("ROLLBACK TO request");
                 conn_->exec_internal("RELEASE request");
                 if (own) conn_->exec_internal("ROLLBACK");
             }
-            throw;
+            throw reason;
         }
     }
     std::string write(const std::string& sql, json::value params = nullptr) {
