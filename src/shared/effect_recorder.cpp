@@ -157,14 +157,16 @@ void EffectRecorder::after_schema_statement(sqlite3_stmt* stmt) {
     std::vector<std::string> created;
     for (const auto& [name, type] : tables_after)
         if (!tables_before_.count(name) && !is_sqlite_table(name)) created.push_back(name);
+    bool dropped = false;  // ALTER TABLE ... RENAME TO also makes one new table
+    for (const auto& [name, type] : tables_before_) dropped |= !tables_after.count(name);
     check_addressable(tables_after);
     note_virtual_tables(tables_after);
 
-    // One new plain table is CREATE TABLE, with or without AS SELECT: SQLite keeps its
-    // definition without the SELECT, and its rows (none without one) travel as effects.
-    // Anything else (a virtual table with its shadow tables, an index, a view...) replays
-    // as the statement's own text.
-    bool one_table = created.size() == 1 && tables_after[created[0]] == "table";
+    // One new plain table, and none gone, is CREATE TABLE, with or without AS SELECT:
+    // SQLite keeps its definition without the SELECT, and its rows (none without one)
+    // travel as effects. Anything else (a rename, a virtual table with its shadow tables,
+    // an index, a view...) replays as the statement's own text.
+    bool one_table = created.size() == 1 && !dropped && tables_after[created[0]] == "table";
     if (one_table) {
         std::string definition = conn_.internal([&] {
             auto q = conn_.cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
