@@ -12,6 +12,7 @@
 #include "master/master_router.hpp"
 #include "master/replica_registry.hpp"
 #include "master/sequencer.hpp"
+#include "shared/build_info.hpp"
 #include "shared/http_server.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/replication_log.hpp"
@@ -30,6 +31,7 @@ constexpr std::size_t kRingBytes = 16 * 1024 * 1024;
 int main(int argc, char** argv) {
     NodeConfig config;
     CLI::App app{"sqlrep master: orders every write and streams it to the replicas"};
+    app.set_version_flag("--version", sqlrep::build_info::version_line("master"));
     app.add_option("num_replicas", config.num_replicas,
                    "Configured number of replicas (quorum is a majority of 1+num_replicas)")
         ->required()

@@ -12,6 +12,7 @@
 #include "replica/replica_router.hpp"
 #include "replica/stream_follower.hpp"
 #include "replica/write_forwarder.hpp"
+#include "shared/build_info.hpp"
 #include "shared/http_server.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/tls_context.hpp"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     config.master_url = "http://127.0.0.1:8080";
     int forward_threads = 8;
     CLI::App app{"sqlrep replica: follows the master's log, serves reads, forwards writes"};
+    app.set_version_flag("--version", sqlrep::build_info::version_line("replica"));
     app.add_option("id", config.node_id, "This replica's id, 1..num_replicas")->required();
     app.add_option("num_replicas", config.num_replicas, "Configured number of replicas")
         ->required()

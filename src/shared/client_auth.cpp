@@ -9,6 +9,7 @@
 
 #include "shared/error.hpp"
 #include "shared/net.hpp"
+#include "shared/sql_executor.hpp"
 
 namespace sqlrep {
 namespace {
@@ -24,9 +25,12 @@ std::optional<Role> parse_role(std::string_view name) {
 
 const char* role_name(Role role) {
     switch (role) {
-        case Role::read: return "read";
-        case Role::write: return "write";
-        case Role::admin: return "admin";
+        case Role::read:
+            return "read";
+        case Role::write:
+            return "write";
+        case Role::admin:
+            return "admin";
     }
     return "?";
 }
@@ -50,7 +54,8 @@ ClientAuth ClientAuth::load(const std::string& path) {
     json::value doc = json::parse(text.str(), ec);
     if (ec) throw fail("not valid JSON: " + ec.message());
     if (!doc.is_array() || doc.get_array().empty())
-        throw fail(R"(expected a non-empty JSON array of {"token": "...", "role": "read|write|admin"})");
+        throw fail(
+            R"(expected a non-empty JSON array of {"token": "...", "role": "read|write|admin"})");
 
     ClientAuth auth;
     std::set<std::string> seen;
@@ -66,8 +71,7 @@ ClientAuth ClientAuth::load(const std::string& path) {
         const json::value* role = o->if_contains("role");
         if (token == nullptr || !token->is_string() || token->get_string().empty())
             throw fail(where + " needs a non-empty string \"token\"");
-        if (role == nullptr || !role->is_string())
-            throw fail(where + " needs a string \"role\"");
+        if (role == nullptr || !role->is_string()) throw fail(where + " needs a string \"role\"");
         std::optional<Role> parsed = parse_role(role->get_string());
         if (!parsed)
             throw fail(where + " has role \"" + std::string(role->get_string()) +
@@ -79,15 +83,44 @@ ClientAuth ClientAuth::load(const std::string& path) {
     return auth;
 }
 
-std::optional<Role> ClientAuth::role_for(std::string_view authorization) const {
-    constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size()) return std::nullopt;
-    // The scheme name is case-insensitive (RFC 9110); the token is not.
+namespace {
+
+// Whether `header` starts with the scheme name `scheme` ("Bearer ", "Basic "): scheme
+// names are case-insensitive (RFC 9110); what follows is not.
+bool has_scheme(std::string_view header, std::string_view scheme) {
+    if (header.size() <= scheme.size()) return false;
     for (std::size_t i = 0; i < scheme.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
+        if (std::tolower(static_cast<unsigned char>(header[i])) !=
             std::tolower(static_cast<unsigned char>(scheme[i])))
-            return std::nullopt;
-    Digest presented = digest(authorization.substr(scheme.size()));
+            return false;
+    return true;
+}
+
+// The token an "Authorization" value presents: a bearer token, or the password of HTTP
+// Basic credentials (rqlite's clients send those; the user name is not checked). Nullopt
+// for anything else.
+std::optional<std::string> presented_token(std::string_view authorization) {
+    constexpr std::string_view bearer = "Bearer ";
+    constexpr std::string_view basic = "Basic ";
+    if (has_scheme(authorization, bearer)) return std::string(authorization.substr(bearer.size()));
+    if (!has_scheme(authorization, basic)) return std::nullopt;
+    std::string credentials;
+    try {
+        credentials = base64_decode(std::string(authorization.substr(basic.size())));
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    auto colon = credentials.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    return credentials.substr(colon + 1);
+}
+
+}  // namespace
+
+std::optional<Role> ClientAuth::role_for(std::string_view authorization) const {
+    std::optional<std::string> token = presented_token(authorization);
+    if (!token) return std::nullopt;
+    Digest presented = digest(*token);
 
     std::optional<Role> found;
     for (const Token& t : tokens_)

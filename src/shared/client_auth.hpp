@@ -32,8 +32,9 @@ public:
 
     bool enabled() const { return !tokens_.empty(); }
 
-    // The role of an "Authorization: Bearer <token>" header value, or nullopt when the
-    // header is missing, not a bearer token, or names no known token. Compares against
+    // The role of an "Authorization: Bearer <token>" header value, or of "Basic" credentials
+    // whose password is the token (how rqlite's clients authenticate; any user name), or
+    // nullopt when the header is missing, neither, or names no known token. Compares against
     // every token in constant time so timing does not reveal a near miss.
     std::optional<Role> role_for(std::string_view authorization) const;
 

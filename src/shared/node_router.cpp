@@ -4,6 +4,7 @@
 
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
+#include "shared/rqlite_status.hpp"
 #include "shared/sql_executor.hpp"
 #include "shared/table_checksum.hpp"
 
@@ -16,7 +17,8 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       auth_(config.auth_file.empty() ? ClientAuth{} : ClientAuth::load(config.auth_file)),
       reads_(reads),
       applied_(applied),
-      published_(published) {
+      published_(published),
+      rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })) {
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -87,7 +89,7 @@ Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer)
 
     // Health and readiness stay open: load balancers and supervisors probe them without
     // credentials.
-    if (path == "/health" || path == "/ready") return Role::read;
+    if (path == "/health" || path == "/ready" || path == "/readyz") return Role::read;
     return client_role(req);
 }
 
@@ -118,6 +120,23 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
             return respond(json_response(200, json::object{{"ok", true}, {"ready", true}}));
         return respond(json_response(
             503, json::object{{"ok", false}, {"ready", false}, {"error", not_ready}}));
+    }
+
+    // rqlite's API (readiness probe, data endpoints, /nodes) beside sqlrep's.
+    if (path == "/readyz")
+        return respond(rqlite_readyz(not_ready_reason(), parse_rqlite_options(target).noleader));
+    if (RqliteApi::serves(path)) {
+        auto native = [this, peer](HttpRequest inner, Respond answer) {
+            try {
+                route(inner, peer, answer);
+            } catch (const Error& e) {
+                answer(error_response(e));
+            } catch (const std::exception& e) {
+                answer(error_response(ErrorKind::internal, e.what()));
+            }
+        };
+        // A copy of respond: serve() may throw, and the caller then answers through it.
+        return rqlite_->serve(req, role, std::move(native), respond);
     }
 
     if (path == "/") {
@@ -153,7 +172,9 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
     if (req.method() != http::verb::get)
         throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
-    if (path == "/status") return respond(json_response(200, status()));
+    if (path == "/status")
+        return respond(
+            json_response(200, with_rqlite_status(status(), config_, rqlite_->started())));
     if (path == "/metrics") {
         HttpResponse res{http::status::ok, 11};
         res.set(http::field::content_type, kMetricsContentType);
@@ -198,6 +219,7 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
         if (!result.results.empty()) {
             const auto& last = result.results.back().as_object();
             if (auto* c = last.if_contains("columns")) body["columns"] = *c;
+            if (auto* t = last.if_contains("types")) body["types"] = *t;
             if (auto* r = last.if_contains("rows")) body["rows"] = *r;
         }
         body["index"] = index;

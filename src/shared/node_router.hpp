@@ -20,6 +20,7 @@
 #include "shared/node_config.hpp"
 #include "shared/published_index.hpp"
 #include "shared/read_pool.hpp"
+#include "shared/rqlite_api.hpp"
 
 namespace sqlrep {
 
@@ -80,6 +81,8 @@ class NodeRouter : public RequestHandler {
         std::make_shared<std::atomic<std::size_t>>(0);
     std::shared_ptr<ResponseCounter> responses_ = std::make_shared<ResponseCounter>();
     void serve_checksum(Respond respond);
+    // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
+    std::unique_ptr<RqliteApi> rqlite_;
 };
 
 }  // namespace sqlrep

@@ -283,6 +283,13 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
         json::array names;
         for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(stmt, c));
         result["columns"] = std::move(names);
+        // Declared types ("" for an expression): rqlite's answers show them.
+        json::array types;
+        for (int c = 0; c < columns; ++c) {
+            const char* declared = sqlite3_column_decltype(stmt, c);
+            types.emplace_back(declared ? declared : "");
+        }
+        result["types"] = std::move(types);
         result["rows"] = std::move(rows);
     }
     if (!read_only) {

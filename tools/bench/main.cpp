@@ -17,6 +17,7 @@
 #include "bench_options.hpp"
 #include "bench_runner.hpp"
 #include "interrupt.hpp"
+#include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
 #include "report.hpp"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "Benchmark sqlrep: writes/s, reads/s, latency, replication lag, catch-up rate "
         "and master RSS; --compare dqlite for ratios against a dqlite cluster."};
+    app.set_version_flag("--version", sqlrep::build_info::version_line("bench"));
     app.add_option("--ack", options.ack, "Ack mode of the replicated write measurement")
         ->check(CLI::IsMember({"master", "quorum", "all"}))
         ->capture_default_str();

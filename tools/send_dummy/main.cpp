@@ -19,6 +19,7 @@
 #include "sample_requests.hpp"
 #include "schema_setup.hpp"
 #include "sql_request.hpp"
+#include "shared/build_info.hpp"
 #include "shared/error.hpp"
 #include "shared/http_client.hpp"
 #include "shared/tls_context.hpp"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
         "http://127.0.0.1:8080, insert a few rows and read them back, printing each request "
         "and answer.\n"
         "Exit status: 0 success, 1 a request failed or bad usage, 3 the node is unreachable."};
+    app.set_version_flag("--version", sqlrep::build_info::version_line("send_dummy"));
     std::string target = "http://127.0.0.1:8080";
     std::string exec_sql;
     std::string query_sql;

@@ -16,6 +16,7 @@
 #include "node_list.hpp"
 #include "terminal.hpp"
 #include "text_report.hpp"
+#include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
 
 namespace {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
         "  show_all 3                      master on 127.0.0.1:8080, replicas on 8081, 8082\n"
         "  show_all --nodes URL,URL,...    any nodes; the first one is the master\n"
         "Exit status: 0 in sync, 2 diverged, 3 a node unreachable, 1 bad usage."};
+    app.set_version_flag("--version", sqlrep::build_info::version_line("show_all"));
     int num_databases = 0;
     std::string nodes_text;
     int64_t limit = 20;
