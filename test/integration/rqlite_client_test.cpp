@@ -1,0 +1,54 @@
+// A real rqlite client library, unmodified, against sqlrep: rqlite-js (npm, the version
+// pinned in test/rqlite_client/package-lock.json) runs its README's basic flows
+// (test/rqlite_client/basic_flows.js) through the master and a replica of a cluster with
+// --auth, authenticating with HTTP Basic credentials. The library is installed with
+// `npm ci` into the build tree once; without node, npm or a reachable registry the test
+// fails and says so.
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+#include "cluster.hpp"
+
+namespace {
+
+using namespace sqlrep::test;
+namespace fs = std::filesystem;
+
+}  // namespace
+
+TEST_CASE("the rqlite-js client library runs its basic flows against sqlrep nodes",
+          "[integration][rqlite]") {
+    const fs::path source = SQLREP_RQLITE_CLIENT_SRC;
+    const fs::path work = SQLREP_RQLITE_CLIENT_WORK;
+    CommandRun node = run_command("node --version");
+    CommandRun npm = run_command("npm --version");
+    INFO("this test needs node and npm (scripts/test installs them): node says '"
+         << node.output << "', npm says '" << npm.output << "'");
+    REQUIRE(node.exit_code == 0);
+    REQUIRE(npm.exit_code == 0);
+
+    fs::create_directories(work);
+    for (const char* file : {"package.json", "package-lock.json", "basic_flows.js"})
+        fs::copy_file(source / file, work / file, fs::copy_options::overwrite_existing);
+    if (!fs::exists(work / "node_modules" / "rqlite-js" / "package.json")) {
+        CommandRun install =
+            run_command("npm ci --prefix '" + work.string() + "' --no-audit --no-fund");
+        INFO("npm ci of rqlite-js failed (is the npm registry reachable?):\n" << install.output);
+        REQUIRE(install.exit_code == 0);
+    }
+
+    const std::string token = "rqlite-js-" + random_hex(24);
+    ClusterOptions options;
+    options.replicas = 1;
+    options.auth = "[{\"token\": \"" + token + "\", \"role\": \"admin\"}]";
+    options.client_token = token;
+    Cluster c(options);
+    CommandRun run = run_command("node '" + (work / "basic_flows.js").string() + "' " +
+                                 c.master().url() + " " + c.replica(1).url() + " " + token);
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    c.wait_converged();
+    c.check_same_checksums();
+}
