@@ -62,9 +62,16 @@ const EffectApplier::Table& EffectApplier::table(std::string_view name) {
     }
     for (std::size_t k : s.key)
         key += (key.empty() ? "" : " AND ") + quote_identifier(s.stored_columns[k]) + " = ?";
-    t.insert_sql = "INSERT INTO " + quoted + " (" + columns + ") VALUES (" + placeholders(bound) + ")";
-    t.update_sql = "UPDATE " + quoted + " SET " + assignments + " WHERE " + key;
-    t.delete_sql = "DELETE FROM " + quoted + " WHERE " + key;
+    auto prepare = [&](const std::string& sql) {
+        return conn_.internal([&] {
+            return std::make_unique<Statement>(conn_.handle(), sql, "applying an effect",
+                                               SQLITE_PREPARE_PERSISTENT);
+        });
+    };
+    t.insert = prepare("INSERT INTO " + quoted + " (" + columns + ") VALUES (" +
+                       placeholders(bound) + ")");
+    t.update = prepare("UPDATE " + quoted + " SET " + assignments + " WHERE " + key);
+    t.remove = prepare("DELETE FROM " + quoted + " WHERE " + key);
     return tables_.emplace(std::string(name), std::move(t)).first->second;
 }
 
@@ -113,25 +120,24 @@ void EffectApplier::apply_row_change(const Effect& effect) {
         throw Error(ErrorKind::diverged, "the master's row has " + std::to_string(width) +
                                              " stored columns, this table " +
                                              std::to_string(s.stored_columns.size()));
-    const std::string& sql = effect.kind == EffectKind::insert   ? t.insert_sql
-                             : effect.kind == EffectKind::update ? t.update_sql
-                                                                 : t.delete_sql;
+    sqlite3_stmt* stmt = effect.kind == EffectKind::insert   ? t.insert->get()
+                         : effect.kind == EffectKind::update ? t.update->get()
+                                                             : t.remove->get();
+    int n = 0;
+    if (effect.kind != EffectKind::remove) {  // the new row
+        if (!s.without_rowid) sqlite3_bind_int64(stmt, ++n, effect.new_rowid);
+        for (std::size_t i = 0; i < s.stored_columns.size(); ++i)
+            if (s.writable[i]) bind(stmt, ++n, effect.new_values[i]);
+    }
+    if (effect.kind != EffectKind::insert) {  // which row
+        if (!s.without_rowid) sqlite3_bind_int64(stmt, ++n, effect.old_rowid);
+        for (std::size_t k : s.key) bind(stmt, ++n, effect.old_values[k]);
+    }
     recorder_.clear();
-    conn_.internal([&] {
-        auto stmt = conn_.cached(sql);
-        int n = 0;
-        if (effect.kind != EffectKind::remove) {  // the new row
-            if (!s.without_rowid) sqlite3_bind_int64(stmt.get(), ++n, effect.new_rowid);
-            for (std::size_t i = 0; i < s.stored_columns.size(); ++i)
-                if (s.writable[i]) bind(stmt.get(), ++n, effect.new_values[i]);
-        }
-        if (effect.kind != EffectKind::insert) {  // which row
-            if (!s.without_rowid) sqlite3_bind_int64(stmt.get(), ++n, effect.old_rowid);
-            for (std::size_t k : s.key) bind(stmt.get(), ++n, effect.old_values[k]);
-        }
-        if (sqlite3_step(stmt.get()) != SQLITE_DONE)
-            throw Error(ErrorKind::diverged, sqlite3_errmsg(conn_.handle()));
-    });
+    int rc = conn_.internal([&] { return sqlite3_step(stmt); });
+    std::string failure = rc == SQLITE_DONE ? "" : sqlite3_errmsg(conn_.handle());
+    sqlite3_reset(stmt);  // bound values point into the body: they are rebound before reuse
+    if (rc != SQLITE_DONE) throw Error(ErrorKind::diverged, failure);
     if (recorder_.recorded() != effect.raw)
         throw Error(ErrorKind::diverged, recorder_.recorded().empty()
                                              ? "the row is not here"

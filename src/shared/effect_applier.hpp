@@ -15,12 +15,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "shared/connection.hpp"
 #include "shared/effect_recorder.hpp"
 #include "shared/effects.hpp"
+#include "shared/statement.hpp"
 #include "shared/table_shape.hpp"
 
 namespace sqlrep {
@@ -42,7 +44,8 @@ public:
 private:
     struct Table {
         TableShape shape;
-        std::string insert_sql, update_sql, delete_sql;
+        // Prepared once per table and schema (tables_ is cleared by a schema statement).
+        std::unique_ptr<Statement> insert, update, remove;
     };
 
     const Table& table(std::string_view name);

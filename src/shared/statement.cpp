@@ -6,8 +6,9 @@
 
 namespace sqlrep {
 
-Statement::Statement(sqlite3* db, const std::string& sql, const char* what) : db_(db), what_(what) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+Statement::Statement(sqlite3* db, const std::string& sql, const char* what, unsigned prepare_flags)
+    : db_(db), what_(what) {
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, prepare_flags, &stmt_, nullptr) != SQLITE_OK) {
         std::string problem = sqlite3_errmsg(db);
         sqlite3_finalize(stmt_);
         throw Error(ErrorKind::internal, std::string(what) + ": " + problem + " (" + sql + ")");

@@ -14,8 +14,10 @@ namespace sqlrep {
 class Statement {
 public:
     // Throws Error(internal), naming `what` and SQLite's message, when `sql` does not
-    // prepare. `what` also names the failures of step().
-    Statement(sqlite3* db, const std::string& sql, const char* what = "internal SQL");
+    // prepare. `what` also names the failures of step(). `prepare_flags` are
+    // sqlite3_prepare_v3's (SQLITE_PREPARE_PERSISTENT for a statement kept long).
+    Statement(sqlite3* db, const std::string& sql, const char* what = "internal SQL",
+              unsigned prepare_flags = 0);
     ~Statement();
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
