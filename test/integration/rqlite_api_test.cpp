@@ -101,7 +101,7 @@ TEST_CASE("rqlite execute and query answer in rqlite's shapes on every node", "[
     }
 }
 
-TEST_CASE("rqlite errors are per statement with 200; a transaction rolls back on one",
+TEST_CASE("rqlite errors are per statement with 200 and a transaction rolls back on one",
           "[integration]") {
     Cluster c(one_replica());
     c.exec_ok(c.master(), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)");
@@ -175,7 +175,7 @@ TEST_CASE("rqlite blobs come back as base64 or, with blob_array, as bytes", "[in
     }
 }
 
-TEST_CASE("rqlite queued writes answer at once and are applied in order; wait waits",
+TEST_CASE("rqlite queued writes answer at once and are applied in order and wait waits",
           "[integration]") {
     Cluster c(one_replica());
     c.exec_ok(c.master(), "CREATE TABLE q (id INTEGER PRIMARY KEY, v INTEGER)");
@@ -264,7 +264,7 @@ TEST_CASE("rqlite /db/request runs a mix of reads and writes", "[integration]") 
     }
 }
 
-TEST_CASE("rqlite /status, /readyz and /nodes on every node", "[integration]") {
+TEST_CASE("rqlite /status and /readyz and /nodes on every node", "[integration]") {
     Cluster c(one_replica());
     c.wait_converged();
     for (Node* node : c.nodes()) {
@@ -305,7 +305,7 @@ TEST_CASE("rqlite /status, /readyz and /nodes on every node", "[integration]") {
     }
 }
 
-TEST_CASE("rqlite's HTTP Basic auth presents a client token; roles apply", "[integration]") {
+TEST_CASE("rqlite's HTTP Basic auth presents a client token and roles apply", "[integration]") {
     const std::string reader = "reader-" + random_hex(24);
     const std::string writer = "writer-" + random_hex(24);
     ClusterOptions options = one_replica();
