@@ -28,11 +28,12 @@ ReplicaRouter::ReplicaRouter(const NodeConfig& config, const std::string& cluste
       applier_(applier) {}
 
 void ReplicaRouter::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
+    // Answered, not thrown: `respond` is ours now, the caller's is moved-from.
     if (follower_.state() == FollowerState::diverged)
-        throw Error(ErrorKind::diverged,
-                    "this replica has diverged from the master and does not take writes; send "
-                    "them to " +
-                        config_.master_url);
+        return respond(error_response(
+            ErrorKind::diverged,
+            "this replica has diverged from the master and does not take writes; send them to " +
+                config_.master_url));
     // Classify here first: a schema change is refused without bothering the master.
     reads_.post_client([this, statements = std::move(req.statements), body = raw.body(),
                         respond](Connection& conn) mutable {

@@ -326,6 +326,10 @@ TEST_CASE(
     INFO(read.describe());
     CHECK(read.status == 503);
     CHECK(read.error().find("diverged") != std::string::npos);
+    Response write = c.exec(c.replica(1), "INSERT INTO t(v) VALUES ('while diverged')");
+    INFO(write.describe());
+    CHECK(write.status == 503);
+    CHECK(write.error().find("diverged") != std::string::npos);
     CHECK(c.get(c.replica(1), "/health").status == 200);  // up, only not serving data
 
     c.master().resume();
