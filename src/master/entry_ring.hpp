@@ -23,7 +23,7 @@
 namespace sqlrep::master {
 
 class EntryRing {
-public:
+  public:
     // Keeps at most `max_entries` entries and about `max_bytes` of encoded entries.
     EntryRing(std::size_t max_entries, std::size_t max_bytes);
     EntryRing(const EntryRing&) = delete;
@@ -49,10 +49,9 @@ public:
     // Entries from `from` on (at most `max_entries`, about `max_bytes`), as one stream
     // message. nullopt when the ring no longer (or not yet) holds `from`: read the log.
     // A Batch with last == 0 when nothing from `from` on is published yet.
-    std::optional<Batch> batch(int64_t from, std::size_t max_entries,
-                               std::size_t max_bytes) const;
+    std::optional<Batch> batch(int64_t from, std::size_t max_entries, std::size_t max_bytes) const;
 
-private:
+  private:
     struct Slot {
         Hash hash;
         std::shared_ptr<const std::string> encoded;
@@ -63,9 +62,9 @@ private:
     const std::size_t max_bytes_;
 
     mutable std::mutex mutex_;
-    std::deque<Slot> slots_;   // guarded by mutex_; slots_[i] is entry first_ + i
-    int64_t first_ = 0;        // guarded by mutex_; 0 while empty
-    std::size_t bytes_ = 0;    // guarded by mutex_
+    std::deque<Slot> slots_;  // guarded by mutex_; slots_[i] is entry first_ + i
+    int64_t first_ = 0;       // guarded by mutex_; 0 while empty
+    std::size_t bytes_ = 0;   // guarded by mutex_
 };
 
 }  // namespace sqlrep::master

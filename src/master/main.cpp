@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "master/entry_ring.hpp"
 #include "master/master_router.hpp"
@@ -60,15 +60,17 @@ int main(int argc, char** argv) {
         std::filesystem::create_directories(config.data_dir);
         std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
 
-        auto writer = std::make_unique<Connection>(config.database_path(),
-                                                   Connection::Mode::writer, config.sync);
+        auto writer = std::make_unique<Connection>(config.database_path(), Connection::Mode::writer,
+                                                   config.sync);
         writer->checkpoint_in_background();
         // Only the master enforces them: their actions reach replicas as effects.
         if (foreign_keys) writer->exec_internal("PRAGMA foreign_keys = ON");
         ensure_log_schema(*writer);
         int64_t term = 1;
-        if (auto stored = read_meta(*writer, "term")) term = std::stoll(*stored);
-        else write_meta(*writer, "term", std::to_string(term));
+        if (auto stored = read_meta(*writer, "term"))
+            term = std::stoll(*stored);
+        else
+            write_meta(*writer, "term", std::to_string(term));
         LogPosition last = last_log_position(*writer);
 
         IoThreads io(config.http_threads);
@@ -79,8 +81,7 @@ int main(int argc, char** argv) {
         // Recent entries, encoded once, streamed from memory (and during the fsync).
         EntryRing ring(kRingEntries, kRingBytes);
         Sequencer sequencer(std::move(writer), term,
-                            std::chrono::milliseconds(config.query_timeout_ms),
-                            [&](int64_t index) {
+                            std::chrono::milliseconds(config.query_timeout_ms), [&](int64_t index) {
                                 committed.advance(index);
                                 registry.notify_commit();
                             });
@@ -109,8 +110,8 @@ int main(int argc, char** argv) {
                      ack_mode_name(config.default_ack), config.database_path(),
                      config.tls.ca.empty() ? "" : ", mutual TLS");
         run_until_signal(
-            io, [&] { listener->stop(); },
-            [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
+            io, [&] { listener->stop(); }, [&] { return router.in_flight(); },
+            std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         sequencer.stop();
         reads.stop();
         spdlog::info("master stopped at index {}", committed.value());

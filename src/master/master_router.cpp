@@ -50,30 +50,35 @@ void MasterRouter::serve_exec(ClientRequest req, const HttpRequest&, Respond res
     AckMode mode = req.ack.value_or(config_.default_ack);
     auto timeout = std::chrono::milliseconds(config_.ack_timeout_ms);
     ExecutionRule rule = req.may_change_schema ? ExecutionRule::write : ExecutionRule::data_write;
-    sequencer_.submit(std::move(req.statements), [this, mode, timeout,
-                                                  respond](WriteOutcome outcome) {
-        // On the writer thread: only hand the result on.
-        if (outcome.error) return respond(error_response(*outcome.error));
-        int64_t index = outcome.index;
-        auto result = std::make_shared<ExecutionResult>(std::move(outcome.result));
-        registry_.wait_for_ack(mode, index, timeout, [this, mode, index, result, respond](bool acked) {
-            if (!acked) {
-                int needed = registry_.replicas_needed(mode);
-                return respond(error_response(
-                    ErrorKind::timeout,
-                    "the write is committed on the master at index " + std::to_string(index) +
-                        " but not yet acknowledged by " + std::to_string(needed) + " of " +
-                        std::to_string(registry_.num_replicas()) + " replica(s) (ack=" +
-                        ack_mode_name(mode) + ") within " +
-                        std::to_string(config_.ack_timeout_ms) + " ms"));
-            }
-            respond(json_response(200, json::object{{"ok", true},
-                                                    {"index", index},
-                                                    {"rows_affected", result->rows_affected},
-                                                    {"last_insert_id", result->last_insert_id},
-                                                    {"results", std::move(result->results)}}));
-        });
-    }, rule);
+    sequencer_.submit(
+        std::move(req.statements),
+        [this, mode, timeout, respond](WriteOutcome outcome) {
+            // On the writer thread: only hand the result on.
+            if (outcome.error) return respond(error_response(*outcome.error));
+            int64_t index = outcome.index;
+            auto result = std::make_shared<ExecutionResult>(std::move(outcome.result));
+            registry_.wait_for_ack(
+                mode, index, timeout, [this, mode, index, result, respond](bool acked) {
+                    if (!acked) {
+                        int needed = registry_.replicas_needed(mode);
+                        return respond(error_response(
+                            ErrorKind::timeout,
+                            "the write is committed on the master at index " +
+                                std::to_string(index) + " but not yet acknowledged by " +
+                                std::to_string(needed) + " of " +
+                                std::to_string(registry_.num_replicas()) +
+                                " replica(s) (ack=" + ack_mode_name(mode) + ") within " +
+                                std::to_string(config_.ack_timeout_ms) + " ms"));
+                    }
+                    respond(
+                        json_response(200, json::object{{"ok", true},
+                                                        {"index", index},
+                                                        {"rows_affected", result->rows_affected},
+                                                        {"last_insert_id", result->last_insert_id},
+                                                        {"results", std::move(result->results)}}));
+                });
+        },
+        rule);
 }
 
 void MasterRouter::serve_strong_read(ClientRequest req, const HttpRequest&, Respond respond) {

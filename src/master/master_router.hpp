@@ -11,7 +11,7 @@
 namespace sqlrep::master {
 
 class MasterRouter : public NodeRouter {
-public:
+  public:
     MasterRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                  IndexWatch& committed, Sequencer& sequencer, ReplicaRegistry& registry,
                  const EntryRing& ring);
@@ -19,13 +19,13 @@ public:
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
     void take_upgrade(ByteStream stream, HttpRequest req) override;
 
-protected:
+  protected:
     void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     json::object status() override;
     std::string not_ready_reason() override;
 
-private:
+  private:
     Sequencer& sequencer_;
     ReplicaRegistry& registry_;
     const EntryRing& ring_;

@@ -34,7 +34,9 @@ Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
 
 Sequencer::~Sequencer() { stop(); }
 
-void Sequencer::start() { thread_ = std::thread([this] { run(); }); }
+void Sequencer::start() {
+    thread_ = std::thread([this] { run(); });
+}
 
 void Sequencer::stop() {
     {
@@ -103,7 +105,7 @@ void Sequencer::run_group(std::vector<Pending>& group) {
     // Usually one pass. A request SQLite aborts together with the whole transaction (an
     // interrupted write does that) takes the group's earlier successes with it: that
     // request fails alone and the others run again in a new transaction.
-    std::vector<Entry> written;  // this pass's entries, in index order
+    std::vector<Entry> written;        // this pass's entries, in index order
     std::vector<std::size_t> writers;  // written[k] came from group[writers[k]]
     for (bool done = false; !done;) {
         try {
@@ -146,9 +148,9 @@ void Sequencer::run_group(std::vector<Pending>& group) {
             last_ = before;
             for (auto& outcome : outcomes) {
                 if (outcome.error) continue;
-                outcome.error = Error(ErrorKind::unavailable,
-                                      std::string("the master could not commit the write: ") +
-                                          e.what());
+                outcome.error =
+                    Error(ErrorKind::unavailable,
+                          std::string("the master could not commit the write: ") + e.what());
             }
             done = true;
         }

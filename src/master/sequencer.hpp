@@ -37,7 +37,7 @@ struct WriteOutcome {
 };
 
 class Sequencer {
-public:
+  public:
     using Done = std::function<void(WriteOutcome)>;
 
     // Takes over the writer connection. `on_commit(index)` is called on the writer thread
@@ -78,7 +78,7 @@ public:
     // The index of the last commit, for reads to answer with (any thread).
     const PublishedIndex& published() const { return published_; }
 
-private:
+  private:
     struct Pending {
         std::vector<SqlStatement> statements;
         Done done;

@@ -58,8 +58,8 @@ void StreamSession::run(HttpRequest upgrade) {
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
         res.set(kStreamProtocolHeader, std::to_string(kStreamProtocol));
     }));
-    ws_.async_accept(upgrade, beast::bind_front_handler(&StreamSession::on_accept,
-                                                        shared_from_this()));
+    ws_.async_accept(upgrade,
+                     beast::bind_front_handler(&StreamSession::on_accept, shared_from_this()));
 }
 
 void StreamSession::on_accept(beast::error_code ec) {
@@ -79,8 +79,8 @@ void StreamSession::on_accept(beast::error_code ec) {
             std::optional<Hash> streamed = self->ring_.hash_at(self->start_.from);
             if (!streamed || !self->start_.hash || *streamed != *self->start_.hash)
                 problem = "replica is ahead of the master (index " +
-                          std::to_string(self->start_.from) + " > " +
-                          std::to_string(last.index) + ")";
+                          std::to_string(self->start_.from) + " > " + std::to_string(last.index) +
+                          ")";
         } else if (self->start_.from < first_log_index(conn) - 1) {
             needs_snapshot = true;  // the entries it lacks are trimmed
         } else if (self->start_.hash) {
@@ -89,8 +89,8 @@ void StreamSession::on_accept(beast::error_code ec) {
                 problem = "diverged: the replica's hash at index " +
                           std::to_string(self->start_.from) + " differs from the master's";
         } else if (self->start_.from > 0) {
-            problem = "diverged: the replica gave no hash for index " +
-                      std::to_string(self->start_.from);
+            problem =
+                "diverged: the replica gave no hash for index " + std::to_string(self->start_.from);
         }
         net::post(self->ws_.get_executor(), [self, problem, needs_snapshot] {
             self->on_start_checked(problem, needs_snapshot);
@@ -116,7 +116,8 @@ void StreamSession::send_snapshot() {
     reads_.post([self](Connection& conn) {
         try {
             SnapshotFile snapshot = create_snapshot(conn, self->snapshot_dir_);
-            net::post(self->ws_.get_executor(), [self, snapshot] { self->on_snapshot_ready(snapshot); });
+            net::post(self->ws_.get_executor(),
+                      [self, snapshot] { self->on_snapshot_ready(snapshot); });
         } catch (const Error& e) {
             std::string problem = std::string("cannot make a snapshot: ") + e.what();
             net::post(self->ws_.get_executor(), [self, problem] { self->refuse(problem); });
@@ -282,8 +283,10 @@ void StreamSession::fail(beast::error_code ec, const char* what) {
     bool expected = ec == websocket::error::closed || ec == net::error::operation_aborted ||
                     ec == net::error::eof || ec == beast::error::timeout ||
                     ec == net::error::connection_reset || ec == ssl::error::stream_truncated;
-    if (!expected) spdlog::warn("replica {} stream {}: {}", start_.replica_id, what, ec.message());
-    else spdlog::info("replica {} stream closed ({})", start_.replica_id, ec.message());
+    if (!expected)
+        spdlog::warn("replica {} stream {}: {}", start_.replica_id, what, ec.message());
+    else
+        spdlog::info("replica {} stream closed ({})", start_.replica_id, ec.message());
     closed_ = true;
     heartbeat_.cancel();
     if (started_) registry_.detach(start_.replica_id, this);

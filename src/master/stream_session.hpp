@@ -33,7 +33,7 @@
 namespace sqlrep::master {
 
 class StreamSession : public std::enable_shared_from_this<StreamSession> {
-public:
+  public:
     struct Start {
         int replica_id = 0;
         int64_t from = 0;             // the replica's applied index
@@ -57,7 +57,7 @@ public:
 
     void close();
 
-private:
+  private:
     void on_accept(beast::error_code ec);
     void on_start_checked(std::string problem, bool needs_snapshot);
     void send_snapshot();

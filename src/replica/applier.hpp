@@ -22,7 +22,7 @@
 namespace sqlrep::replica {
 
 class Applier {
-public:
+  public:
     // Keeps the last `log_retain` entries of this replica's own log.
     Applier(std::unique_ptr<Connection> writer, int64_t log_retain);
     Applier(const Applier&) = delete;
@@ -48,7 +48,7 @@ public:
     // its position.
     void install_snapshot(const std::string& path);
 
-private:
+  private:
     void check(const LogPosition& previous, const Entry& entry) const;
 
     std::unique_ptr<Connection> writer_;

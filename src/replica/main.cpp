@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "replica/applier.hpp"
 #include "replica/replica_router.hpp"
@@ -40,8 +40,7 @@ int main(int argc, char** argv) {
                    "behind the master")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
         ->capture_default_str();
-    app.add_option("--forward-threads", forward_threads,
-                   "Threads forwarding writes to the master")
+    app.add_option("--forward-threads", forward_threads, "Threads forwarding writes to the master")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
@@ -63,14 +62,15 @@ int main(int argc, char** argv) {
         if (master.scheme == "https") {
             master_tls = make_client_tls(config.tls);
             if (config.tls.ca.empty())
-                spdlog::warn("not verifying the master's certificate (no --tls-ca): the "
-                             "connection is encrypted but not authenticated");
+                spdlog::warn(
+                    "not verifying the master's certificate (no --tls-ca): the "
+                    "connection is encrypted but not authenticated");
         }
         std::filesystem::create_directories(config.data_dir);
         std::string token = resolve_cluster_token(config, /*create_if_missing=*/true);
 
-        auto writer = std::make_unique<Connection>(config.database_path(),
-                                                   Connection::Mode::writer, config.sync);
+        auto writer = std::make_unique<Connection>(config.database_path(), Connection::Mode::writer,
+                                                   config.sync);
         writer->checkpoint_in_background();
         Applier applier(std::move(writer), config.log_retain);
         IoThreads io(config.http_threads);
@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
                      config.advertised_url(), applier.position().index, config.master_url,
                      config.database_path());
         run_until_signal(
-            io, [&] { listener->stop(); },
-            [&] { return router.in_flight(); }, std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
+            io, [&] { listener->stop(); }, [&] { return router.in_flight(); },
+            std::chrono::milliseconds(config.ack_timeout_ms + config.wait_timeout_ms));
         follower.stop();
         forwarder.stop();
         reads.stop();

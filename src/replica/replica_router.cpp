@@ -96,8 +96,8 @@ void ReplicaRouter::serve_strong_read(ClientRequest, const HttpRequest& raw, Res
 std::string ReplicaRouter::local_read_refusal() {
     if (follower_.state() != FollowerState::diverged) return "";
     return "this replica has diverged from the master and serves no reads until it has "
-           "resynced: " + follower_.last_error() + "; read from " + config_.master_url +
-           " or another replica";
+           "resynced: " +
+           follower_.last_error() + "; read from " + config_.master_url + " or another replica";
 }
 
 std::string readiness_problem(std::string_view state, const std::string& last_error,

@@ -16,19 +16,19 @@ std::string readiness_problem(std::string_view state, const std::string& last_er
                               int64_t applied, int64_t master_index, int64_t max_lag);
 
 class ReplicaRouter : public NodeRouter {
-public:
+  public:
     ReplicaRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                   IndexWatch& applied, StreamFollower& follower, WriteForwarder& forwarder,
                   const Applier& applier);
 
-protected:
+  protected:
     void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     json::object status() override;
     std::string not_ready_reason() override;
     std::string local_read_refusal() override;
 
-private:
+  private:
     void forward_write(std::string body, Respond respond);
 
     StreamFollower& follower_;

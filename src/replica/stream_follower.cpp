@@ -41,9 +41,12 @@ void StreamFollower::stop() {
 
 const char* StreamFollower::state_name() const {
     switch (state_.load()) {
-        case FollowerState::connecting: return "connecting";
-        case FollowerState::following: return "following";
-        case FollowerState::diverged: return "diverged";
+        case FollowerState::connecting:
+            return "connecting";
+        case FollowerState::following:
+            return "following";
+        case FollowerState::diverged:
+            return "diverged";
     }
     return "connecting";
 }
@@ -72,9 +75,10 @@ net::awaitable<void> StreamFollower::follow() {
                 state_ = FollowerState::diverged;
                 wants_snapshot_ = true;
                 set_error(e.what());
-                spdlog::critical("replica {} DIVERGED from the master and stopped applying; "
-                                 "resyncing from a snapshot: {}",
-                                 config_.node_id, e.what());
+                spdlog::critical(
+                    "replica {} DIVERGED from the master and stopped applying; "
+                    "resyncing from a snapshot: {}",
+                    config_.node_id, e.what());
             }
             set_error(e.what());
             spdlog::warn("stream: {}", e.what());
@@ -88,8 +92,10 @@ net::awaitable<void> StreamFollower::follow() {
             spdlog::error("stream follower: unexpected failure, restarting: {}", e.what());
         }
         // A session that got going resets the backoff; repeated failures back off.
-        if (state_ != FollowerState::connecting) backoff = kMinBackoff;
-        else backoff = std::min(backoff * 2, kMaxBackoff);
+        if (state_ != FollowerState::connecting)
+            backoff = kMinBackoff;
+        else
+            backoff = std::min(backoff * 2, kMaxBackoff);
         timer.expires_after(backoff);
         co_await timer.async_wait(net::use_awaitable);
     }
@@ -134,9 +140,8 @@ net::awaitable<void> StreamFollower::follow_once() {
     timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     ws.read_message_max(256 * 1024 * 1024);
-    ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
-        req.set(kTokenHeader, cluster_token_);
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [this](websocket::request_type& req) { req.set(kTokenHeader, cluster_token_); }));
 
     const LogPosition& position = applier_.position();
     std::string target = "/_cluster/stream?replica_id=" + std::to_string(config_.node_id) +
@@ -204,7 +209,8 @@ net::awaitable<void> StreamFollower::follow_once() {
                 break;
             case StreamMessage::Type::error:
                 // The master found our history incompatible with its own.
-                if (message.error.rfind("diverged", 0) == 0 || message.error.rfind("replica is ahead", 0) == 0)
+                if (message.error.rfind("diverged", 0) == 0 ||
+                    message.error.rfind("replica is ahead", 0) == 0)
                     throw Error(ErrorKind::diverged, message.error);
                 throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
             case StreamMessage::Type::snapshot:

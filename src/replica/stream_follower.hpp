@@ -26,7 +26,7 @@ namespace sqlrep::replica {
 enum class FollowerState { connecting, following, diverged };
 
 class StreamFollower {
-public:
+  public:
     // `master_tls`: the client TLS context for an https master (null for http).
     StreamFollower(const NodeConfig& config, std::shared_ptr<ssl::context> master_tls,
                    std::string cluster_token, Applier& applier, IndexWatch& applied);
@@ -43,7 +43,7 @@ public:
     int64_t master_commit_index() const { return master_commit_.load(); }
     int64_t resyncs() const { return resyncs_.load(); }
 
-private:
+  private:
     net::awaitable<void> follow();
     net::awaitable<void> follow_once();
     net::awaitable<ByteStream> connect(const Url& master);

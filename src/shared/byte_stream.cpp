@@ -9,12 +9,13 @@ void complete_now(const net::any_io_executor& executor, ByteStream::DoneHandler 
 }
 
 class PlainImpl final : public ByteStream::Impl {
-public:
+  public:
     explicit PlainImpl(beast::tcp_stream tcp) : tcp_(std::move(tcp)) {}
 
     beast::tcp_stream& tcp() override { return tcp_; }
     SSL* tls_handle() override { return nullptr; }
-    void read_some(BufferList<net::mutable_buffer> buffers, ByteStream::IoHandler handler) override {
+    void read_some(BufferList<net::mutable_buffer> buffers,
+                   ByteStream::IoHandler handler) override {
         tcp_.async_read_some(buffers, std::move(handler));
     }
     void write_some(BufferList<net::const_buffer> buffers, ByteStream::IoHandler handler) override {
@@ -32,23 +33,25 @@ public:
         beast::async_teardown(role, tcp_, std::move(handler));
     }
 
-private:
+  private:
     beast::tcp_stream tcp_;
 };
 
 class TlsImpl final : public ByteStream::Impl {
-public:
+  public:
     TlsImpl(beast::tcp_stream tcp, ssl::context& context) : tls_(std::move(tcp), context) {}
 
     beast::tcp_stream& tcp() override { return tls_.next_layer(); }
     SSL* tls_handle() override { return tls_.native_handle(); }
-    void read_some(BufferList<net::mutable_buffer> buffers, ByteStream::IoHandler handler) override {
+    void read_some(BufferList<net::mutable_buffer> buffers,
+                   ByteStream::IoHandler handler) override {
         tls_.async_read_some(buffers, std::move(handler));
     }
     void write_some(BufferList<net::const_buffer> buffers, ByteStream::IoHandler handler) override {
         tls_.async_write_some(buffers, std::move(handler));
     }
-    void handshake(ssl::stream_base::handshake_type type, ByteStream::DoneHandler handler) override {
+    void handshake(ssl::stream_base::handshake_type type,
+                   ByteStream::DoneHandler handler) override {
         tls_.async_handshake(type, std::move(handler));
     }
     void shutdown(ByteStream::DoneHandler handler) override {
@@ -59,13 +62,14 @@ public:
         async_teardown(role, tls_, std::move(handler));
     }
 
-private:
+  private:
     beast::ssl_stream<beast::tcp_stream> tls_;
 };
 
 }  // namespace
 
-ByteStream::ByteStream(beast::tcp_stream tcp) : impl_(std::make_unique<PlainImpl>(std::move(tcp))) {}
+ByteStream::ByteStream(beast::tcp_stream tcp)
+    : impl_(std::make_unique<PlainImpl>(std::move(tcp))) {}
 
 ByteStream::ByteStream(beast::tcp_stream tcp, ssl::context& context)
     : impl_(std::make_unique<TlsImpl>(std::move(tcp), context)) {}

@@ -26,7 +26,7 @@ namespace sqlrep {
 // write can be handed through a virtual call without knowing Beast's sequence types.
 template <class Buffer>
 class BufferList {
-public:
+  public:
     static constexpr std::size_t kMaxBuffers = 16;
     using value_type = Buffer;
     using const_iterator = const Buffer*;
@@ -43,7 +43,7 @@ public:
     const Buffer* begin() const { return buffers_.data(); }
     const Buffer* end() const { return buffers_.data() + size_; }
 
-private:
+  private:
     std::array<Buffer, kMaxBuffers> buffers_{};
     std::size_t size_ = 0;
 };
@@ -54,7 +54,7 @@ private:
 // tcp_stream needs; hence this thin wrapper around any_completion_handler.
 template <class Signature>
 class ErasedHandler {
-public:
+  public:
     using executor_type = net::any_io_executor;
 
     template <class Handler>
@@ -69,20 +69,20 @@ public:
         std::move(handler_)(std::forward<Args>(args)...);
     }
 
-private:
+  private:
     net::any_io_executor executor_;
     net::any_completion_handler<Signature> handler_;
 };
 
 class ByteStream {
-public:
+  public:
     using executor_type = net::any_io_executor;
     using IoHandler = ErasedHandler<void(beast::error_code, std::size_t)>;
     using DoneHandler = ErasedHandler<void(beast::error_code)>;
 
     // The erased implementation (plain or TLS); defined in byte_stream.cpp.
     class Impl {
-    public:
+      public:
         virtual ~Impl() = default;
         virtual beast::tcp_stream& tcp() = 0;
         virtual SSL* tls_handle() = 0;  // null when plain
@@ -162,11 +162,11 @@ public:
     template <class TeardownHandler>
     friend void async_teardown(beast::role_type role, ByteStream& stream,
                                TeardownHandler&& handler) {
-        stream.impl_->teardown(role, DoneHandler(std::forward<TeardownHandler>(handler),
-                                                 stream.get_executor()));
+        stream.impl_->teardown(
+            role, DoneHandler(std::forward<TeardownHandler>(handler), stream.get_executor()));
     }
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,7 +1,7 @@
 #include "shared/checkpointer.hpp"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "shared/error.hpp"
 
@@ -10,8 +10,8 @@ namespace sqlrep {
 Checkpointer::Checkpointer(sqlite3* writer, const std::string& path, const char* vfs,
                            int start_frames)
     : writer_(writer), start_frames_(start_frames) {
-    if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        vfs) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) !=
+        SQLITE_OK) {
         std::string message = own_ ? sqlite3_errmsg(own_) : "out of memory";
         sqlite3_close(own_);
         throw Error(ErrorKind::internal, "cannot open " + path + " to checkpoint: " + message);
@@ -55,8 +55,8 @@ int Checkpointer::on_commit(void* self, sqlite3* writer, const char* schema, int
     if (was == State::finish_due) {
         // The background copy is done: copy what came after it, here, so that nothing
         // new lands before this thread's next transaction restarts the WAL.
-        int rc = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                           nullptr);
+        int rc =
+            sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             spdlog::warn("checkpoint failed: {}", sqlite3_errmsg(writer));
     }
@@ -69,8 +69,8 @@ void Checkpointer::run() {
         wake_.wait(lock, [&] { return stopping_ || state_ == State::copying; });
         if (stopping_) return;
         lock.unlock();
-        int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                           nullptr);
+        int rc =
+            sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             spdlog::warn("background checkpoint failed: {}", sqlite3_errmsg(own_));
         lock.lock();

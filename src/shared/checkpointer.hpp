@@ -27,7 +27,7 @@ struct sqlite3;
 namespace sqlrep {
 
 class Checkpointer {
-public:
+  public:
     // Installs itself as `writer`'s WAL hook (replacing the auto-checkpoint) and opens its
     // own connection to `path` through `vfs`. A checkpoint syncs the WAL before copying
     // and the database file after, whatever the writer's --sync.
@@ -41,7 +41,7 @@ public:
     // rounds, and the writer's short share of each, more frequent.
     static constexpr int kStartFrames = 16000;
 
-private:
+  private:
     enum class State { idle, copying, finish_due };
 
     // SQLite's WAL hook: runs on the writer's thread after each commit.

@@ -23,7 +23,7 @@ enum class Role { read = 0, write = 1, admin = 2 };
 const char* role_name(Role role);
 
 class ClientAuth {
-public:
+  public:
     ClientAuth() = default;  // open: no tokens, everyone is admin
 
     // Reads and validates an auth file. Throws Error(bad_request) naming the file and the
@@ -38,7 +38,7 @@ public:
     // every token in constant time so timing does not reveal a near miss.
     std::optional<Role> role_for(std::string_view authorization) const;
 
-private:
+  private:
     // Tokens are kept as SHA-256 digests: equal lengths make the comparison constant
     // time whatever the presented token's length.
     using Digest = std::array<unsigned char, 32>;

@@ -10,8 +10,8 @@
 #include <sqlite3.h>
 
 #include "shared/checkpointer.hpp"
-#include "shared/sqlrep_vfs.hpp"
 #include "shared/error.hpp"
+#include "shared/sqlrep_vfs.hpp"
 
 namespace sqlrep {
 namespace {

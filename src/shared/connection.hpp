@@ -36,7 +36,7 @@ enum class SyncMode { full, normal };
 // it and just after it has finished (sql_executor calls both; the master's EffectRecorder
 // listens). Throwing from either fails the statement.
 class StatementObserver {
-public:
+  public:
     virtual ~StatementObserver() = default;
     virtual void before_schema_statement(sqlite3_stmt* stmt) = 0;
     virtual void after_schema_statement(sqlite3_stmt* stmt) = 0;

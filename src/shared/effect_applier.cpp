@@ -9,9 +9,15 @@ namespace {
 
 void bind(sqlite3_stmt* stmt, int index, const Value& v) {
     switch (v.type) {
-        case Value::Type::null: sqlite3_bind_null(stmt, index); break;
-        case Value::Type::integer: sqlite3_bind_int64(stmt, index, v.integer); break;
-        case Value::Type::real: sqlite3_bind_double(stmt, index, v.real); break;
+        case Value::Type::null:
+            sqlite3_bind_null(stmt, index);
+            break;
+        case Value::Type::integer:
+            sqlite3_bind_int64(stmt, index, v.integer);
+            break;
+        case Value::Type::real:
+            sqlite3_bind_double(stmt, index, v.real);
+            break;
         case Value::Type::text:
             sqlite3_bind_text64(stmt, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC,
                                 SQLITE_UTF8);
@@ -42,8 +48,9 @@ const EffectApplier::Table& EffectApplier::table(std::string_view name) {
     t.shape = load_table_shape(conn_, name);
     const TableShape& s = t.shape;
     if (!s.without_rowid && s.rowid_name.empty())
-        throw Error(ErrorKind::diverged, "table " + s.name + " hides its rowid behind columns "
-                                                             "named rowid, oid and _rowid_");
+        throw Error(ErrorKind::diverged, "table " + s.name +
+                                             " hides its rowid behind columns "
+                                             "named rowid, oid and _rowid_");
     std::string quoted = quote_identifier(s.name);
     std::string columns, assignments, key;
     std::size_t bound = 0;
@@ -85,9 +92,15 @@ void EffectApplier::apply(int64_t index, std::string_view body) {
             switch (effect.kind) {
                 case EffectKind::insert:
                 case EffectKind::update:
-                case EffectKind::remove: apply_row_change(effect); break;
-                case EffectKind::schema: apply_schema(effect); break;
-                case EffectKind::sequence: apply_sequence(effect); break;
+                case EffectKind::remove:
+                    apply_row_change(effect);
+                    break;
+                case EffectKind::schema:
+                    apply_schema(effect);
+                    break;
+                case EffectKind::sequence:
+                    apply_sequence(effect);
+                    break;
             }
         }
     } catch (const Error& e) {
@@ -114,8 +127,8 @@ void EffectApplier::apply_schema(const Effect& effect) {
 void EffectApplier::apply_row_change(const Effect& effect) {
     const Table& t = table(effect.table);
     const TableShape& s = t.shape;
-    std::size_t width = effect.kind == EffectKind::insert ? effect.new_values.size()
-                                                          : effect.old_values.size();
+    std::size_t width =
+        effect.kind == EffectKind::insert ? effect.new_values.size() : effect.old_values.size();
     if (width != s.stored_columns.size())
         throw Error(ErrorKind::diverged, "the master's row has " + std::to_string(width) +
                                              " stored columns, this table " +
@@ -148,7 +161,8 @@ void EffectApplier::apply_row_change(const Effect& effect) {
 void EffectApplier::apply_sequence(const Effect& effect) {
     conn_.internal([&] {
         conn_.exec_internal("DELETE FROM sqlite_sequence");
-        auto insert = conn_.cached("INSERT INTO sqlite_sequence (rowid, name, seq) VALUES (?, ?, ?)");
+        auto insert =
+            conn_.cached("INSERT INTO sqlite_sequence (rowid, name, seq) VALUES (?, ?, ?)");
         for (const SequenceRow& row : effect.sequence) {
             sqlite3_bind_int64(insert.get(), 1, row.rowid);
             bind(insert.get(), 2, row.name);

@@ -28,7 +28,7 @@
 namespace sqlrep {
 
 class EffectApplier {
-public:
+  public:
     // Disables triggers on `conn` for good: it must be a connection that only applies.
     explicit EffectApplier(Connection& conn);
     EffectApplier(const EffectApplier&) = delete;
@@ -41,7 +41,7 @@ public:
     // Forgets what it knows about tables (after this database was replaced wholesale).
     void forget_tables() { tables_.clear(); }
 
-private:
+  private:
     struct Table {
         TableShape shape;
         // Prepared once per table and schema (tables_ is cleared by a schema statement).

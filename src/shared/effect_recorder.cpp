@@ -66,9 +66,9 @@ void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* d
     if (kind == EffectKind::update && collect(db, sqlite3_preupdate_new, new_values) != columns) {
         // Both images of a row have the same columns; should SQLite ever say otherwise, the
         // request fails rather than replicate half a change.
-        recorder->failure_ = Error(ErrorKind::internal,
-                                   "SQLite reported rows of different widths for " +
-                                       std::string(table));
+        recorder->failure_ =
+            Error(ErrorKind::internal,
+                  "SQLite reported rows of different widths for " + std::string(table));
         return;
     }
     recorder->out_.row_change(
@@ -78,10 +78,10 @@ void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* d
     // An entry is one log row: past SQLite's length limit it could not be stored. Stop
     // the statement now rather than hold ever more of its changes in memory.
     if (recorder->out_.size() > kMaxEntryBytes) {
-        recorder->failure_ = Error(
-            ErrorKind::too_large,
-            "the write changes more than " + std::to_string(kMaxValueBytes >> 20) +
-                " MiB of rows, more than one entry holds; split it into smaller writes");
+        recorder->failure_ =
+            Error(ErrorKind::too_large,
+                  "the write changes more than " + std::to_string(kMaxValueBytes >> 20) +
+                      " MiB of rows, more than one entry holds; split it into smaller writes");
         sqlite3_interrupt(db);
     }
 }
@@ -169,7 +169,8 @@ void EffectRecorder::after_schema_statement(sqlite3_stmt* stmt) {
     bool one_table = created.size() == 1 && !dropped && tables_after[created[0]] == "table";
     if (one_table) {
         std::string definition = conn_.internal([&] {
-            auto q = conn_.cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+            auto q =
+                conn_.cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
             sqlite3_bind_text(q.get(), 1, created[0].c_str(), -1, SQLITE_TRANSIENT);
             if (sqlite3_step(q.get()) != SQLITE_ROW)
                 throw Error(ErrorKind::internal, "a created table has no definition");

@@ -33,7 +33,7 @@ struct sqlite3;
 namespace sqlrep {
 
 class EffectRecorder : public StatementObserver {
-public:
+  public:
     explicit EffectRecorder(Connection& conn);
     ~EffectRecorder() override;
     EffectRecorder(const EffectRecorder&) = delete;
@@ -64,7 +64,7 @@ public:
     void before_schema_statement(sqlite3_stmt* stmt) override;
     void after_schema_statement(sqlite3_stmt* stmt) override;
 
-private:
+  private:
     static void on_preupdate(void* self, sqlite3* db, int op, const char* database,
                              const char* table, long long old_rowid, long long new_rowid);
     std::map<std::string, std::string> list_tables();  // name -> pragma table_list type

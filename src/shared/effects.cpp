@@ -19,7 +19,8 @@ bool is_kind(uint8_t byte) {
         case EffectKind::update:
         case EffectKind::remove:
         case EffectKind::schema:
-        case EffectKind::sequence: return true;
+        case EffectKind::sequence:
+            return true;
     }
     return false;
 }
@@ -69,8 +70,9 @@ void EffectWriter::sequence_row(int64_t rowid, sqlite3_value* name, sqlite3_valu
     put_value(seq);
     uint32_t rows = 0;
     for (int i = 0; i < 4; ++i)
-        rows |= uint32_t{static_cast<uint8_t>(out_[sequence_count_at_ + static_cast<std::size_t>(i)])}
-                << (8 * i);
+        rows |=
+            uint32_t{static_cast<uint8_t>(out_[sequence_count_at_ + static_cast<std::size_t>(i)])}
+            << (8 * i);
     ++rows;
     for (int i = 0; i < 4; ++i)
         out_[sequence_count_at_ + static_cast<std::size_t>(i)] = static_cast<char>(rows >> (8 * i));
@@ -79,8 +81,11 @@ void EffectWriter::sequence_row(int64_t rowid, sqlite3_value* name, sqlite3_valu
 void EffectWriter::put_value(const Value& value) {
     out_.push_back(static_cast<char>(value.type));
     switch (value.type) {
-        case Value::Type::null: break;
-        case Value::Type::integer: put_i64(value.integer); break;
+        case Value::Type::null:
+            break;
+        case Value::Type::integer:
+            put_i64(value.integer);
+            break;
         case Value::Type::real: {
             int64_t bits;
             std::memcpy(&bits, &value.real, sizeof bits);
@@ -88,7 +93,9 @@ void EffectWriter::put_value(const Value& value) {
             break;
         }
         case Value::Type::text:
-        case Value::Type::blob: put_bytes(value.bytes); break;
+        case Value::Type::blob:
+            put_bytes(value.bytes);
+            break;
     }
 }
 
@@ -117,7 +124,8 @@ void EffectWriter::put_value(sqlite3_value* value) {
                                        static_cast<std::size_t>(sqlite3_value_bytes(value)));
             break;
         }
-        default: break;
+        default:
+            break;
     }
     put_value(v);
 }
@@ -159,15 +167,20 @@ Value EffectReader::get_value() {
     if (type > static_cast<uint8_t>(Value::Type::blob)) malformed("unknown value type");
     v.type = static_cast<Value::Type>(type);
     switch (v.type) {
-        case Value::Type::null: break;
-        case Value::Type::integer: v.integer = get_i64(); break;
+        case Value::Type::null:
+            break;
+        case Value::Type::integer:
+            v.integer = get_i64();
+            break;
         case Value::Type::real: {
             int64_t bits = get_i64();
             std::memcpy(&v.real, &bits, sizeof bits);
             break;
         }
         case Value::Type::text:
-        case Value::Type::blob: v.bytes = get_bytes(); break;
+        case Value::Type::blob:
+            v.bytes = get_bytes();
+            break;
     }
     return v;
 }
@@ -247,8 +260,10 @@ std::string describe(const Effect& effect) {
         case EffectKind::remove:
             return "delete from " + std::string(effect.table) + " rowid " +
                    std::to_string(effect.old_rowid);
-        case EffectKind::schema: return "schema change: " + std::string(effect.sql.substr(0, 80));
-        case EffectKind::sequence: return "sqlite_sequence update";
+        case EffectKind::schema:
+            return "schema change: " + std::string(effect.sql.substr(0, 80));
+        case EffectKind::sequence:
+            return "sqlite_sequence update";
     }
     return "effect";
 }

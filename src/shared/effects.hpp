@@ -59,7 +59,7 @@ struct Effect {
     std::vector<Value> new_values;  // insert, update
     std::string_view sql;           // schema
     std::vector<SequenceRow> sequence;
-    std::string_view raw;           // this effect's bytes in the body
+    std::string_view raw;  // this effect's bytes in the body
 
     bool is_row_change() const {
         return kind == EffectKind::insert || kind == EffectKind::update ||
@@ -68,12 +68,12 @@ struct Effect {
 };
 
 class EffectWriter {
-public:
+  public:
     // A row change. `old_values`/`new_values` are read through `get(i, &value)` calls
     // for i in [0, columns): the preupdate hook's accessors, or a result row's.
     template <typename GetOld, typename GetNew>
-    void row_change(EffectKind kind, std::string_view table, int64_t old_rowid,
-                    int64_t new_rowid, int columns, GetOld get_old, GetNew get_new) {
+    void row_change(EffectKind kind, std::string_view table, int64_t old_rowid, int64_t new_rowid,
+                    int columns, GetOld get_old, GetNew get_new) {
         begin_row_change(kind, table, old_rowid, new_rowid, columns);
         if (kind != EffectKind::insert)
             for (int i = 0; i < columns; ++i) put_value(get_old(i));
@@ -96,7 +96,7 @@ public:
     void truncate(std::size_t size) { out_.resize(size); }
     void clear() { out_.clear(); }
 
-private:
+  private:
     void begin_row_change(EffectKind kind, std::string_view table, int64_t old_rowid,
                           int64_t new_rowid, int columns);
     void put_u32(uint32_t v);
@@ -108,13 +108,13 @@ private:
 };
 
 class EffectReader {
-public:
+  public:
     explicit EffectReader(std::string_view body) : rest_(body) {}
 
     // Decodes the next effect into `effect` (reusing its vectors); false at the end.
     bool next(Effect& effect);
 
-private:
+  private:
     uint8_t get_u8();
     uint32_t get_u32();
     int64_t get_i64();

@@ -8,25 +8,25 @@
 namespace sqlrep {
 
 enum class ErrorKind {
-    bad_request,      // malformed input, invalid SQL, constraint violations
-    unauthorized,     // missing or wrong credentials
-    forbidden,        // statement or operation not allowed here
-    not_found,        // unknown path
+    bad_request,   // malformed input, invalid SQL, constraint violations
+    unauthorized,  // missing or wrong credentials
+    forbidden,     // statement or operation not allowed here
+    not_found,     // unknown path
     method_not_allowed,
-    too_large,        // body or result over a limit
-    conflict,         // the request does not fit the node's current state
-    diverged,         // a replica's history no longer matches the master's
-    unavailable,      // the master (or a quorum) cannot be reached
-    timeout,          // a bounded wait ran out
-    internal,         // a bug or an I/O failure of our own
+    too_large,    // body or result over a limit
+    conflict,     // the request does not fit the node's current state
+    diverged,     // a replica's history no longer matches the master's
+    unavailable,  // the master (or a quorum) cannot be reached
+    timeout,      // a bounded wait ran out
+    internal,     // a bug or an I/O failure of our own
 };
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     ErrorKind kind() const { return kind_; }
 
-private:
+  private:
     ErrorKind kind_;
 };
 

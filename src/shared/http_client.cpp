@@ -9,8 +9,10 @@ namespace sqlrep {
 
 HttpClient::HttpClient(const std::string& origin, ClientOptions options)
     : url_(parse_url(origin)), options_(std::move(options)) {
-    if (url_.scheme != "https") options_.tls.reset();
-    else if (!options_.tls) options_.tls = make_client_tls({});
+    if (url_.scheme != "https")
+        options_.tls.reset();
+    else if (!options_.tls)
+        options_.tls = make_client_tls({});
 }
 
 HttpClient::~HttpClient() { close(); }
@@ -58,8 +60,9 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     stale_connection_ = false;
     bool fresh = false;
     if (!stream_) {
-        stream_ = options_.tls ? std::make_unique<ByteStream>(beast::tcp_stream(ioc_), *options_.tls)
-                       : std::make_unique<ByteStream>(beast::tcp_stream(ioc_));
+        stream_ = options_.tls
+                      ? std::make_unique<ByteStream>(beast::tcp_stream(ioc_), *options_.tls)
+                      : std::make_unique<ByteStream>(beast::tcp_stream(ioc_));
         stream_->set_server_name(url_.host);
         fresh = true;
     }
@@ -114,7 +117,8 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
         auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
         if (ec) {
             close();
-            throw Error(ErrorKind::unavailable, "cannot resolve " + url_.host + ": " + ec.message());
+            throw Error(ErrorKind::unavailable,
+                        "cannot resolve " + url_.host + ": " + ec.message());
         }
         stream_->tcp().async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
             if (ec) {
@@ -134,15 +138,14 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     if (result) return std::move(*result);
     // A TLS alert after the request (TLS 1.3 reports a refused client certificate there)
     // still means the server never ran the request.
-    bool tls_refused = result_ec.category() == net::error::get_ssl_category() &&
-                       !response->got_some();
+    bool tls_refused =
+        result_ec.category() == net::error::get_ssl_category() && !response->got_some();
     std::string reason = stream_ ? stream_->describe(result_ec) : result_ec.message();
     close();
-    stale_connection_ = !fresh && !response->got_some() &&
-                        (result_ec == http::error::end_of_stream ||
-                         result_ec == net::error::connection_reset ||
-                         result_ec == net::error::broken_pipe ||
-                         result_ec == ssl::error::stream_truncated);
+    stale_connection_ =
+        !fresh && !response->got_some() &&
+        (result_ec == http::error::end_of_stream || result_ec == net::error::connection_reset ||
+         result_ec == net::error::broken_pipe || result_ec == ssl::error::stream_truncated);
     if (result_ec == beast::error::timeout)
         throw Error(ErrorKind::timeout, "no answer from " + url_.origin() + " within " +
                                             std::to_string(timeout.count()) + " ms");
@@ -151,7 +154,8 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     if (wrote && !stale_connection_)
         throw Error(ErrorKind::unavailable, "connection to " + url_.origin() +
                                                 " failed after the request was sent (its outcome "
-                                                "is unknown): " + reason);
+                                                "is unknown): " +
+                                                reason);
     throw Error(ErrorKind::unavailable, "cannot reach " + url_.origin() + ": " + reason);
 }
 

@@ -34,7 +34,7 @@ struct ClientOptions {
 };
 
 class HttpClient {
-public:
+  public:
     // `origin` is "http://host:port" or "https://host:port" (any target in it is ignored).
     explicit HttpClient(const std::string& origin, ClientOptions options = {});
     ~HttpClient();
@@ -63,7 +63,7 @@ public:
     // What this client uses, to reach other nodes the same way.
     const ClientOptions& options() const { return options_; }
 
-private:
+  private:
     HttpResult attempt(const http::request<http::string_body>& req,
                        std::chrono::milliseconds timeout);
     void close();

@@ -19,6 +19,8 @@ HttpResponse error_response(ErrorKind kind, const std::string& message) {
     return res;
 }
 
-HttpResponse error_response(const Error& error) { return error_response(error.kind(), error.what()); }
+HttpResponse error_response(const Error& error) {
+    return error_response(error.kind(), error.what());
+}
 
 }  // namespace sqlrep

@@ -18,7 +18,7 @@
 namespace sqlrep {
 
 class IndexWatch {
-public:
+  public:
     explicit IndexWatch(net::io_context& ioc, int64_t initial = 0) : ioc_(ioc), value_(initial) {}
     IndexWatch(const IndexWatch&) = delete;
     IndexWatch& operator=(const IndexWatch&) = delete;
@@ -35,7 +35,7 @@ public:
     // always posted to the io_context, never run inline.
     void wait(int64_t target, std::chrono::milliseconds timeout, std::function<void(bool)> done);
 
-private:
+  private:
     struct Waiter {
         explicit Waiter(net::io_context& ioc) : timer(ioc) {}
         std::function<void(bool)> done;

@@ -20,7 +20,7 @@
 namespace sqlrep {
 
 class IoThreads {
-public:
+  public:
     // `count` threads (at least one).
     explicit IoThreads(int count);
     ~IoThreads();
@@ -35,7 +35,7 @@ public:
     // returns once main() has stopped, after stopping the others and joining their threads.
     void run();
 
-private:
+  private:
     std::vector<std::unique_ptr<net::io_context>> contexts_;
     std::atomic<std::size_t> next_{0};
 };

@@ -11,7 +11,8 @@ namespace {
 
 void put_int(XXH3_state_t* state, int64_t value) {
     uint8_t bytes[8];
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+        bytes[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
     XXH3_128bits_update(state, bytes, sizeof bytes);
 }
 

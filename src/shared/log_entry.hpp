@@ -17,9 +17,9 @@ Hash hash_from_hex(const std::string& hex);  // throws Error(bad_request)
 struct Entry {
     int64_t index = 0;
     int64_t term = 0;
-    int64_t time_ms = 0;   // the master's clock when it executed the entry
-    std::string body;      // its effects, encoded (effects.hpp)
-    Hash hash{};           // chain_hash(previous entry's hash, this entry)
+    int64_t time_ms = 0;  // the master's clock when it executed the entry
+    std::string body;     // its effects, encoded (effects.hpp)
+    Hash hash{};          // chain_hash(previous entry's hash, this entry)
 };
 
 // Where a log stands: its last entry (or its base), as the stream and snapshots name it.

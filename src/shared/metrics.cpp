@@ -18,8 +18,9 @@ namespace {
 
 // A label value: backslash, double quote and newline escaped, as the format asks.
 std::string label(const json::value* v) {
-    std::string text = v == nullptr ? "" : v->is_string() ? std::string(v->get_string())
-                                                          : json::serialize(*v);
+    std::string text = v == nullptr     ? ""
+                       : v->is_string() ? std::string(v->get_string())
+                                        : json::serialize(*v);
     std::string out;
     for (char c : text) {
         if (c == '\\' || c == '"') out += '\\';
@@ -42,7 +43,7 @@ std::string number(const json::value& v) {
 }
 
 class Exposition {
-public:
+  public:
     // Starts a metric family: its HELP and TYPE lines.
     void family(const char* name, const char* type, const char* help) {
         out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -60,7 +61,7 @@ public:
     }
     std::string take() { return std::move(out_); }
 
-private:
+  private:
     std::string out_;
 };
 
@@ -96,13 +97,12 @@ std::string metrics_text(const json::object& status, const std::string& not_read
             const char* name;
             const char* help;
         };
-        for (const Column& c :
-             {Column{"acked_index", "sqlrep_replica_acked_index",
-                     "The last index the replica has acknowledged."},
-              Column{"lag", "sqlrep_replica_lag_entries",
-                     "Entries the replica has not acknowledged yet."},
-              Column{"connected", "sqlrep_replica_connected",
-                     "1 while the replica's stream is open."}}) {
+        for (const Column& c : {Column{"acked_index", "sqlrep_replica_acked_index",
+                                       "The last index the replica has acknowledged."},
+                                Column{"lag", "sqlrep_replica_lag_entries",
+                                       "Entries the replica has not acknowledged yet."},
+                                Column{"connected", "sqlrep_replica_connected",
+                                       "1 while the replica's stream is open."}}) {
             e.family(c.name, "gauge", c.help);
             for (const auto& r : replicas->get_array()) {
                 const json::object& replica = r.as_object();

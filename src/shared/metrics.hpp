@@ -14,14 +14,14 @@ namespace sqlrep {
 
 // Answers sent, by HTTP status code. record() is lock-free, from any thread.
 class ResponseCounter {
-public:
+  public:
     void record(unsigned status);
     uint64_t count(unsigned status) const;
 
     static constexpr unsigned kMinStatus = 100;
     static constexpr unsigned kMaxStatus = 599;
 
-private:
+  private:
     std::array<std::atomic<uint64_t>, kMaxStatus - kMinStatus + 1> counts_{};
 };
 

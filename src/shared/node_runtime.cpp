@@ -12,7 +12,8 @@ namespace {
 void drain(net::io_context& ioc, std::shared_ptr<net::steady_timer> timer,
            std::function<std::size_t()> in_flight, std::chrono::steady_clock::time_point deadline) {
     if (in_flight() == 0 || std::chrono::steady_clock::now() >= deadline) {
-        if (std::size_t left = in_flight()) spdlog::warn("stopping with {} request(s) unanswered", left);
+        if (std::size_t left = in_flight())
+            spdlog::warn("stopping with {} request(s) unanswered", left);
         // A last moment for responses already handed to their sessions to be written.
         timer->expires_after(std::chrono::milliseconds(50));
         return timer->async_wait([&ioc, timer](beast::error_code) { ioc.stop(); });

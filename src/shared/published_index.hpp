@@ -24,7 +24,7 @@ struct sqlite3;
 namespace sqlrep {
 
 class PublishedIndex {
-public:
+  public:
     PublishedIndex() = default;
     PublishedIndex(const PublishedIndex&) = delete;
     PublishedIndex& operator=(const PublishedIndex&) = delete;
@@ -44,7 +44,7 @@ public:
     // The published index, if no commit can have happened since `ticket` was taken.
     std::optional<int64_t> index_if_unchanged(Ticket ticket) const;
 
-private:
+  private:
     // Odd while the database may hold something other than index_ (from the start, until
     // the first publish()). One writer thread changes both.
     std::atomic<uint64_t> count_{1};

@@ -7,7 +7,7 @@
 namespace sqlrep {
 
 class ReadTransaction {
-public:
+  public:
     explicit ReadTransaction(Connection& conn) : conn_(conn) { conn_.exec_internal("BEGIN"); }
     ~ReadTransaction() {
         try {
@@ -24,7 +24,7 @@ public:
     ReadTransaction(const ReadTransaction&) = delete;
     ReadTransaction& operator=(const ReadTransaction&) = delete;
 
-private:
+  private:
     Connection& conn_;
 };
 

@@ -10,8 +10,7 @@ namespace sqlrep {
 namespace {
 
 [[noreturn]] void fail(Connection& conn, const char* what) {
-    throw Error(ErrorKind::internal,
-                std::string(what) + ": " + sqlite3_errmsg(conn.handle()));
+    throw Error(ErrorKind::internal, std::string(what) + ": " + sqlite3_errmsg(conn.handle()));
 }
 
 Hash column_hash(sqlite3_stmt* stmt, int column) {
@@ -50,7 +49,8 @@ void ensure_log_schema(Connection& conn) {
     // A data dir written by a sqlrep whose entries were statements: its log means nothing
     // to this version, and following it would diverge.
     bool statement_log = conn.internal([&] {
-        auto stmt = conn.cached("SELECT 1 FROM pragma_table_info('_sqlrep_log') WHERE name = 'seed'");
+        auto stmt =
+            conn.cached("SELECT 1 FROM pragma_table_info('_sqlrep_log') WHERE name = 'seed'");
         return sqlite3_step(stmt.get()) == SQLITE_ROW;
     });
     if (statement_log)
@@ -62,7 +62,8 @@ void ensure_log_schema(Connection& conn) {
 
 LogPosition last_log_position(Connection& conn) {
     return conn.internal([&] {
-        auto stmt = conn.cached("SELECT idx, term, hash FROM _sqlrep_log ORDER BY idx DESC LIMIT 1");
+        auto stmt =
+            conn.cached("SELECT idx, term, hash FROM _sqlrep_log ORDER BY idx DESC LIMIT 1");
         int rc = sqlite3_step(stmt.get());
         if (rc == SQLITE_ROW) {
             LogPosition p;

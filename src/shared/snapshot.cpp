@@ -73,7 +73,8 @@ LogPosition verify_snapshot(const std::string& path) {
     return snapshot.internal([&] {
         std::string verdict;
         Statement check(snapshot.handle(), "PRAGMA quick_check", "snapshot check");
-        if (check.step()) verdict = reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0));
+        if (check.step())
+            verdict = reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0));
         if (verdict != "ok")
             throw Error(ErrorKind::bad_request, "the snapshot is damaged: " + verdict);
 
@@ -88,8 +89,9 @@ LogPosition verify_snapshot(const std::string& path) {
             if (entries.empty()) break;
             for (const Entry& e : entries) {
                 if (e.index != position.index + 1 || chain_hash(position.hash, e) != e.hash)
-                    throw Error(ErrorKind::bad_request, "the snapshot's log does not chain at entry " +
-                                                            std::to_string(e.index));
+                    throw Error(
+                        ErrorKind::bad_request,
+                        "the snapshot's log does not chain at entry " + std::to_string(e.index));
                 position = {e.index, e.term, e.hash};
             }
         }

@@ -25,9 +25,9 @@ struct SqlStatement {
 };
 
 enum class ExecutionRule {
-    read_only,          // every statement must be a read (query path)
-    write,              // anything the policy allows (master writer, replica applier)
-    data_write,         // writes without schema changes (a client without the admin role)
+    read_only,   // every statement must be a read (query path)
+    write,       // anything the policy allows (master writer, replica applier)
+    data_write,  // writes without schema changes (a client without the admin role)
 };
 
 struct ResultLimits {
@@ -44,8 +44,8 @@ struct ExecutionResult {
 };
 
 // Executes every statement of `unit` in order on `conn`.
-ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
-                        ExecutionRule rule, const ResultLimits& limits = {});
+ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
+                        const ResultLimits& limits = {});
 
 // Prepares (never steps) every statement of `unit` and reports whether any changes the
 // schema. Statements that cannot be prepared here (e.g. they name a table an earlier

@@ -12,7 +12,7 @@ struct sqlite3_stmt;
 namespace sqlrep {
 
 class Statement {
-public:
+  public:
     // Throws Error(internal), naming `what` and SQLite's message, when `sql` does not
     // prepare. `what` also names the failures of step(). `prepare_flags` are
     // sqlite3_prepare_v3's (SQLITE_PREPARE_PERSISTENT for a statement kept long).
@@ -26,7 +26,7 @@ public:
     // True for a row, false when done; throws Error(internal) on an error.
     bool step();
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
     const char* what_;

@@ -69,8 +69,8 @@ int64_t require_index(const json::object& o, const char* name) {
 
 std::string stream_protocol_mismatch(const std::string& them, std::string_view theirs,
                                      const std::string& us) {
-    return them + " speaks stream protocol " + std::string(theirs.empty() ? "1" : theirs) +
-           ", " + us + " " + std::to_string(kStreamProtocol) +
+    return them + " speaks stream protocol " + std::string(theirs.empty() ? "1" : theirs) + ", " +
+           us + " " + std::to_string(kStreamProtocol) +
            ": run the same sqlrep version on every node";
 }
 
@@ -103,8 +103,8 @@ std::string join_stream_entries(const std::vector<const std::string*>& encoded) 
 
 std::vector<Entry> decode_stream_entries(std::string_view frame) {
     if (frame.substr(0, kEntriesTag.size()) != kEntriesTag)
-        throw Error(ErrorKind::bad_request, "an entries frame starts with " +
-                                                std::string(kEntriesTag));
+        throw Error(ErrorKind::bad_request,
+                    "an entries frame starts with " + std::string(kEntriesTag));
     std::vector<Entry> entries;
     std::size_t at = kEntriesTag.size();
     while (at < frame.size()) {

@@ -46,8 +46,8 @@ std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
 struct StreamMessage {
     enum class Type { heartbeat, error, snapshot };
     Type type = Type::heartbeat;
-    int64_t commit_index = 0;    // heartbeat
-    std::string error;           // error
+    int64_t commit_index = 0;       // heartbeat
+    std::string error;              // error
     LogPosition snapshot_position;  // snapshot
     uint64_t snapshot_bytes = 0;    // snapshot
     std::string snapshot_checksum;  // snapshot

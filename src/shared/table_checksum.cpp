@@ -93,7 +93,8 @@ TableChecksum checksum_table(Connection& conn, const std::string& table) {
 // Every table replication keeps identical (table_checksum.hpp says which), by name.
 std::vector<std::string> tables_to_check(sqlite3* db) {
     std::vector<std::string> out;
-    Statement list(db, "SELECT name FROM pragma_table_list WHERE schema = 'main' "
+    Statement list(db,
+                   "SELECT name FROM pragma_table_list WHERE schema = 'main' "
                    "AND type IN ('table', 'shadow') AND name <> 'sqlite_schema' "
                    "AND name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' "
                    "AND name NOT LIKE '\\_sqlrep\\_%' ESCAPE '\\' ORDER BY name",

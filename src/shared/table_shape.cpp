@@ -72,8 +72,9 @@ TableShape load_table_shape(Connection& conn, std::string_view table) {
             for (const auto& k : key) shape.key.push_back(k.second);
         } else {
             for (const char* candidate : {"rowid", "oid", "_rowid_"}) {
-                bool hidden = std::any_of(all_names.begin(), all_names.end(),
-                                          [&](const std::string& n) { return iequals(n, candidate); });
+                bool hidden =
+                    std::any_of(all_names.begin(), all_names.end(),
+                                [&](const std::string& n) { return iequals(n, candidate); });
                 if (!hidden) {
                     shape.rowid_name = candidate;
                     break;

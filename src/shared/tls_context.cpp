@@ -9,7 +9,9 @@ namespace {
 
 // OpenSSL's messages for a missing file are cryptic ("system lib"): check first.
 void require_readable(const std::string& path, const char* flag) {
-    if (!std::ifstream(path)) throw Error(ErrorKind::bad_request, std::string("cannot read ") + flag + " file '" + path + "'");
+    if (!std::ifstream(path))
+        throw Error(ErrorKind::bad_request,
+                    std::string("cannot read ") + flag + " file '" + path + "'");
 }
 
 void load_identity(ssl::context& context, const TlsFiles& files) {
@@ -18,8 +20,8 @@ void load_identity(ssl::context& context, const TlsFiles& files) {
     beast::error_code ec;
     context.use_certificate_chain_file(files.cert, ec);
     if (ec)
-        throw Error(ErrorKind::bad_request, "--tls-cert '" + files.cert +
-                                                "' is not a PEM certificate: " + ec.message());
+        throw Error(ErrorKind::bad_request,
+                    "--tls-cert '" + files.cert + "' is not a PEM certificate: " + ec.message());
     context.use_private_key_file(files.key, ssl::context::pem, ec);
     // OpenSSL already refuses a key that does not match the loaded certificate here.
     bool mismatch = ec ? ec.message().find("mismatch") != std::string::npos
@@ -27,7 +29,8 @@ void load_identity(ssl::context& context, const TlsFiles& files) {
     if (mismatch)
         throw Error(ErrorKind::bad_request, "--tls-key '" + files.key +
                                                 "' does not match the certificate in "
-                                                "--tls-cert '" + files.cert + "'");
+                                                "--tls-cert '" +
+                                                files.cert + "'");
     if (ec)
         throw Error(ErrorKind::bad_request,
                     "--tls-key '" + files.key + "' is not a PEM private key: " + ec.message());
@@ -46,7 +49,8 @@ void load_ca(ssl::context& context, const std::string& ca) {
 
 void check_tls_files(const TlsFiles& files) {
     if (files.cert.empty() != files.key.empty())
-        throw Error(ErrorKind::bad_request, "--tls-cert and --tls-key go together: give both or neither");
+        throw Error(ErrorKind::bad_request,
+                    "--tls-cert and --tls-key go together: give both or neither");
     if (!files.ca.empty() && files.cert.empty())
         throw Error(ErrorKind::bad_request,
                     "--tls-ca needs --tls-cert and --tls-key: nodes that verify each other "

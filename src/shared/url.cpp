@@ -26,7 +26,8 @@ Url parse_url(const std::string& text) {
     if (auto colon = rest.rfind(':'); colon != std::string::npos) {
         std::string port_text = rest.substr(colon + 1);
         unsigned port = 0;
-        auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        auto [end, ec] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
         if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
             port > 65535)
             throw Error(ErrorKind::bad_request, "bad port in URL '" + text + "'");

@@ -28,7 +28,7 @@ struct WrappedFile {
     struct Pending {
         sqlite3_int64 start = 0;
         std::string bytes;
-    }* pending;
+    } * pending;
 };
 
 constexpr int kWalHeaderBytes = 32;  // frames start after the WAL header

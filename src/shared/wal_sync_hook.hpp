@@ -6,15 +6,16 @@
 //
 // The sqlrep VFS's file wrapper (wal_file.hpp) reports WAL frame writes and syncs here.
 // While a WalSyncHook is alive on a thread, the first sync of a WAL file that follows a
-// frame write on that thread runs the hook's function just before the fsync. With --sync normal a commit does not fsync the
-// WAL, so the hook does not fire; the caller publishes after COMMIT instead.
+// frame write on that thread runs the hook's function just before the fsync. With --sync normal a
+// commit does not fsync the WAL, so the hook does not fire; the caller publishes after COMMIT
+// instead.
 
 #include <functional>
 
 namespace sqlrep {
 
 class WalSyncHook {
-public:
+  public:
     // Arms the hook on this thread. `fn` must not throw nor touch SQLite.
     explicit WalSyncHook(std::function<void()> fn);
     ~WalSyncHook();
@@ -28,7 +29,7 @@ public:
     static void on_frame_write();
     static void before_sync();
 
-private:
+  private:
     std::function<void()> fn_;
     bool wrote_frame_ = false;
     bool fired_ = false;

@@ -13,7 +13,7 @@
 namespace sqlrep {
 
 class WriteTransaction {
-public:
+  public:
     explicit WriteTransaction(Connection& conn);
     ~WriteTransaction();
     WriteTransaction(const WriteTransaction&) = delete;
@@ -21,7 +21,7 @@ public:
 
     void commit();
 
-private:
+  private:
     Connection& conn_;
     bool done_ = false;
 };

@@ -53,7 +53,6 @@ std::set<Cluster*> g_live_clusters;
 
 std::runtime_error failure(const std::string& what) { return std::runtime_error(what); }
 
-
 ExitInfo exit_info(int wstatus) {
     ExitInfo info;
     if (WIFEXITED(wstatus)) {

@@ -41,8 +41,11 @@ class ShimFiles {
     std::vector<std::string> master_env() const {
         const char* asan = std::getenv("ASAN_OPTIONS");
         std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
-        return {std::string("LD_PRELOAD=") + SQLREP_FAIL_FSYNC_SHIM,
-                "SQLREP_FAIL_FSYNC_TRIGGER=" + trigger(), "SQLREP_FAIL_FSYNC_RELEASE=" + release(),
+        // Built by append: GCC 12 warns (wrongly, -Warray-bounds) on string("...") + macro.
+        std::string preload = "LD_PRELOAD=";
+        preload.append(SQLREP_FAIL_FSYNC_SHIM);
+        return {preload, "SQLREP_FAIL_FSYNC_TRIGGER=" + trigger(),
+                "SQLREP_FAIL_FSYNC_RELEASE=" + release(),
                 "ASAN_OPTIONS=" + asan_options + "verify_asan_link_order=0"};
     }
 

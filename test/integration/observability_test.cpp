@@ -78,8 +78,7 @@ TEST_CASE("GET /metrics on every node is Prometheus text with the figures of /st
         CHECK(master.at("sqlrep_replica_acked_index" + replica) == std::to_string(index));
         CHECK(master.at("sqlrep_replica_lag_entries" + replica) == "0");
     }
-    auto replica =
-        samples(c.get(c.replica(1), "/metrics").raw);
+    auto replica = samples(c.get(c.replica(1), "/metrics").raw);
     CHECK(replica.at("sqlrep_node_info{node_id=\"1\",role=\"replica\",state=\"following\"}") ==
           "1");
     CHECK(replica.at("sqlrep_lag_entries") == "0");
@@ -88,8 +87,8 @@ TEST_CASE("GET /metrics on every node is Prometheus text with the figures of /st
     // Errors are counted by status.
     Response bad = c.query(c.replica(1), "SELEKT 1");
     REQUIRE(bad.status == 400);
-    CHECK(samples(c.get(c.replica(1), "/metrics").raw).at(
-              "sqlrep_http_responses_total{code=\"400\"}") == "1");
+    CHECK(samples(c.get(c.replica(1), "/metrics").raw)
+              .at("sqlrep_http_responses_total{code=\"400\"}") == "1");
 }
 
 TEST_CASE("GET /ready: a master needs the replicas of its ack mode, a replica must follow",

@@ -72,7 +72,8 @@ class RawConnection {
     RawConnection& operator=(const RawConnection&) = delete;
 
     void send(const std::string& bytes) {
-        if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
+        if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(bytes.size()))
             throw std::runtime_error("send failed");
     }
 
@@ -84,7 +85,8 @@ class RawConnection {
         while (Clock::now() < deadline) {
             pollfd p{fd_, POLLIN, 0};
             int left = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                    .count());
             if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
             ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
             if (n <= 0) return true;
@@ -99,7 +101,8 @@ class RawConnection {
 
 }  // namespace
 
-TEST_CASE("with --auth, a request needs a token and a role that allows it", "[integration][security]") {
+TEST_CASE("with --auth, a request needs a token and a role that allows it",
+          "[integration][security]") {
     ClusterOptions options;
     options.replicas = 1;
     options.auth = auth_file_text();
@@ -123,8 +126,7 @@ TEST_CASE("with --auth, a request needs a token and a role that allows it", "[in
         check_json_error(stranger.query("SELECT 1"), 401);
         check_json_error(stranger.exec("INSERT INTO t(v) VALUES ('stranger')"), 401);
         check_json_error(
-            anonymous.request(http::verb::post, "/",
-                              R"({"command":"query","query":"SELECT 1"})",
+            anonymous.request(http::verb::post, "/", R"({"command":"query","query":"SELECT 1"})",
                               {{"Authorization", "Basic " + kAdmin}}),
             401);
 
@@ -152,10 +154,11 @@ TEST_CASE("with --auth, a request needs a token and a role that allows it", "[in
     NodeClient writer(c.master().url(), kWriter);
     check_json_error(
         writer.post(json::object{{"command", "exec"},
-                                 {"batch", json::array{
-                                               json::object{{"query", "INSERT INTO t(v) VALUES ('b')"}},
-                                               json::object{{"query", "CREATE TABLE sneaky (x)"}},
-                                           }}}),
+                                 {"batch",
+                                  json::array{
+                                      json::object{{"query", "INSERT INTO t(v) VALUES ('b')"}},
+                                      json::object{{"query", "CREATE TABLE sneaky (x)"}},
+                                  }}}),
         403);
 
     // admin: schema changes on the master.
@@ -173,7 +176,8 @@ TEST_CASE("with --auth, a request needs a token and a role that allows it", "[in
     c.check_same_checksums();
 }
 
-TEST_CASE("a node refuses to start with a malformed auth file and says why", "[integration][security]") {
+TEST_CASE("a node refuses to start with a malformed auth file and says why",
+          "[integration][security]") {
     auto dir = std::filesystem::temp_directory_path() / ("sqlrep-auth-" + random_hex(12));
     std::filesystem::create_directories(dir);
     struct Cleanup {
@@ -194,10 +198,9 @@ TEST_CASE("a node refuses to start with a malformed auth file and says why", "[i
     for (const auto& [text, expected] : bad) {
         INFO(text);
         std::ofstream(dir / "auth.json", std::ios::trunc) << text;
-        CommandRun run = run_command(binary_path("master") + " 0 --port " +
-                                     std::to_string(free_ports(1)[0]) + " --data-dir " +
-                                     (dir / "data").string() + " --auth " +
-                                     (dir / "auth.json").string());
+        CommandRun run = run_command(
+            binary_path("master") + " 0 --port " + std::to_string(free_ports(1)[0]) +
+            " --data-dir " + (dir / "data").string() + " --auth " + (dir / "auth.json").string());
         INFO(run.output);
         CHECK(run.exit_code > 0);
         CHECK(run.output.find(expected) != std::string::npos);
@@ -361,26 +364,27 @@ TEST_CASE("bodies nested deeper than --max-json-depth or with invalid UTF-8 get 
     CHECK(too_deep.error().find("deeper than 6") != std::string::npos);
 
     for (std::string bad : {"\xC3\x28", "\xFF", "\xED\xA0\x80", "\xC0\xAF"}) {
-        check_json_error(client.request(http::verb::post, "/",
-                                        R"({"command":"query","query":"SELECT ')" + bad + R"('"})",
-                                        {}),
-                         400);
-        check_json_error(client.request(http::verb::post, "/",
-                                        R"({"command":"exec","query":"SELECT ?","params":[")" + bad +
-                                            R"("]})",
-                                        {}),
-                         400);
+        check_json_error(
+            client.request(http::verb::post, "/",
+                           R"({"command":"query","query":"SELECT ')" + bad + R"('"})", {}),
+            400);
+        check_json_error(
+            client.request(http::verb::post, "/",
+                           R"({"command":"exec","query":"SELECT ?","params":[")" + bad + R"("]})",
+                           {}),
+            400);
     }
     CHECK(client.query("SELECT 1").ok());
 }
 
-TEST_CASE("a huge body gets 413, a runaway query is interrupted, a huge result gets 413, "
-          "and the node keeps serving",
-          "[integration][security]") {
+TEST_CASE(
+    "a huge body gets 413, a runaway query is interrupted, a huge result gets 413, "
+    "and the node keeps serving",
+    "[integration][security]") {
     ClusterOptions options;
     options.replicas = 1;
-    const std::vector<std::string> limits = {"--max-body-bytes", "65536", "--query-timeout-ms",
-                                             "300", "--max-result-rows", "1000"};
+    const std::vector<std::string> limits = {
+        "--max-body-bytes", "65536", "--query-timeout-ms", "300", "--max-result-rows", "1000"};
     options.master_args = limits;
     options.replica_args = limits;
     Cluster c(options);

@@ -56,8 +56,7 @@ class OldMaster {
 
 }  // namespace
 
-TEST_CASE("the master refuses a stream of another protocol version, naming both",
-          "[integration]") {
+TEST_CASE("the master refuses a stream of another protocol version, naming both", "[integration]") {
     ClusterOptions options;
     options.replicas = 1;
     Cluster c(options);
@@ -70,8 +69,8 @@ TEST_CASE("the master refuses a stream of another protocol version, naming both"
         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
     for (const auto& [query, sent] :
          {std::pair<std::string, std::string>{"", "1"}, {"&proto=2", "2"}, {"&proto=4", "4"}}) {
-        Response r = client.request(http::verb::get,
-                                    "/_cluster/stream?replica_id=1&from=0" + query, "", upgrade);
+        Response r = client.request(http::verb::get, "/_cluster/stream?replica_id=1&from=0" + query,
+                                    "", upgrade);
         INFO(query << ": " << r.describe());
         CHECK(r.status == 409);
         CHECK(r.error().find("speaks stream protocol " + sent + ", this master 3") !=
@@ -83,8 +82,7 @@ TEST_CASE("the master refuses a stream of another protocol version, naming both"
     c.wait_all_applied(index);
 }
 
-TEST_CASE("a replica refuses a master that does not name the stream protocol",
-          "[integration]") {
+TEST_CASE("a replica refuses a master that does not name the stream protocol", "[integration]") {
     OldMaster old;
     std::string dir = std::filesystem::temp_directory_path() / ("sqlrep-proto-" + random_hex(8));
     uint16_t port = free_ports(1)[0];

@@ -28,7 +28,7 @@ namespace {
 // A throwaway PKI: the cluster's CA with a node certificate for IP 127.0.0.1 (server and
 // client use), and an unrelated CA with a "rogue" certificate for the same address.
 class TestPki {
-public:
+  public:
     TestPki() {
         std::string pattern = "/tmp/sqlrep-pki-XXXXXX";
         if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
@@ -49,19 +49,21 @@ public:
     std::string cert(const std::string& name) const { return dir_ + "/" + name + ".crt"; }
     std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
 
-private:
+  private:
     void openssl(const std::string& args) {
         CommandRun run = run_command("openssl " + args);
         if (run.exit_code != 0) throw std::runtime_error("openssl " + args + ": " + run.output);
     }
     void make_ca(const std::string& name) {
-        openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
-                name + " -keyout " + key(name) + " -out " + cert(name));
+        openssl(
+            "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
+            name + " -keyout " + key(name) + " -out " + cert(name));
     }
     void make_cert(const std::string& name, const std::string& ca, const std::string& san) {
         std::string ext = dir_ + "/" + name + ".ext";
-        std::ofstream(ext) << "subjectAltName=" << san
-                           << "\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n";
+        std::ofstream(ext)
+            << "subjectAltName=" << san
+            << "\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n";
         openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
                 " -keyout " + key(name) + " -out " + dir_ + "/" + name + ".csr");
         openssl("x509 -req -days 2 -in " + dir_ + "/" + name + ".csr -CA " + cert(ca) + " -CAkey " +
@@ -114,7 +116,8 @@ TEST_CASE("a mutual-TLS cluster replicates and forwards writes over https", "[tl
     cluster.wait_converged();
     CHECK(cluster.check_identical("SELECT id, v FROM t ORDER BY id").size() == 3);
     cluster.check_same_checksums();
-    CHECK(std::string(cluster.status(cluster.master()).at("master").as_string()).rfind("https://", 0) == 0);
+    CHECK(std::string(cluster.status(cluster.master()).at("master").as_string())
+              .rfind("https://", 0) == 0);
 }
 
 TEST_CASE("plain http to a TLS node fails and the node keeps serving", "[tls][integration]") {
@@ -127,9 +130,10 @@ TEST_CASE("plain http to a TLS node fails and the node keeps serving", "[tls][in
         CHECK_THROWS_AS(client.get("/health", 5s), sqlrep::Error);
     }
     // A TLS client that stops half way through its handshake is dropped as well.
-    CommandRun garbage = run_command("printf '\\x16\\x03\\x01\\x00' | timeout 15 openssl s_client "
-                                     "-connect 127.0.0.1:" +
-                                     std::to_string(cluster.master().port()) + " -quiet </dev/null");
+    CommandRun garbage = run_command(
+        "printf '\\x16\\x03\\x01\\x00' | timeout 15 openssl s_client "
+        "-connect 127.0.0.1:" +
+        std::to_string(cluster.master().port()) + " -quiet </dev/null");
     (void)garbage;
 
     cluster.exec_ok(cluster.master(), "CREATE TABLE t (v INTEGER)");
@@ -177,7 +181,8 @@ TEST_CASE("with --tls-ca a replica whose certificate another CA signed is refuse
     Response forwarded = cluster.exec(rogue, "INSERT INTO t VALUES (3)");
     CHECK(forwarded.status == 503);
     CHECK(forwarded.error().find("TLS") != std::string::npos);
-    CHECK(cluster.rows(cluster.master(), "SELECT count(*) FROM t WHERE v = 3")[0].as_array()[0]
+    CHECK(cluster.rows(cluster.master(), "SELECT count(*) FROM t WHERE v = 3")[0]
+              .as_array()[0]
               .as_int64() == 0);
     CHECK(read_file(cluster.master().log_path()).find("TLS handshake from") != std::string::npos);
 }
@@ -192,13 +197,13 @@ TEST_CASE("with --tls-ca node-to-node requests without a client certificate are 
                              {{"X-Sqlrep-Token", cluster.token()}, {"X-Sqlrep-Forwarded-By", "1"}});
     CHECK(r.status == 403);
     CHECK(r.error().find("client certificate") != std::string::npos);
-    Response stream = client.request(boost::beast::http::verb::get,
-                                     "/_cluster/stream?replica_id=1&from=0", "",
-                                     {{"X-Sqlrep-Token", cluster.token()},
-                                      {"Connection", "Upgrade"},
-                                      {"Upgrade", "websocket"},
-                                      {"Sec-WebSocket-Version", "13"},
-                                      {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+    Response stream =
+        client.request(boost::beast::http::verb::get, "/_cluster/stream?replica_id=1&from=0", "",
+                       {{"X-Sqlrep-Token", cluster.token()},
+                        {"Connection", "Upgrade"},
+                        {"Upgrade", "websocket"},
+                        {"Sec-WebSocket-Version", "13"},
+                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
     CHECK(stream.status == 403);
     // Ordinary client requests need no certificate.
     CHECK(client.get("/health").ok());
@@ -207,7 +212,8 @@ TEST_CASE("with --tls-ca node-to-node requests without a client certificate are 
 
 TEST_CASE("bad TLS flags stop a node at startup with a clear message", "[tls][integration]") {
     TestPki pki;
-    std::string dir = std::filesystem::temp_directory_path() / ("sqlrep-tls-flags-" + random_hex(8));
+    std::string dir =
+        std::filesystem::temp_directory_path() / ("sqlrep-tls-flags-" + random_hex(8));
     std::string common = " --port 1 --data-dir " + dir + " --cluster-token t";
     struct Case {
         std::string flags;
@@ -218,8 +224,10 @@ TEST_CASE("bad TLS flags stop a node at startup with a clear message", "[tls][in
         {" --tls-ca " + pki.cert("ca"), "--tls-ca needs --tls-cert"},
         {" --tls-cert /nonexistent.crt --tls-key " + pki.key("node"), "cannot read --tls-cert"},
         {" --tls-cert " + pki.cert("node") + " --tls-key " + pki.key("rogue"), "does not match"},
-        {" --tls-cert " + pki.key("node") + " --tls-key " + pki.key("node"), "not a PEM certificate"},
-        {" --tls-cert " + pki.cert("node") + " --tls-key " + pki.key("node") + " --tls-ca /nonexistent",
+        {" --tls-cert " + pki.key("node") + " --tls-key " + pki.key("node"),
+         "not a PEM certificate"},
+        {" --tls-cert " + pki.cert("node") + " --tls-key " + pki.key("node") +
+             " --tls-ca /nonexistent",
          "cannot read --tls-ca"},
     };
     for (const auto& c : cases) {
@@ -246,8 +254,8 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
         run_command(binary_path("send_dummy") + " --node " + cluster.replica(1).url() + ca);
     INFO(samples.output);
     CHECK(samples.exit_code == 0);
-    CommandRun load = run_command(binary_path("send_dummy") + " --node " +
-                                  cluster.master().url() + " --rows 50 --concurrency 2" + ca);
+    CommandRun load = run_command(binary_path("send_dummy") + " --node " + cluster.master().url() +
+                                  " --rows 50 --concurrency 2" + ca);
     INFO(load.output);
     CHECK(load.exit_code == 0);
     cluster.wait_converged();
@@ -264,9 +272,8 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
     CHECK(unverified.output.find("not verifying") != std::string::npos);
 
     // A CA that did not sign the nodes' certificates: every node is unreachable (3).
-    CommandRun wrong_ca =
-        run_command(binary_path("show_all") + " --nodes " + nodes + " --tls-ca " +
-                    pki.cert("other_ca"));
+    CommandRun wrong_ca = run_command(binary_path("show_all") + " --nodes " + nodes + " --tls-ca " +
+                                      pki.cert("other_ca"));
     INFO(wrong_ca.output);
     CHECK(wrong_ca.exit_code == 3);
     CHECK(wrong_ca.output.find("certificate verify failed") != std::string::npos);
@@ -282,7 +289,8 @@ TEST_CASE("https clients check the node's address against its certificate", "[tl
 
     sqlrep::TlsFiles files;
     files.ca = pki.cert("ca");
-    sqlrep::HttpClient verifying(cluster.master().url(), sqlrep::ClientOptions{sqlrep::make_client_tls(files), ""});
+    sqlrep::HttpClient verifying(cluster.master().url(),
+                                 sqlrep::ClientOptions{sqlrep::make_client_tls(files), ""});
     try {
         verifying.get("/health", 5s);
         FAIL("the mismatched address was accepted");

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <string>
 
+#include <sqlite3.h>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 #include "cluster.hpp"
 
@@ -108,7 +108,7 @@ TEST_CASE("send_dummy sends the sample requests and a row load that reaches ever
 
     // Through a replica: the tool creates its table on the master, then loads rows.
     CommandRun load = run_tool("send_dummy", "--node " + cluster.replica(1).url() +
-                                              " --rows 300 --concurrency 4 --ack all");
+                                                 " --rows 300 --concurrency 4 --ack all");
     INFO(load.output);
     CHECK(load.exit_code == 0);
     CHECK(load.output.find("300 ok") != std::string::npos);
@@ -133,12 +133,14 @@ TEST_CASE("show_all and send_dummy pass --token to nodes started with --auth",
     // Without a token every node answers 401: show_all cannot read them.
     CHECK(run_tool("show_all", "--nodes " + node_list(c) + " --wait 5").exit_code == 3);
     // A read token is enough to compare the nodes.
-    CommandRun shown = run_tool("show_all", "--nodes " + node_list(c) + " --wait 20 --token " + reader);
+    CommandRun shown =
+        run_tool("show_all", "--nodes " + node_list(c) + " --wait 20 --token " + reader);
     INFO(shown.output);
     CHECK(shown.exit_code == 0);
     CHECK(shown.output.find("IN SYNC") != std::string::npos);
 
-    // send_dummy writes with a token that may, through the replica, and fails with one that may not.
+    // send_dummy writes with a token that may, through the replica, and fails with one that may
+    // not.
     CHECK(run_tool("send_dummy", "--node " + c.replica(1).url() +
                                      " --exec 'INSERT INTO tokened VALUES (1)' --token " + admin)
               .exit_code == 0);
@@ -182,6 +184,8 @@ TEST_CASE("bench --nodes measures a cluster started with --auth when given --tok
     c.wait_converged();
     // The 100 keys bench fills, and the lag probe's own row.
     CHECK(c.rows(c.replica(1), "SELECT count(*) FROM kv WHERE k LIKE 'key-%'")
-              .at(0).as_array().at(0) == json::value(100));
+              .at(0)
+              .as_array()
+              .at(0) == json::value(100));
     c.check_same_checksums();
 }

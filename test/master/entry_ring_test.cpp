@@ -42,8 +42,7 @@ TEST_CASE("the ring's batch is the same entries frame the log path would send", 
     CHECK(sent[0].hash == all[1].hash);
 }
 
-TEST_CASE("the ring sends a replica behind it to the log and one at its tip to wait",
-          "[master]") {
+TEST_CASE("the ring sends a replica behind it to the log and one at its tip to wait", "[master]") {
     EntryRing ring(3, 1 << 20);
     CHECK_FALSE(ring.batch(1, 10, 1 << 20));  // empty: the log decides
     ring.publish(entries(1, 5));              // keeps 3..5

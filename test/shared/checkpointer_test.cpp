@@ -77,7 +77,8 @@ TEST_CASE("a reader's snapshot outlives a background checkpoint round", "[shared
     CHECK(scalar(*reader, "SELECT count(*) FROM t") == before);
     // Well past several starts: the WAL cannot restart under the open snapshot, and the
     // checkpoints copy only what the reader does not need from the WAL.
-    for (int i = 0; i < 10 * kStartFrames; ++i) run(*writer, "INSERT INTO t VALUES (randomblob(3000))");
+    for (int i = 0; i < 10 * kStartFrames; ++i)
+        run(*writer, "INSERT INTO t VALUES (randomblob(3000))");
     CHECK(scalar(*reader, "SELECT count(*) FROM t") == before);
     CHECK(scalar(*reader, "SELECT sum(length(x)) FROM t") == before * 3000);
     reader->exec_internal("COMMIT");

@@ -90,8 +90,7 @@ TEST_CASE("a waiter's callback is posted, never run inside wait or advance", "[s
     CHECK(calls == 2);
 }
 
-TEST_CASE("a waiter times out with false when the index does not reach its target",
-          "[shared]") {
+TEST_CASE("a waiter times out with false when the index does not reach its target", "[shared]") {
     IoThread io;
     IndexWatch watch(io.ioc, 0);
     Outcome outcome;
@@ -104,8 +103,7 @@ TEST_CASE("a waiter times out with false when the index does not reach its targe
     CHECK(std::chrono::steady_clock::now() - started >= 50ms);
 }
 
-TEST_CASE("a waiter that timed out does not fire again when the index arrives later",
-          "[shared]") {
+TEST_CASE("a waiter that timed out does not fire again when the index arrives later", "[shared]") {
     IoThread io;
     IndexWatch watch(io.ioc, 0);
     Outcome outcome;
@@ -118,8 +116,7 @@ TEST_CASE("a waiter that timed out does not fire again when the index arrives la
     CHECK(outcome.calls == 1);
 }
 
-TEST_CASE("a waiter released by advance does not fire again when its timeout passes",
-          "[shared]") {
+TEST_CASE("a waiter released by advance does not fire again when its timeout passes", "[shared]") {
     IoThread io;
     IndexWatch watch(io.ioc, 0);
     Outcome outcome;

@@ -11,8 +11,7 @@
 
 using namespace sqlrep;
 
-TEST_CASE("io threads deal sessions in turn and run each context on its own thread",
-          "[shared]") {
+TEST_CASE("io threads deal sessions in turn and run each context on its own thread", "[shared]") {
     IoThreads io(3);
     std::vector<net::io_context*> dealt;
     for (int i = 0; i < 6; ++i) dealt.push_back(&io.session_context());

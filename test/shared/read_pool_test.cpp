@@ -102,6 +102,5 @@ TEST_CASE("node reads run while every client connection is held by a slow read",
     CHECK(node.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 
     release.set_value();
-    CHECK(second_ran.get_future().wait_for(std::chrono::seconds(10)) ==
-          std::future_status::ready);
+    CHECK(second_ran.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }

@@ -36,8 +36,7 @@ json::value one(const ExecutionResult& r) { return rows_of(r).at(0).as_array().a
 
 // --- splitting -----------------------------------------------------------------------------
 
-TEST_CASE("multi-statement text runs every statement in order with one result each",
-          "[shared]") {
+TEST_CASE("multi-statement text runs every statement in order with one result each", "[shared]") {
     Db db;
     auto r = run(*db.writer,
                  "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);\n"
@@ -134,7 +133,8 @@ TEST_CASE("positional parameters bind in order", "[shared]") {
 TEST_CASE("named parameters bind with :, @ and $ prefixes and by bare key", "[shared]") {
     Db db;
     SECTION("keys spelled with their prefix") {
-        auto r = run(*db.writer, "SELECT :a, @b, $c", json::object{{":a", 1}, {"@b", 2}, {"$c", 3}});
+        auto r =
+            run(*db.writer, "SELECT :a, @b, $c", json::object{{":a", 1}, {"@b", 2}, {"$c", 3}});
         CHECK(rows_of(r)[0].as_array() == json::array{1, 2, 3});
     }
     SECTION("bare keys") {
@@ -266,11 +266,11 @@ TEST_CASE("base64 round-trips every length", "[shared]") {
 
 TEST_CASE("results keep SQLite's types", "[shared]") {
     Db db;
-    auto r = run(*db.writer, "SELECT 42 AS i, 1.5 AS r, 2.0 AS whole, 'text' AS s, NULL AS n, "
-                             "x'00ff' AS b, 9223372036854775807 AS big");
+    auto r = run(*db.writer,
+                 "SELECT 42 AS i, 1.5 AS r, 2.0 AS whole, 'text' AS s, NULL AS n, "
+                 "x'00ff' AS b, 9223372036854775807 AS big");
     auto& result = r.results[0].as_object();
-    CHECK(result.at("columns").as_array() ==
-          json::array{"i", "r", "whole", "s", "n", "b", "big"});
+    CHECK(result.at("columns").as_array() == json::array{"i", "r", "whole", "s", "n", "b", "big"});
     auto row = rows_of(r)[0].as_array();
     CHECK(row[0].is_int64());
     CHECK(row[0].as_int64() == 42);
@@ -302,8 +302,7 @@ TEST_CASE("rows_affected counts DML and is 0 for DDL that follows it", "[shared]
     Db db;
     auto ddl = GENERATE(as<std::string>{}, "CREATE TABLE u(a)", "CREATE INDEX t_x ON t(x)",
                         "ALTER TABLE t ADD COLUMN y", "CREATE VIEW v AS SELECT * FROM t",
-                        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
-                        "DROP TABLE t");
+                        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", "DROP TABLE t");
     INFO(ddl);
     auto r = run(*db.writer, "INSERT INTO t VALUES (1), (2), (3); " + ddl);
     REQUIRE(r.results.size() == 2);
@@ -332,8 +331,9 @@ TEST_CASE("DDL in a separate statement after DML in the same batch reports 0", "
 
 TEST_CASE("total_changes includes rows changed by triggers", "[shared]") {
     Db db;
-    run(*db.writer, "CREATE TABLE audit(v); "
-                    "CREATE TRIGGER a AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.x); END");
+    run(*db.writer,
+        "CREATE TABLE audit(v); "
+        "CREATE TRIGGER a AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.x); END");
     auto r = run(*db.writer, "INSERT INTO t VALUES (1), (2)");
     CHECK(r.rows_affected == 2);
     CHECK(r.total_changes == 4);
@@ -380,9 +380,9 @@ TEST_CASE("a result over the byte cap is too_large", "[shared]") {
                             ErrorKind::too_large);
     }
     SECTION("in a single row") {
-        REQUIRE_THROWS_KIND(run(*db.writer, "SELECT zeroblob(100000)", nullptr,
-                                ExecutionRule::read_only, limits),
-                            ErrorKind::too_large);
+        REQUIRE_THROWS_KIND(
+            run(*db.writer, "SELECT zeroblob(100000)", nullptr, ExecutionRule::read_only, limits),
+            ErrorKind::too_large);
     }
 }
 
@@ -398,12 +398,12 @@ TEST_CASE("a row of huge zeroblobs is refused before any of them is built", "[sh
     CHECK(t.kind == ErrorKind::too_large);
     // A blob counts as its base64: 3 bytes of blob are 4 of answer.
     limits.max_bytes = 400;
-    CHECK(rows_of(run(*db.writer, "SELECT zeroblob(300)", nullptr, ExecutionRule::read_only,
-                      limits))
-              .size() == 1);
-    REQUIRE_THROWS_KIND(run(*db.writer, "SELECT zeroblob(301)", nullptr,
-                            ExecutionRule::read_only, limits),
-                        ErrorKind::too_large);
+    CHECK(
+        rows_of(run(*db.writer, "SELECT zeroblob(300)", nullptr, ExecutionRule::read_only, limits))
+            .size() == 1);
+    REQUIRE_THROWS_KIND(
+        run(*db.writer, "SELECT zeroblob(301)", nullptr, ExecutionRule::read_only, limits),
+        ErrorKind::too_large);
 }
 
 TEST_CASE("text counts with its JSON escapes against the byte cap", "[shared]") {
@@ -411,8 +411,8 @@ TEST_CASE("text counts with its JSON escapes against the byte cap", "[shared]") 
     ResultLimits limits;
     limits.max_bytes = 100;
     // 50 control characters take 300 bytes once escaped.
-    REQUIRE_THROWS_KIND(run(*db.writer, "SELECT replace(hex(zeroblob(25)), '0', char(1))",
-                            nullptr, ExecutionRule::read_only, limits),
+    REQUIRE_THROWS_KIND(run(*db.writer, "SELECT replace(hex(zeroblob(25)), '0', char(1))", nullptr,
+                            ExecutionRule::read_only, limits),
                         ErrorKind::too_large);
 }
 
@@ -449,8 +449,9 @@ TEST_CASE("the watchdog interrupts a count(*) the progress handler cannot see", 
     // timeout, not in an answer.
     Db db;
     run(*db.writer, "CREATE TABLE big(v)");
-    run(*db.writer, "INSERT INTO big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
-                    "FROM c WHERE n < 3000000) SELECT n FROM c");
+    run(*db.writer,
+        "INSERT INTO big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+        "FROM c WHERE n < 3000000) SELECT n FROM c");
     auto reader = open_reader(db.path);
     query(*reader, "SELECT count(*) FROM big");  // warm the cache: the count is all CPU
     reader->set_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
@@ -482,10 +483,10 @@ TEST_CASE("a deadline in the past interrupts a long recursive CTE with timeout",
 TEST_CASE("a deadline interrupts a long write and leaves nothing behind", "[shared]") {
     Db db;
     db.writer->set_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
-    REQUIRE_THROWS_KIND(
-        run(*db.writer, "INSERT INTO t WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
-                        "FROM c WHERE n < 200000000) SELECT n FROM c"),
-        ErrorKind::timeout);
+    REQUIRE_THROWS_KIND(run(*db.writer,
+                            "INSERT INTO t WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+                            "FROM c WHERE n < 200000000) SELECT n FROM c"),
+                        ErrorKind::timeout);
     db.writer->set_deadline(std::chrono::steady_clock::time_point::max());
     CHECK(db.column_x().empty());
 }
@@ -507,7 +508,8 @@ TEST_CASE("a read transaction ends even when its deadline passed inside it", "[s
     }
 }
 
-TEST_CASE("an infinite real in a result shows as null, so the answer stays valid JSON", "[shared]") {
+TEST_CASE("an infinite real in a result shows as null, so the answer stays valid JSON",
+          "[shared]") {
     Db db;
     auto r = query(*db.writer, "SELECT 1e999, -1e999, 1.5");
     auto row = rows_of(r).at(0).as_array();
@@ -543,8 +545,7 @@ TEST_CASE("a statement run again reuses its prepare and follows schema changes",
     CHECK(t.kind == ErrorKind::bad_request);
 }
 
-TEST_CASE("SQL first run with the reserved tables allowed is not reused for a client",
-          "[shared]") {
+TEST_CASE("SQL first run with the reserved tables allowed is not reused for a client", "[shared]") {
     ScratchDb db;
     ensure_log_schema(*db.writer);
     internal_scalar(*db.writer, "SELECT count(*) FROM _sqlrep_log");

@@ -16,8 +16,9 @@ namespace {
 // Inserts `rows` rows of `bytes` random bytes each into t, inside whatever transaction
 // is open.
 void insert_blobs(Connection& conn, int rows, int bytes) {
-    run(conn, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-              "INSERT INTO t SELECT randomblob(?) FROM n",
+    run(conn,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "INSERT INTO t SELECT randomblob(?) FROM n",
         json::array{rows, bytes});
 }
 
@@ -43,8 +44,8 @@ TEST_CASE("a transaction larger than one WAL write commits whole", "[shared]") {
     insert_blobs(*db.writer, 600, 3500);  // about 2.5 MiB, far past one 96 KiB write
     db.writer->exec_internal("COMMIT");
     uint64_t writes = wal_writes_passed_on() - before;
-    CHECK(writes >= 20);   // split into writes the unix VFS takes whole (at most 128 KiB)
-    CHECK(writes < 600);   // still gathered: SQLite issued two writes per page
+    CHECK(writes >= 20);  // split into writes the unix VFS takes whole (at most 128 KiB)
+    CHECK(writes < 600);  // still gathered: SQLite issued two writes per page
     auto reader = open_reader(db.path);
     CHECK(scalar(*reader, "SELECT count(*) FROM t") == 600);
     CHECK(scalar(*reader, "SELECT sum(length(x)) FROM t") == 600 * 3500);
@@ -68,8 +69,7 @@ TEST_CASE("with --sync normal another connection sees a commit at once", "[share
     }
 }
 
-TEST_CASE("a rolled-back transaction that spilled to the WAL leaves nothing behind",
-          "[shared]") {
+TEST_CASE("a rolled-back transaction that spilled to the WAL leaves nothing behind", "[shared]") {
     TempDir dir;
     std::string path = dir.file("db.sqlite");
     {

@@ -52,8 +52,8 @@ class Runner {
 
   private:
     // `client`: the token and TLS of the sqlrep nodes, or {} for dqlite.
-    LoadResult measure(const std::string& what, const std::string& origin,
-                       const Workload& workload, const ClientOptions& client);
+    LoadResult measure(const std::string& what, const std::string& origin, const Workload& workload,
+                       const ClientOptions& client);
     void sample_rss(const std::string& after);
 
     const BenchOptions& options_;
@@ -122,9 +122,8 @@ BenchResults Runner::run() {
     for (int round = 1; round <= rounds; ++round) {
         progress(fmt::format("round {}/{}, {} clients, {:.0f} s each:", round, rounds,
                              options_.concurrency, options_.duration_s));
-        results_.sqlrep_writes.merge(
-            measure("sqlrep writes ack=" + options_.ack, cluster_->master_url(), *writes,
-                    options_.client));
+        results_.sqlrep_writes.merge(measure("sqlrep writes ack=" + options_.ack,
+                                             cluster_->master_url(), *writes, options_.client));
         if (dqlite_) {
             auto put = measure("dqlite PUT on the leader", dqlite_->leader_url(), *puts, {});
             if (!results_.dqlite_writes)
@@ -141,13 +140,11 @@ BenchResults Runner::run() {
             else
                 results_.dqlite_reads->merge(get);
         }
-        results_.sqlrep_ack_master_writes.merge(
-            measure("sqlrep writes ack=master", cluster_->master_url(), *master_acked,
-                    options_.client));
+        results_.sqlrep_ack_master_writes.merge(measure(
+            "sqlrep writes ack=master", cluster_->master_url(), *master_acked, options_.client));
         if (lone_master_) {
-            auto lone =
-                measure("lone master (master 0) writes", lone_master_->master_url(), *lone_writes,
-                        {});
+            auto lone = measure("lone master (master 0) writes", lone_master_->master_url(),
+                                *lone_writes, {});
             if (!results_.master_only_writes)
                 results_.master_only_writes = std::move(lone);
             else

@@ -54,8 +54,10 @@ LoadResult run_load(const LoadSpec& spec, const Workload& workload) {
         const Url url = parse_url(spec.origin);
         std::optional<PlainHttpConnection> plain;
         std::optional<HttpClient> client;
-        if (url.scheme == "http") plain.emplace(url, spec.client.bearer_token, spec.timeout);
-        else client.emplace(spec.origin, spec.client);
+        if (url.scheme == "http")
+            plain.emplace(url, spec.client.bearer_token, spec.timeout);
+        else
+            client.emplace(spec.origin, spec.client);
         auto send_once = [&] {
             return plain ? plain->request(request)
                          : client->request(request.method, request.target, request.body, {},

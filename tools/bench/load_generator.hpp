@@ -22,7 +22,7 @@
 namespace sqlrep::bench {
 
 struct LoadSpec {
-    std::string origin;  // "http://127.0.0.1:port"
+    std::string origin;    // "http://127.0.0.1:port"
     ClientOptions client;  // bearer token and TLS context, if the target needs them
     int concurrency = 16;
     std::chrono::milliseconds duration{10000};

@@ -17,9 +17,9 @@
 #include "bench_options.hpp"
 #include "bench_runner.hpp"
 #include "interrupt.hpp"
+#include "report.hpp"
 #include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
-#include "report.hpp"
 
 namespace {
 

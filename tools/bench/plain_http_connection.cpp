@@ -18,8 +18,8 @@ namespace {
 
 [[noreturn]] void fail_io(const Url& url, const char* what) {
     if (errno == EAGAIN || errno == EWOULDBLOCK)
-        throw Error(ErrorKind::timeout, std::string("no answer from ") + url.origin() + " (" +
-                                            what + " timed out)");
+        throw Error(ErrorKind::timeout,
+                    std::string("no answer from ") + url.origin() + " (" + what + " timed out)");
     throw Error(ErrorKind::unavailable,
                 url.origin() + ": " + what + " failed: " + std::strerror(errno));
 }
@@ -29,8 +29,8 @@ namespace {
 PlainHttpConnection::PlainHttpConnection(Url url, std::string bearer_token,
                                          std::chrono::milliseconds timeout)
     : url_(std::move(url)), timeout_(timeout) {
-    fixed_headers_ = "Host: " + url_.host + ":" + std::to_string(url_.port) +
-                     "\r\nUser-Agent: sqlrep-bench\r\n";
+    fixed_headers_ =
+        "Host: " + url_.host + ":" + std::to_string(url_.port) + "\r\nUser-Agent: sqlrep-bench\r\n";
     if (!bearer_token.empty()) fixed_headers_ += "Authorization: Bearer " + bearer_token + "\r\n";
 }
 
@@ -47,8 +47,8 @@ void PlainHttpConnection::connect() {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    if (int rc = ::getaddrinfo(url_.host.c_str(), std::to_string(url_.port).c_str(), &hints,
-                               &found);
+    if (int rc =
+            ::getaddrinfo(url_.host.c_str(), std::to_string(url_.port).c_str(), &hints, &found);
         rc != 0)
         throw Error(ErrorKind::unavailable,
                     "cannot resolve " + url_.host + ": " + ::gai_strerror(rc));
@@ -71,7 +71,8 @@ void PlainHttpConnection::connect() {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout_).count();
-    timeval limit{static_cast<time_t>(micros / 1000000), static_cast<suseconds_t>(micros % 1000000)};
+    timeval limit{static_cast<time_t>(micros / 1000000),
+                  static_cast<suseconds_t>(micros % 1000000)};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 }
@@ -139,8 +140,8 @@ HttpResult PlainHttpConnection::exchange(const std::string& bytes, bool& answere
                 parser.put_eof(ec);
                 if (!ec) break;
             }
-            throw Error(ErrorKind::unavailable, url_.origin() + " closed the connection" +
-                                                    (answered ? " mid-answer" : ""));
+            throw Error(ErrorKind::unavailable,
+                        url_.origin() + " closed the connection" + (answered ? " mid-answer" : ""));
         }
         answered = true;
         buffer_.commit(static_cast<std::size_t>(n));

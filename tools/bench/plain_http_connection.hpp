@@ -23,7 +23,7 @@
 namespace sqlrep::bench {
 
 class PlainHttpConnection {
-public:
+  public:
     PlainHttpConnection(Url url, std::string bearer_token, std::chrono::milliseconds timeout);
     ~PlainHttpConnection();
     PlainHttpConnection(const PlainHttpConnection&) = delete;
@@ -34,7 +34,7 @@ public:
     // Throws Error(unavailable) or Error(timeout).
     HttpResult request(const Request& request);
 
-private:
+  private:
     void connect();
     void close();
     // One attempt on the open connection; `answered` tells whether any answer came.

@@ -83,9 +83,10 @@ std::unique_ptr<SqlrepCluster> SqlrepCluster::attach(const std::vector<std::stri
         HttpClient client(url, options);
         // /health is open to anyone; /status checks the token as every request does.
         if (client.get("/status", 2s).status == 401)
-            throw std::runtime_error(url + " was started with --auth: give bench a client token "
-                                           "with the admin role (it creates its table), "
-                                           "--token or $SQLREP_TOKEN");
+            throw std::runtime_error(url +
+                                     " was started with --auth: give bench a client token "
+                                     "with the admin role (it creates its table), "
+                                     "--token or $SQLREP_TOKEN");
         get_json(client, "/status");
     }
     return cluster;

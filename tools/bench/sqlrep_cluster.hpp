@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "child_process.hpp"
-#include "shared/http_client.hpp"
 #include "scratch_dir.hpp"
+#include "shared/http_client.hpp"
 
 namespace sqlrep::bench {
 
@@ -52,8 +52,7 @@ class SqlrepCluster {
     // Blocks until `url` has applied `index`, polling /status every millisecond; returns
     // false when `timeout` passes first. Throws Interrupted on SIGINT.
     static bool wait_applied(const std::string& url, int64_t index,
-                             std::chrono::milliseconds timeout,
-                             const ClientOptions& client = {});
+                             std::chrono::milliseconds timeout, const ClientOptions& client = {});
 
   private:
     SqlrepCluster() = default;

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "progress_bar.hpp"
-#include "sql_request.hpp"
 #include "shared/error.hpp"
 #include "shared/http_client.hpp"
+#include "sql_request.hpp"
 
 namespace sqlrep::send_dummy {
 

@@ -19,7 +19,7 @@ inline constexpr const char* kDummyTableDdl =
     "created_at TEXT DEFAULT CURRENT_TIMESTAMP)";
 
 struct LoadOptions {
-    std::string target;  // origin of the node every insert goes to
+    std::string target;    // origin of the node every insert goes to
     ClientOptions client;  // TLS and token for the target
     int64_t rows = 0;
     int concurrency = 1;

@@ -18,11 +18,11 @@
 #include "progress_bar.hpp"
 #include "sample_requests.hpp"
 #include "schema_setup.hpp"
-#include "sql_request.hpp"
 #include "shared/build_info.hpp"
 #include "shared/error.hpp"
 #include "shared/http_client.hpp"
 #include "shared/tls_context.hpp"
+#include "sql_request.hpp"
 
 namespace {
 
@@ -133,14 +133,18 @@ int main(int argc, char** argv) {
         tls_files.ca = tls_ca;
         ClientOptions client_options{make_client_tls(tls_files), token};
         if (tls_ca.empty() && target.rfind("https:", 0) == 0)
-            std::cerr << "send_dummy: warning: not verifying the node's certificate (no --tls-ca)\n";
+            std::cerr
+                << "send_dummy: warning: not verifying the node's certificate (no --tls-ca)\n";
         std::optional<json::value> params = parse_params(params_text);
         if (params && exec_sql.empty() && query_sql.empty() && file.empty())
             throw std::invalid_argument("--params goes with --exec, --query or --file");
-        if (!exec_sql.empty()) return send_one(target, client_options, exec_body(exec_sql, params, ack), timeout);
-        if (!query_sql.empty()) return send_one(target, client_options, query_body(query_sql, params), timeout);
+        if (!exec_sql.empty())
+            return send_one(target, client_options, exec_body(exec_sql, params, ack), timeout);
+        if (!query_sql.empty())
+            return send_one(target, client_options, query_body(query_sql, params), timeout);
         if (!file.empty())
-            return send_one(target, client_options, exec_body(read_file(file), params, ack), timeout);
+            return send_one(target, client_options, exec_body(read_file(file), params, ack),
+                            timeout);
         if (rows > 0) {
             LoadOptions options;
             options.target = target;

@@ -7,8 +7,8 @@
 
 #include "json_pretty.hpp"
 #include "schema_setup.hpp"
-#include "sql_request.hpp"
 #include "shared/http_client.hpp"
+#include "sql_request.hpp"
 
 namespace sqlrep::send_dummy {
 

@@ -14,7 +14,6 @@ namespace sqlrep::send_dummy {
 // Runs the samples through the node `target` (DDL through its master). Returns true when
 // every request succeeded. Throws sqlrep::Error when a node cannot be reached.
 bool run_samples(const std::string& target, const ClientOptions& client_options,
-                 const std::string& ack,
-                 std::chrono::milliseconds timeout, std::ostream& out);
+                 const std::string& ack, std::chrono::milliseconds timeout, std::ostream& out);
 
 }  // namespace sqlrep::send_dummy

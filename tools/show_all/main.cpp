@@ -14,10 +14,10 @@
 #include "cluster_probe.hpp"
 #include "json_report.hpp"
 #include "node_list.hpp"
-#include "terminal.hpp"
-#include "text_report.hpp"
 #include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
+#include "terminal.hpp"
+#include "text_report.hpp"
 
 namespace {
 
@@ -103,9 +103,8 @@ int main(int argc, char** argv) {
         std::cerr << "show_all: " << e.what() << '\n';
         return 1;
     }
-    if (tls_ca.empty() && std::any_of(addresses.begin(), addresses.end(), [](const auto& a) {
-            return a.rfind("https:", 0) == 0;
-        }))
+    if (tls_ca.empty() && std::any_of(addresses.begin(), addresses.end(),
+                                      [](const auto& a) { return a.rfind("https:", 0) == 0; }))
         std::cerr << "show_all: warning: not verifying the nodes' certificates (no --tls-ca)\n";
 
     ClusterProbe probe(addresses, seconds_to_ms(timeout_seconds), client_options);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "terminal.hpp"
 #include "shared/net.hpp"
+#include "terminal.hpp"
 
 namespace sqlrep::show_all {
 
