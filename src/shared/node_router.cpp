@@ -216,15 +216,17 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
         std::optional<int64_t> published = published_.index_if_unchanged(ticket);
         int64_t index = published ? *published : last_log_position(conn).index;
         json::object body{{"ok", true}};
+        // Per-statement results only add something when there are several; with one, its
+        // columns and rows move into the answer instead of being copied.
+        const bool several = result.results.size() > 1;
         if (!result.results.empty()) {
-            const auto& last = result.results.back().as_object();
-            if (auto* c = last.if_contains("columns")) body["columns"] = *c;
-            if (auto* t = last.if_contains("types")) body["types"] = *t;
-            if (auto* r = last.if_contains("rows")) body["rows"] = *r;
+            auto& last = result.results.back().as_object();
+            for (const char* field : {"columns", "types", "rows"})
+                if (auto* v = last.if_contains(field))
+                    body[field] = several ? json::value(*v) : std::move(*v);
         }
         body["index"] = index;
-        // Per-statement results only add something when there are several.
-        if (result.results.size() > 1) body["results"] = std::move(result.results);
+        if (several) body["results"] = std::move(result.results);
         respond(json_response(200, body));
     } catch (const Error& e) {
         // Anything cut off by the budget (the client's statements or our own read of the
