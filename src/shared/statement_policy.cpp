@@ -7,15 +7,10 @@
 
 #include <sqlite3.h>
 
+#include "shared/identifiers.hpp"
+
 namespace sqlrep {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 bool is_reserved(const char* name) {
     if (name == nullptr) return false;

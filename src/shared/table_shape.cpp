@@ -1,23 +1,16 @@
 #include "shared/table_shape.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <utility>
 
 #include <sqlite3.h>
 
 #include "shared/connection.hpp"
 #include "shared/error.hpp"
+#include "shared/identifiers.hpp"
 
 namespace sqlrep {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
     auto text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
