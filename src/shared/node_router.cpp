@@ -61,13 +61,19 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
         counter->fetch_sub(1);
     };
     // The outermost boundary of request handling: whatever escapes becomes one response.
+    // route() hands `respond` on to the role (moved); a role that throws after taking it
+    // must not make this boundary call an empty callback, so that case is only logged.
+    auto answer = [&](HttpResponse res) {
+        if (respond) return respond(std::move(res));
+        spdlog::error("a request failed after its answer was handed on: {}", res.body());
+    };
     try {
         route(req, peer, respond);
     } catch (const Error& e) {
-        respond(error_response(e));
+        answer(error_response(e));
     } catch (const std::exception& e) {
         spdlog::error("request failed unexpectedly: {}", e.what());
-        respond(error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
+        answer(error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
     }
 }
 
