@@ -38,12 +38,15 @@ int collect(sqlite3* db, Get get, std::vector<sqlite3_value*>& out) {
 
 EffectRecorder::EffectRecorder(Connection& conn) : conn_(conn) {
     sqlite3_preupdate_hook(conn_.handle(), &on_preupdate, this);
-    note_virtual_tables(list_tables());
+    note_tables(list_tables());
 }
 
-void EffectRecorder::note_virtual_tables(const std::map<std::string, std::string>& tables) {
+// Only a schema statement can add a virtual table or sqlite_sequence (the first
+// AUTOINCREMENT table): knowing them from the last one spares every write a look.
+void EffectRecorder::note_tables(const std::map<std::string, std::string>& tables) {
     has_virtual_tables_ = false;
     for (const auto& [name, type] : tables) has_virtual_tables_ |= type == "virtual";
+    has_sequence_ = tables.count(std::string(kSequenceTable)) > 0;
 }
 
 EffectRecorder::~EffectRecorder() {
@@ -114,7 +117,10 @@ void EffectRecorder::abandon() {
 
 // The whole of sqlite_sequence as one encoded effect, or "" when the table does not exist.
 std::string EffectRecorder::sequence_state() {
-    if (sqlite3_table_column_metadata(conn_.handle(), "main", kSequenceTable.data(), nullptr,
+    // The flag can only be stale the other way (a request that created the table failed
+    // and rolled it back), so the table is looked up only when it says yes.
+    if (!has_sequence_ ||
+        sqlite3_table_column_metadata(conn_.handle(), "main", kSequenceTable.data(), nullptr,
                                       nullptr, nullptr, nullptr, nullptr, nullptr) != SQLITE_OK)
         return "";
     return conn_.internal([&] {
@@ -160,7 +166,7 @@ void EffectRecorder::after_schema_statement(sqlite3_stmt* stmt) {
     bool dropped = false;  // ALTER TABLE ... RENAME TO also makes one new table
     for (const auto& [name, type] : tables_before_) dropped |= !tables_after.count(name);
     check_addressable(tables_after);
-    note_virtual_tables(tables_after);
+    note_tables(tables_after);
 
     // One new plain table, and none gone, is CREATE TABLE, with or without AS SELECT:
     // SQLite keeps its definition without the SELECT, and its rows (none without one)

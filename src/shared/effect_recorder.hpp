@@ -71,13 +71,14 @@ class EffectRecorder : public StatementObserver {
     std::string sequence_state();
     void add_table_rows(const std::string& table);
     void check_addressable(const std::map<std::string, std::string>& tables);
-    void note_virtual_tables(const std::map<std::string, std::string>& tables);
+    void note_tables(const std::map<std::string, std::string>& tables);
 
     Connection& conn_;
     EffectWriter out_;
     bool paused_ = false;
     std::string sequence_before_;
     bool has_virtual_tables_ = false;  // as of the last schema statement
+    bool has_sequence_ = false;        // sqlite_sequence exists, as of the same
     std::optional<Error> failure_;     // why the hook stopped recording this entry
 
     // Between before_ and after_schema_statement.
