@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "raw_connection.hpp"
 
 namespace {
 
@@ -82,50 +83,6 @@ void check_nodes_unhurt(Cluster& c) {
         CHECK(kib < kPeakRssBoundKib);
     }
 }
-
-// A raw TCP connection, for requests a well-behaved client never sends.
-class RawConnection {
-  public:
-    explicit RawConnection(uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            throw std::runtime_error("cannot connect to port " + std::to_string(port));
-    }
-    ~RawConnection() { ::close(fd_); }
-    RawConnection(const RawConnection&) = delete;
-    RawConnection& operator=(const RawConnection&) = delete;
-
-    void send(const std::string& bytes) {
-        if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
-            static_cast<ssize_t>(bytes.size()))
-            throw std::runtime_error("send failed");
-    }
-
-    // Everything received until the peer closes or `bound` passes.
-    std::string receive_until_closed(std::chrono::milliseconds bound) {
-        std::string received;
-        auto deadline = Clock::now() + bound;
-        char buf[4096];
-        while (Clock::now() < deadline) {
-            pollfd p{fd_, POLLIN, 0};
-            int left = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                    .count());
-            if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
-            ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-            if (n <= 0) break;
-            received.append(buf, static_cast<std::size_t>(n));
-        }
-        return received;
-    }
-
-  private:
-    int fd_ = -1;
-};
 
 }  // namespace
 
@@ -217,7 +174,8 @@ TEST_CASE("a refused token is answered from the headers before a large body is r
         RawConnection raw(c.master().port());
         raw.send("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
                  credentials + "Content-Length: 60000000\r\n\r\n");
-        std::string answer = raw.receive_until_closed(20s);
+        std::string answer;
+        raw.closed_within(20s, &answer);
         INFO(answer);
         CHECK(answer.rfind("HTTP/1.1 " + status, 0) == 0);
     }

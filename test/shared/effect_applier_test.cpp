@@ -15,16 +15,7 @@ using namespace sqlrep::test;
 
 namespace {
 
-struct Pair {
-    TempDir dir;
-    RecordingMaster master{dir.file("master.sqlite")};
-    ApplyingReplica replica{dir.file("replica.sqlite")};
-
-    std::string write(const std::string& sql, json::value params = nullptr) {
-        std::string body = master.write(sql, std::move(params));
-        replica.apply(body);
-        return body;
-    }
+struct Pair : MasterReplicaPair {
     // A change made on the replica behind sqlrep's back.
     void tamper(const std::string& sql) { replica.conn().exec_internal(sql); }
 };

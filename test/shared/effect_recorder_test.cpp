@@ -17,17 +17,7 @@ using namespace sqlrep::test;
 
 namespace {
 
-struct Pair {
-    TempDir dir;
-    RecordingMaster master{dir.file("master.sqlite")};
-    ApplyingReplica replica{dir.file("replica.sqlite")};
-
-    // Runs `sql` on the master, applies its body on the replica, returns the body.
-    std::string write(const std::string& sql, json::value params = nullptr) {
-        std::string body = master.write(sql, std::move(params));
-        replica.apply(body);
-        return body;
-    }
+struct Pair : MasterReplicaPair {
     void check_same() {
         CHECK(database_content(replica.conn()) == database_content(master.conn()));
     }

@@ -299,6 +299,20 @@ Thrown thrown_by(Fn&& fn) {
     return t;
 }
 
+// A master and a replica on two files of one temp dir: write() runs `sql` on the master,
+// applies the entry it became on the replica, and returns its body.
+struct MasterReplicaPair {
+    TempDir dir;
+    RecordingMaster master{dir.file("master.sqlite")};
+    ApplyingReplica replica{dir.file("replica.sqlite")};
+
+    std::string write(const std::string& sql, json::value params = nullptr) {
+        std::string body = master.write(sql, std::move(params));
+        replica.apply(body);
+        return body;
+    }
+};
+
 }  // namespace sqlrep::test
 
 // Requires `expr` to throw sqlrep::Error of kind `k`.
