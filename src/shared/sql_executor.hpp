@@ -39,7 +39,7 @@ struct ExecutionResult {
     json::array results;        // one object per statement
     int64_t rows_affected = 0;  // summed over statements
     int64_t last_insert_id = 0;
-    int64_t total_changes = 0;  // every row changed, triggers included (divergence check)
+    int64_t total_changes = 0;  // every row changed, triggers included
     bool privileged = false;    // some statement changed the schema
 };
 
