@@ -218,6 +218,30 @@ TEST_CASE("a replica whose files were deleted while it was stopped catches up id
     c.check_identical("SELECT id, v FROM t ORDER BY id");
 }
 
+namespace {
+
+// Fills t with `rows` rows everywhere, then changes replica 1's file behind sqlrep's back
+// with `tamper` (one row), while it is stopped, and lets it follow again.
+void fill_and_tamper(Cluster& c, int rows, const std::string& tamper) {
+    c.exec_ok(c.master(), kTable);
+    for (int i = 1; i <= rows; ++i)
+        c.exec_ok(c.master(), "INSERT INTO t(id, v) VALUES (?, ?)",
+                  json::array{i, "v" + std::to_string(i)});
+    c.wait_converged();
+    ExitInfo e = c.replica(1).terminate();
+    INFO("replica 1 on SIGTERM: " << e.describe());
+    REQUIRE(e.exited);
+    {
+        SqliteFile file(c.database_path(1), false);
+        REQUIRE(file.exec(tamper) == 1);
+    }
+    c.replica(1).start();
+    c.replica(1).wait_ready();
+    c.wait_converged();
+}
+
+}  // namespace
+
 TEST_CASE(
     "a replica whose data was changed behind sqlrep's back detects the divergence when an entry "
     "touches that row and resyncs to the master's data",
@@ -231,22 +255,7 @@ TEST_CASE(
     }
 
     Cluster c;
-    c.exec_ok(c.master(), kTable);
-    for (int i = 1; i <= 20; ++i)
-        c.exec_ok(c.master(), "INSERT INTO t(id, v) VALUES (?, ?)",
-                  json::array{i, "v" + std::to_string(i)});
-    c.wait_converged();
-
-    ExitInfo e = c.replica(1).terminate();
-    INFO("replica 1 on SIGTERM: " << e.describe());
-    REQUIRE(e.exited);
-    {
-        SqliteFile file(c.database_path(1), false);
-        REQUIRE(file.exec("DELETE FROM t WHERE id = 7") == 1);
-    }
-    c.replica(1).start();
-    c.replica(1).wait_ready();
-    c.wait_converged();
+    fill_and_tamper(c, 20, "DELETE FROM t WHERE id = 7");
 
     int64_t idx = c.exec_ok(c.master(), touching_write);
 
@@ -288,23 +297,8 @@ TEST_CASE(
     "touches it, answers no reads until it has resynced, and then holds the master's data",
     "[integration][snapshot]") {
     Cluster c;
-    c.exec_ok(c.master(), kTable);
-    for (int i = 1; i <= 10; ++i)
-        c.exec_ok(c.master(), "INSERT INTO t(id, v) VALUES (?, ?)",
-                  json::array{i, "v" + std::to_string(i)});
-    c.wait_converged();
-
     // The same number of rows, one value different: a row count would not notice.
-    ExitInfo e = c.replica(1).terminate();
-    INFO("replica 1 on SIGTERM: " << e.describe());
-    REQUIRE(e.exited);
-    {
-        SqliteFile file(c.database_path(1), false);
-        REQUIRE(file.exec("UPDATE t SET v = 'tampered' WHERE id = 7") == 1);
-    }
-    c.replica(1).start();
-    c.replica(1).wait_ready();
-    c.wait_converged();
+    fill_and_tamper(c, 10, "UPDATE t SET v = 'tampered' WHERE id = 7");
 
     // The master is paused right after the touching write is acknowledged (by replica 2),
     // so replica 1, which diverges on it, cannot fetch its snapshot yet: it must refuse
