@@ -15,8 +15,9 @@
 // node believing it leads after etcd has handed the key to someone else. The deadline is
 // therefore  send time of the last successful keep-alive + TTL - safety margin,  on the
 // steady clock; the margin absorbs clock-rate differences between this host and etcd's
-// leader and the time the caller needs to notice and stop. The same holds for the grant
-// that started the lease. Measured from a renewal that also found the key still ours.
+// leader and the time the caller needs to notice and stop. The grant that starts the
+// lease counts the same way. A renewal moves the deadline only when it also found the key
+// still ours (a lease can outlive its key if someone deletes the key).
 //
 // Usage: try_acquire; then renew() about every TTL/3 and act as master only while
 // held() (check it right before each acknowledgement); release() on a clean stop.
