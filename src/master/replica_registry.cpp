@@ -3,11 +3,41 @@
 #include <algorithm>
 
 #include "master/stream_session.hpp"
+#include "shared/error.hpp"
 
 namespace sqlrep::master {
 
-ReplicaRegistry::ReplicaRegistry(net::io_context& ioc, int num_replicas)
-    : ioc_(ioc), replicas_(static_cast<std::size_t>(num_replicas)), quorum_(ioc), all_(ioc) {}
+ReplicaRegistry::ReplicaRegistry(net::io_context& ioc, int num_replicas, int self_id)
+    : ioc_(ioc), quorum_(ioc), all_(ioc) {
+    for (int id = 0; id <= num_replicas; ++id)
+        if (id != self_id) replicas_.push_back(Replica{id, "", 0, {}, false});
+}
+
+bool ReplicaRegistry::is_replica(int id) const {
+    for (const auto& r : replicas_)
+        if (r.id == id) return true;
+    return false;
+}
+
+ReplicaRegistry::Replica& ReplicaRegistry::replica_locked(int id) {
+    for (auto& r : replicas_)
+        if (r.id == id) return r;
+    throw Error(ErrorKind::bad_request, "no replica " + std::to_string(id));
+}
+
+const ReplicaRegistry::Replica& ReplicaRegistry::replica_locked(int id) const {
+    return const_cast<ReplicaRegistry*>(this)->replica_locked(id);
+}
+
+int64_t ReplicaRegistry::acked(int id) const {
+    std::lock_guard lock(mutex_);
+    return is_replica(id) ? replica_locked(id).acked : 0;
+}
+
+std::string ReplicaRegistry::url(int id) const {
+    std::lock_guard lock(mutex_);
+    return is_replica(id) ? replica_locked(id).url : "";
+}
 
 int ReplicaRegistry::replicas_needed(AckMode mode) const {
     int n = num_replicas();
@@ -28,8 +58,8 @@ uint64_t ReplicaRegistry::epoch() const {
     return epoch_;
 }
 
-void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& session,
-                             uint64_t epoch) {
+void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& session, uint64_t epoch,
+                             std::string url) {
     std::shared_ptr<StreamSession> to_close;
     {
         std::lock_guard lock(mutex_);
@@ -38,9 +68,10 @@ void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& sessi
             // up: let the replica reconnect and be checked again.
             to_close = session;
         } else {
-            auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+            auto& r = replica_locked(id);
             to_close = r.session.lock();
             r.session = session;
+            if (!url.empty()) r.url = std::move(url);
             r.connected = true;
         }
     }
@@ -49,7 +80,7 @@ void ReplicaRegistry::attach(int id, const std::shared_ptr<StreamSession>& sessi
 
 void ReplicaRegistry::detach(int id, const StreamSession* session) {
     std::lock_guard lock(mutex_);
-    auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+    auto& r = replica_locked(id);
     if (r.session.lock().get() == session || r.session.expired()) {
         r.session.reset();
         r.connected = false;
@@ -60,7 +91,7 @@ void ReplicaRegistry::record_ack(int id, int64_t index, uint64_t epoch) {
     std::lock_guard lock(mutex_);
     // Sent by a replica that may hold entries the master has given up since.
     if (epoch < epoch_) return;
-    auto& r = replicas_.at(static_cast<std::size_t>(id - 1));
+    auto& r = replica_locked(id);
     // A replica that resynced from a snapshot may report a lower index; take it as is.
     r.acked = index;
     update_watches_locked();
@@ -137,9 +168,9 @@ int ReplicaRegistry::connected() const {
 json::array ReplicaRegistry::status(int64_t master_index) const {
     std::lock_guard lock(mutex_);
     json::array out;
-    for (std::size_t i = 0; i < replicas_.size(); ++i) {
-        const auto& r = replicas_[i];
-        out.push_back(json::object{{"id", static_cast<int64_t>(i + 1)},
+    for (const auto& r : replicas_) {
+        out.push_back(json::object{{"id", r.id},
+                                   {"url", r.url},
                                    {"acked_index", r.acked},
                                    {"lag", std::max<int64_t>(0, master_index - r.acked)},
                                    {"connected", r.connected && !r.session.expired()}});

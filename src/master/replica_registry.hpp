@@ -28,9 +28,12 @@ class StreamSession;
 
 class ReplicaRegistry {
   public:
-    ReplicaRegistry(net::io_context& ioc, int num_replicas);
+    // The master is node `self_id`; the others are 0..num_replicas besides it.
+    ReplicaRegistry(net::io_context& ioc, int num_replicas, int self_id);
 
     int num_replicas() const { return static_cast<int>(replicas_.size()); }
+    // Whether `id` names one of this master's replicas.
+    bool is_replica(int id) const;
 
     // Replicas (besides the master) whose ack a write with `mode` needs.
     int replicas_needed(AckMode mode) const;
@@ -39,10 +42,12 @@ class ReplicaRegistry {
     // replica's position against the master's log, and passes it to attach and record_ack.
     uint64_t epoch() const;
 
-    // A stream for replica `id` (1..num_replicas) opened or closed. A newer session for
-    // the same id replaces the older one. A session from an older epoch is closed instead
-    // (its replica reconnects and is checked against what the master kept).
-    void attach(int id, const std::shared_ptr<StreamSession>& session, uint64_t epoch);
+    // A stream for replica `id` opened or closed; `url` is where it serves clients. A
+    // newer session for the same id replaces the older one. A session from an older epoch
+    // is closed instead (its replica reconnects and is checked against what the master
+    // kept).
+    void attach(int id, const std::shared_ptr<StreamSession>& session, uint64_t epoch,
+                std::string url);
     void detach(int id, const StreamSession* session);
 
     // Replica `id` has durably applied everything up to `index`, says a stream that began
@@ -67,8 +72,11 @@ class ReplicaRegistry {
 
     // Replicas whose stream is open now.
     int connected() const;
+    // What replica `id` has acked (0 when unknown), and its URL ("" before it connected).
+    int64_t acked(int id) const;
+    std::string url(int id) const;
 
-    // [{"id", "acked_index", "lag", "connected"}] against the master's index.
+    // [{"id", "url", "acked_index", "lag", "connected"}] against the master's index.
     json::array status(int64_t master_index) const;
 
     // The highest index the master's log may be trimmed to: what every configured
@@ -77,6 +85,8 @@ class ReplicaRegistry {
 
   private:
     struct Replica {
+        int id = 0;
+        std::string url;
         int64_t acked = 0;
         std::weak_ptr<StreamSession> session;
         bool connected = false;
@@ -89,7 +99,10 @@ class ReplicaRegistry {
 
     net::io_context& ioc_;
     mutable std::mutex mutex_;
-    std::vector<Replica> replicas_;  // index id-1; guarded by mutex_
+    Replica& replica_locked(int id);
+    const Replica& replica_locked(int id) const;
+
+    std::vector<Replica> replicas_;  // in id order, without the master; guarded by mutex_
     uint64_t epoch_ = 0;             // retractions so far; guarded by mutex_
     IndexWatch quorum_;              // acked by a quorum of replicas
     IndexWatch all_;                 // acked by every replica

@@ -19,12 +19,13 @@ constexpr int64_t kMaxTrim = 50000;
 
 Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
                      std::chrono::milliseconds request_timeout,
-                     std::function<void(int64_t)> on_commit)
+                     std::function<void(int64_t)> on_commit, PublishedIndex& published)
     : writer_(std::move(writer)),
       term_(term),
       request_timeout_(request_timeout),
       on_commit_(std::move(on_commit)),
-      recorder_(std::make_unique<EffectRecorder>(*writer_)) {
+      recorder_(std::make_unique<EffectRecorder>(*writer_)),
+      published_(published) {
     writer_->set_statement_observer(recorder_.get());
     last_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
@@ -38,27 +39,34 @@ void Sequencer::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void Sequencer::stop() {
+void Sequencer::stop(const std::string& reason) {
     {
         std::lock_guard lock(mutex_);
+        if (!stopping_) stop_reason_ = reason;
         stopping_ = true;
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
     std::vector<Pending> left;
+    std::string why;
     {
         std::lock_guard lock(mutex_);
         left.swap(queue_);
+        why = stop_reason_;
     }
     for (auto& p : left) {
         WriteOutcome outcome;
-        outcome.error = Error(ErrorKind::unavailable, "the master is shutting down");
+        outcome.error = Error(ErrorKind::unavailable, why);
         p.done(std::move(outcome));
     }
+    // The writer goes with the role: the node's next role opens its own.
+    recorder_.reset();
+    writer_.reset();
 }
 
 void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule) {
     Pending p{std::move(statements), std::move(done), rule};
+    std::string why;
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
@@ -66,9 +74,10 @@ void Sequencer::submit(std::vector<SqlStatement> statements, Done done, Executio
             wake_.notify_one();
             return;
         }
+        why = stop_reason_;
     }
     WriteOutcome outcome;
-    outcome.error = Error(ErrorKind::unavailable, "the master is shutting down");
+    outcome.error = Error(ErrorKind::unavailable, why);
     p.done(std::move(outcome));
 }
 

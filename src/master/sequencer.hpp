@@ -40,11 +40,13 @@ class Sequencer {
   public:
     using Done = std::function<void(WriteOutcome)>;
 
-    // Takes over the writer connection. `on_commit(index)` is called on the writer thread
-    // after each group is durable, with the last committed index.
-    // `request_timeout` bounds how long one request may run on the writer.
+    // Takes over the writer connection (closed by stop()). `on_commit(index)` is called on
+    // the writer thread after each group is durable, with the last committed index.
+    // `request_timeout` bounds how long one request may run on the writer. `published`
+    // is told the index of every commit, for reads.
     Sequencer(std::unique_ptr<Connection> writer, int64_t term,
-              std::chrono::milliseconds request_timeout, std::function<void(int64_t)> on_commit);
+              std::chrono::milliseconds request_timeout, std::function<void(int64_t)> on_commit,
+              PublishedIndex& published);
     ~Sequencer();
     Sequencer(const Sequencer&) = delete;
     Sequencer& operator=(const Sequencer&) = delete;
@@ -65,8 +67,9 @@ class Sequencer {
     }
 
     void start();
-    // Finishes the group in progress, fails what is still queued, joins the thread.
-    void stop();
+    // Finishes the group in progress, fails what is still queued with `reason` (as
+    // unavailable: never applied), joins the thread and closes the writer connection.
+    void stop(const std::string& reason = "the master is shutting down");
 
     // Queues one write: the statements run as one atomic unit and become one entry.
     // `rule` is write, or data_write for a client that may not change the schema.
@@ -74,9 +77,6 @@ class Sequencer {
                 ExecutionRule rule = ExecutionRule::write);
 
     int64_t term() const { return term_; }
-
-    // The index of the last commit, for reads to answer with (any thread).
-    const PublishedIndex& published() const { return published_; }
 
   private:
     struct Pending {
@@ -103,12 +103,13 @@ class Sequencer {
     // writer thread only
     LogPosition last_;
     int64_t first_index_ = 1;  // the oldest entry still in the log
-    PublishedIndex published_;
+    PublishedIndex& published_;
 
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<Pending> queue_;  // guarded by mutex_
     bool stopping_ = false;       // guarded by mutex_
+    std::string stop_reason_;     // guarded by mutex_
     std::thread thread_;
 };
 

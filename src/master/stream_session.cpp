@@ -25,20 +25,18 @@ constexpr std::size_t kMaxUnacked = 2;
 
 }  // namespace
 
-StreamSession::StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& registry,
-                             const EntryRing& ring, ReadPool& reads, IndexWatch& committed,
-                             std::string snapshot_dir)
+StreamSession::StreamSession(ByteStream&& stream, StreamHello hello, const StreamContext& context)
     : ws_(std::move(stream)),
-      start_(start),
-      registry_(registry),
+      start_(std::move(hello)),
+      context_(context),
+      registry_(context.registry),
       // Before the replica's position is checked: a retraction after this point makes the
       // check stale, and the registry then ignores this stream (replica_registry.hpp).
-      epoch_(registry.epoch()),
-      ring_(ring),
-      reads_(reads),
-      committed_(committed),
-      snapshot_dir_(std::move(snapshot_dir)),
-      next_index_(start.from + 1),
+      epoch_(context.registry.epoch()),
+      ring_(context.ring),
+      reads_(context.reads),
+      committed_(context.committed),
+      next_index_(start_.from + 1),
       heartbeat_(ws_.get_executor()) {}
 
 StreamSession::~StreamSession() {
@@ -55,72 +53,97 @@ void StreamSession::run(HttpRequest upgrade) {
     timeouts.keep_alive_pings = true;                  // answers pings while idle
     ws_.set_option(timeouts);
     ws_.read_message_max(1024 * 1024);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-        res.set(kStreamProtocolHeader, std::to_string(kStreamProtocol));
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [term = context_.term, id = context_.master_id](websocket::response_type& res) {
+            res.set(kStreamProtocolHeader, std::to_string(kStreamProtocol));
+            res.set(kTermHeader, std::to_string(term));
+            res.set(kStreamNodeHeader, std::to_string(id));
+        }));
     ws_.async_accept(upgrade,
                      beast::bind_front_handler(&StreamSession::on_accept, shared_from_this()));
 }
 
 void StreamSession::on_accept(beast::error_code ec) {
     if (ec) return fail(ec, "accept");
+    if (start_.term > context_.term)
+        return on_start_checked(StreamRefusal::stale_term,
+                                "node " + std::to_string(start_.node_id) + " knows term " +
+                                    std::to_string(start_.term) + ", this master's is " +
+                                    std::to_string(context_.term),
+                                false);
     // Before streaming, check that the replica's history is a prefix of ours: same hash
-    // at its applied index. Anything else means it must not be fed more entries.
+    // at its last index. Anything else means it must not be fed more entries; who gives
+    // way depends on the terms (docs/ARCHITECTURE.md, "Rejoining").
     auto self = shared_from_this();
     reads_.post([self](Connection& conn) {
+        const StreamHello& hello = self->start_;
         std::string problem;
-        bool needs_snapshot = self->start_.wants_snapshot;
+        bool needs_snapshot = hello.wants_snapshot;
         LogPosition last = last_log_position(conn);
-        if (needs_snapshot) {
-            // Asked for after a divergence: its history does not matter any more.
-        } else if (self->start_.from > last.index) {
+        std::optional<Hash> ours;
+        if (!needs_snapshot && hello.from > last.index)
             // Entries streamed while their COMMIT was still being fsynced are in the ring
             // before a read connection can see them: that is not "ahead".
-            std::optional<Hash> streamed = self->ring_.hash_at(self->start_.from);
-            if (!streamed || !self->start_.hash || *streamed != *self->start_.hash)
-                problem = "replica is ahead of the master (index " +
-                          std::to_string(self->start_.from) + " > " + std::to_string(last.index) +
-                          ")";
-        } else if (self->start_.from < first_log_index(conn) - 1) {
+            ours = self->ring_.hash_at(hello.from);
+        else if (!needs_snapshot && hello.from < first_log_index(conn) - 1)
             needs_snapshot = true;  // the entries it lacks are trimmed
-        } else if (self->start_.hash) {
-            std::optional<Hash> ours = log_hash_at(conn, self->start_.from);
-            if (!ours || *ours != *self->start_.hash)
-                problem = "diverged: the replica's hash at index " +
-                          std::to_string(self->start_.from) + " differs from the master's";
-        } else if (self->start_.from > 0) {
-            problem =
-                "diverged: the replica gave no hash for index " + std::to_string(self->start_.from);
+        else if (!needs_snapshot && hello.from > 0)
+            ours = log_hash_at(conn, hello.from);
+        bool prefix = needs_snapshot || hello.from == 0 || (ours && *ours == *hello.hash);
+        StreamRefusal refusal = StreamRefusal::diverged;
+        bool retracted = hello.from >= self->context_.retracted_from.load();
+        if (!prefix && hello.last_term >= self->context_.term && !retracted) {
+            // Entries of this master's own term that it does not hold and never took
+            // back: it lost them (a crash under --sync normal) and must not make the
+            // replica give them up.
+            refusal = StreamRefusal::master_behind;
+            problem = "node " + std::to_string(hello.node_id) + " holds index " +
+                      std::to_string(hello.from) + " of term " + std::to_string(hello.last_term) +
+                      " that this master (at index " + std::to_string(last.index) +
+                      ") does not have";
+        } else if (!prefix) {
+            // Written by an older master, or taken back by this one: never committed
+            // here, so the replica rewinds.
+            problem = "diverged: node " + std::to_string(hello.node_id) + "'s entry " +
+                      std::to_string(hello.from) + " (term " + std::to_string(hello.last_term) +
+                      ") is not in the log of the master of term " +
+                      std::to_string(self->context_.term);
         }
-        net::post(self->ws_.get_executor(), [self, problem, needs_snapshot] {
-            self->on_start_checked(problem, needs_snapshot);
+        net::post(self->ws_.get_executor(), [self, refusal, problem, needs_snapshot] {
+            self->on_start_checked(refusal, problem, needs_snapshot);
         });
     });
 }
 
-void StreamSession::on_start_checked(std::string problem, bool needs_snapshot) {
-    if (!problem.empty()) return refuse(problem);
+void StreamSession::on_start_checked(StreamRefusal refusal, std::string problem,
+                                     bool needs_snapshot) {
+    if (!problem.empty()) {
+        if (refusal != StreamRefusal::diverged && context_.refused)
+            context_.refused(refusal, start_, problem);
+        return refuse(refusal, problem);
+    }
     if (needs_snapshot) return send_snapshot();
     started_ = true;
-    spdlog::info("replica {} streaming from index {}", start_.replica_id, start_.from);
-    registry_.attach(start_.replica_id, shared_from_this(), epoch_);
-    registry_.record_ack(start_.replica_id, start_.from, epoch_);
+    spdlog::info("node {} streaming from index {}", start_.node_id, start_.from);
+    registry_.attach(start_.node_id, shared_from_this(), epoch_, start_.url);
+    registry_.record_ack(start_.node_id, start_.from, epoch_);
     do_read();
     arm_heartbeat();
     maybe_send();
 }
 
 void StreamSession::send_snapshot() {
-    spdlog::info("replica {} (at index {}) gets a snapshot", start_.replica_id, start_.from);
+    spdlog::info("node {} (at index {}) gets a snapshot", start_.node_id, start_.from);
     auto self = shared_from_this();
     reads_.post([self](Connection& conn) {
         try {
-            SnapshotFile snapshot = create_snapshot(conn, self->snapshot_dir_);
+            SnapshotFile snapshot = create_snapshot(conn, self->context_.snapshot_dir);
             net::post(self->ws_.get_executor(),
                       [self, snapshot] { self->on_snapshot_ready(snapshot); });
         } catch (const Error& e) {
             std::string problem = std::string("cannot make a snapshot: ") + e.what();
-            net::post(self->ws_.get_executor(), [self, problem] { self->refuse(problem); });
+            net::post(self->ws_.get_executor(),
+                      [self, problem] { self->refuse(StreamRefusal::other, problem); });
         }
     });
 }
@@ -128,7 +151,7 @@ void StreamSession::send_snapshot() {
 void StreamSession::on_snapshot_ready(SnapshotFile snapshot) {
     snapshot_ = snapshot;
     snapshot_in_.open(snapshot.path, std::ios::binary);
-    if (!snapshot_in_) return refuse("cannot read the snapshot file");
+    if (!snapshot_in_) return refuse(StreamRefusal::other, "cannot read the snapshot file");
     out_ = encode_stream_snapshot(snapshot.position, snapshot.bytes, snapshot.checksum);
     ws_.text(true);
     ws_.async_write(net::buffer(out_), beast::bind_front_handler(&StreamSession::on_snapshot_write,
@@ -142,7 +165,7 @@ void StreamSession::on_snapshot_write(beast::error_code ec, std::size_t) {
     snapshot_in_.read(out_.data(), static_cast<std::streamsize>(out_.size()));
     out_.resize(static_cast<std::size_t>(snapshot_in_.gcount()));
     if (out_.empty()) {
-        spdlog::info("replica {} received a snapshot at index {} ({} bytes)", start_.replica_id,
+        spdlog::info("node {} received a snapshot at index {} ({} bytes)", start_.node_id,
                      snapshot_->position.index, snapshot_->bytes);
         closed_ = true;
         return ws_.async_close(websocket::close_code::normal,
@@ -153,10 +176,10 @@ void StreamSession::on_snapshot_write(beast::error_code ec, std::size_t) {
                                                                  shared_from_this()));
 }
 
-void StreamSession::refuse(const std::string& problem) {
-    spdlog::warn("replica {} refused: {}", start_.replica_id, problem);
+void StreamSession::refuse(StreamRefusal kind, const std::string& problem) {
+    spdlog::warn("node {} refused ({}): {}", start_.node_id, stream_refusal_name(kind), problem);
     closed_ = true;
-    out_ = encode_stream_error(problem);
+    out_ = encode_stream_error(kind, problem);
     ws_.text(true);
     auto self = shared_from_this();
     ws_.async_write(net::buffer(out_), [self](beast::error_code, std::size_t) {
@@ -194,10 +217,10 @@ void StreamSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) return fail(ec, "read");
     try {
         int64_t applied = decode_stream_ack(beast::buffers_to_string(in_.data()));
-        registry_.record_ack(start_.replica_id, applied, epoch_);
+        registry_.record_ack(start_.node_id, applied, epoch_);
         while (!unacked_.empty() && unacked_.front() <= applied) unacked_.pop_front();
     } catch (const Error& e) {
-        spdlog::warn("replica {} sent a bad message: {}", start_.replica_id, e.what());
+        spdlog::warn("node {} sent a bad message: {}", start_.node_id, e.what());
         return close();
     }
     in_.consume(in_.size());
@@ -228,8 +251,7 @@ void StreamSession::maybe_send() {
         try {
             entries = read_log_entries(conn, from, kBatchEntries, kBatchBytes);
         } catch (const Error& e) {
-            spdlog::error("cannot read the log for replica {}: {}", self->start_.replica_id,
-                          e.what());
+            spdlog::error("cannot read the log for replica {}: {}", self->start_.node_id, e.what());
         }
         net::post(self->ws_.get_executor(), [self, entries = std::move(entries)]() mutable {
             self->on_loaded(std::move(entries));
@@ -243,8 +265,8 @@ void StreamSession::on_loaded(std::vector<Entry> entries) {
     if (entries.empty() || entries.front().index != next_index_) {
         // The log no longer holds what this replica needs (trimmed meanwhile): it must
         // reconnect and take a snapshot.
-        return refuse("snapshot_needed: entry " + std::to_string(next_index_) +
-                      " is no longer in the master's log");
+        return refuse(StreamRefusal::other,
+                      "entry " + std::to_string(next_index_) + " is no longer in the master's log");
     }
     next_index_ = entries.back().index + 1;
     unacked_.push_back(entries.back().index);
@@ -284,12 +306,12 @@ void StreamSession::fail(beast::error_code ec, const char* what) {
                     ec == net::error::eof || ec == beast::error::timeout ||
                     ec == net::error::connection_reset || ec == ssl::error::stream_truncated;
     if (!expected)
-        spdlog::warn("replica {} stream {}: {}", start_.replica_id, what, ec.message());
+        spdlog::warn("node {} stream {}: {}", start_.node_id, what, ec.message());
     else
-        spdlog::info("replica {} stream closed ({})", start_.replica_id, ec.message());
+        spdlog::info("node {} stream closed ({})", start_.node_id, ec.message());
     closed_ = true;
     heartbeat_.cancel();
-    if (started_) registry_.detach(start_.replica_id, this);
+    if (started_) registry_.detach(start_.node_id, this);
 }
 
 }  // namespace sqlrep::master

@@ -29,22 +29,31 @@
 #include "shared/net.hpp"
 #include "shared/read_pool.hpp"
 #include "shared/snapshot.hpp"
+#include "shared/stream_messages.hpp"
 
 namespace sqlrep::master {
 
+// What every stream of one master shares.
+struct StreamContext {
+    ReplicaRegistry& registry;
+    const EntryRing& ring;
+    ReadPool& reads;
+    IndexWatch& committed;
+    std::string snapshot_dir;  // snapshots are made as temp files here
+    int64_t term;              // the master's term
+    int master_id;             // the master's node id
+    // The first index this master took back after a failed commit (streamed, never
+    // committed; INT64_MAX when none): a replica holding such an entry rewinds.
+    const std::atomic<int64_t>& retracted_from;
+    // A replica showed this master is not the one to follow: it holds entries of the
+    // master's own term the master lacks (master_behind), or it knows a later term
+    // (stale_term). Called on the session's thread; must not block.
+    std::function<void(StreamRefusal, const StreamHello&, const std::string& problem)> refused;
+};
+
 class StreamSession : public std::enable_shared_from_this<StreamSession> {
   public:
-    struct Start {
-        int replica_id = 0;
-        int64_t from = 0;             // the replica's applied index
-        std::optional<Hash> hash;     // the replica's hash at `from`
-        bool wants_snapshot = false;  // the replica diverged and asks to be reset
-    };
-
-    // Snapshots are made as temp files in `snapshot_dir`.
-    StreamSession(ByteStream&& stream, Start start, ReplicaRegistry& registry,
-                  const EntryRing& ring, ReadPool& reads, IndexWatch& committed,
-                  std::string snapshot_dir);
+    StreamSession(ByteStream&& stream, StreamHello hello, const StreamContext& context);
     ~StreamSession();
 
     // Completes the WebSocket handshake for `upgrade`, then streams.
@@ -59,7 +68,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   private:
     void on_accept(beast::error_code ec);
-    void on_start_checked(std::string problem, bool needs_snapshot);
+    void on_start_checked(StreamRefusal refusal, std::string problem, bool needs_snapshot);
     void send_snapshot();
     void on_snapshot_ready(SnapshotFile snapshot);
     void on_snapshot_write(beast::error_code ec, std::size_t);
@@ -72,16 +81,16 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     void on_write(beast::error_code ec, std::size_t);
     void arm_heartbeat();
     void fail(beast::error_code ec, const char* what);
-    void refuse(const std::string& problem);
+    void refuse(StreamRefusal kind, const std::string& problem);
 
     websocket::stream<ByteStream> ws_;  // plain or TLS: one instantiation (byte_stream.hpp)
-    const Start start_;
+    const StreamHello start_;
+    const StreamContext& context_;
     ReplicaRegistry& registry_;
     const uint64_t epoch_;  // the registry's retraction epoch when this stream began
     const EntryRing& ring_;
     ReadPool& reads_;
     IndexWatch& committed_;
-    const std::string snapshot_dir_;
 
     // session's thread only
     beast::flat_buffer in_;

@@ -11,8 +11,11 @@ namespace {
 constexpr int64_t kTrimStep = 1000;
 }  // namespace
 
-Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
-    : writer_(std::move(writer)), log_retain_(log_retain), effects_(*writer_) {
+Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain, PublishedIndex& published)
+    : writer_(std::move(writer)),
+      log_retain_(log_retain),
+      effects_(std::make_unique<EffectApplier>(*writer_)),
+      published_(published) {
     ensure_log_schema(*writer_);
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
@@ -21,10 +24,15 @@ Applier::Applier(std::unique_ptr<Connection> writer, int64_t log_retain)
     published_.publish(position_.index);
 }
 
+void Applier::close() {
+    effects_.reset();
+    writer_.reset();
+}
+
 void Applier::install_snapshot(const std::string& path) {
     published_.hide();  // the backup API's copy does not pass the commit hook
     sqlrep::install_snapshot(*writer_, path);
-    effects_.forget_tables();
+    effects_->forget_tables();
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);
     term_ = position_.term;
@@ -53,7 +61,7 @@ void Applier::apply(const std::vector<Entry>& entries) {
 
     WriteTransaction transaction(*writer_);
     for (const Entry& entry : entries) {
-        effects_.apply(entry.index, entry.body);
+        effects_->apply(entry.index, entry.body);
         append_log_entry(*writer_, entry);
     }
     int64_t trim_to = next.index - log_retain_;

@@ -7,7 +7,8 @@
 // (effect_applier.hpp): a row that is not here exactly as the master had it is
 // divergence, caught at that entry.
 //
-// Owns the replica's writer connection; used only by the follower thread.
+// Owns the replica's writer connection while the replica role lasts; used only by the
+// follower thread (and close(), once that thread has stopped).
 
 #include <atomic>
 #include <memory>
@@ -23,8 +24,9 @@ namespace sqlrep::replica {
 
 class Applier {
   public:
-    // Keeps the last `log_retain` entries of this replica's own log.
-    Applier(std::unique_ptr<Connection> writer, int64_t log_retain);
+    // Keeps the last `log_retain` entries of this replica's own log. `published` is told
+    // the index of every commit, for reads.
+    Applier(std::unique_ptr<Connection> writer, int64_t log_retain, PublishedIndex& published);
     Applier(const Applier&) = delete;
     Applier& operator=(const Applier&) = delete;
 
@@ -35,8 +37,8 @@ class Applier {
     // The term of the last applied entry; any thread.
     int64_t term() const { return term_.load(); }
 
-    // The index of the last commit, for reads to answer with (any thread).
-    const PublishedIndex& published() const { return published_; }
+    // Closes the writer connection (the node's next role opens its own).
+    void close();
 
     // Applies `entries` atomically, all or nothing. Throws Error(conflict) when they do
     // not continue this replica's log (a gap or a repeat: reconnect and resume),
@@ -53,11 +55,11 @@ class Applier {
 
     std::unique_ptr<Connection> writer_;
     const int64_t log_retain_;
-    EffectApplier effects_;  // on writer_
+    std::unique_ptr<EffectApplier> effects_;  // on writer_
     LogPosition position_;
     int64_t first_index_ = 1;
     std::atomic<int64_t> term_{0};
-    PublishedIndex published_;
+    PublishedIndex& published_;
 };
 
 }  // namespace sqlrep::replica

@@ -1,5 +1,6 @@
 #include "replica/stream_follower.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 
@@ -15,17 +16,36 @@ namespace sqlrep::replica {
 namespace {
 
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
-constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+// The master this node follows cannot be followed (none known, or its term is over):
+// the node must look for the current one.
+struct MasterLost : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Failed attempts in a row after which the master counts as lost (master_lost()).
+constexpr int kAttemptsBeforeLost = 3;
+
+int64_t header_int(const websocket::response_type& response, const char* name) {
+    std::string_view text = response[name];
+    int64_t value = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return -1;
+    return value;
+}
 
 }  // namespace
 
 StreamFollower::StreamFollower(const NodeConfig& config, std::shared_ptr<ssl::context> master_tls,
-                               std::string cluster_token, Applier& applier, IndexWatch& applied)
+                               std::string cluster_token, Applier& applier, IndexWatch& applied,
+                               ClusterState& cluster, std::function<void()> master_lost)
     : config_(config),
       master_tls_(std::move(master_tls)),
       cluster_token_(std::move(cluster_token)),
       applier_(applier),
-      applied_(applied) {}
+      applied_(applied),
+      cluster_(cluster),
+      master_lost_(std::move(master_lost)) {}
 
 StreamFollower::~StreamFollower() { stop(); }
 
@@ -64,12 +84,18 @@ void StreamFollower::set_error(const std::string& message) {
 // Reconnects forever with capped exponential backoff, until divergence.
 net::awaitable<void> StreamFollower::follow() {
     auto backoff = kMinBackoff;
+    int failures = 0;
     net::steady_timer timer(co_await net::this_coro::executor);
     for (;;) {
         // A diverged replica stays diverged (and serves no reads) until a snapshot is in.
         if (!wants_snapshot_) state_ = FollowerState::connecting;
+        bool lost = false;
         try {
             co_await follow_once();
+        } catch (const MasterLost& e) {
+            set_error(e.what());
+            spdlog::warn("stream: {}", e.what());
+            lost = true;
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::diverged) {
                 state_ = FollowerState::diverged;
@@ -84,18 +110,26 @@ net::awaitable<void> StreamFollower::follow() {
             spdlog::warn("stream: {}", e.what());
         } catch (const boost::system::system_error& e) {
             set_error(std::string("cannot stream from the master: ") + e.what());
-            spdlog::info("stream from {}: {}", config_.master_url, e.what());
+            spdlog::info("stream from {}: {}", cluster_.master_url(), e.what());
         } catch (const std::exception& e) {
             // Anything else is a bug: the loop must not die with it (a detached coroutine
             // would end silently, and the replica would stop following for good).
             set_error(std::string("the follower failed and restarts: ") + e.what());
             spdlog::error("stream follower: unexpected failure, restarting: {}", e.what());
         }
-        // A session that got going resets the backoff; repeated failures back off.
-        if (state_ != FollowerState::connecting)
+        // A session that got going resets the backoff; repeated failures back off, and
+        // after a few the node looks for the current master.
+        if (state_ != FollowerState::connecting) {
             backoff = kMinBackoff;
-        else
+            failures = 0;
+        } else {
             backoff = std::min(backoff * 2, kMaxBackoff);
+            lost = lost || ++failures >= kAttemptsBeforeLost;
+        }
+        if (lost && master_lost_) {
+            failures = 0;
+            master_lost_();
+        }
         timer.expires_after(backoff);
         co_await timer.async_wait(net::use_awaitable);
     }
@@ -131,7 +165,9 @@ net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
 // One session: connect, handshake with our position, then apply and ack until the
 // connection ends. Throws on any failure; follow() decides what happens next.
 net::awaitable<void> StreamFollower::follow_once() {
-    Url master = parse_url(config_.master_url);
+    std::string master_url = cluster_.master_url();
+    if (master_url.empty()) throw MasterLost("no master is known: looking for one");
+    Url master = parse_url(master_url);
     websocket::stream<ByteStream> ws(co_await connect(master));
 
     websocket::stream_base::timeout timeouts{};
@@ -144,11 +180,15 @@ net::awaitable<void> StreamFollower::follow_once() {
         [this](websocket::request_type& req) { req.set(kTokenHeader, cluster_token_); }));
 
     const LogPosition& position = applier_.position();
-    std::string target = "/_cluster/stream?replica_id=" + std::to_string(config_.node_id) +
-                         "&from=" + std::to_string(position.index) +
-                         "&proto=" + std::to_string(kStreamProtocol);
-    if (position.index > 0) target += "&hash=" + to_hex(position.hash);
-    if (wants_snapshot_) target += "&snapshot=1";
+    StreamHello hello;
+    hello.node_id = config_.node_id;
+    hello.from = position.index;
+    if (position.index > 0) hello.hash = position.hash;
+    hello.last_term = position.term;
+    hello.term = cluster_.term();
+    hello.url = config_.advertised_url();
+    hello.wants_snapshot = wants_snapshot_;
+    std::string target = encode_stream_hello(hello);
     websocket::response_type response;
     try {
         co_await ws.async_handshake(response, master.host + ":" + std::to_string(master.port),
@@ -180,10 +220,11 @@ net::awaitable<void> StreamFollower::follow_once() {
         proto != std::to_string(kStreamProtocol))
         throw Error(ErrorKind::conflict,
                     stream_protocol_mismatch("the master", proto, "this replica"));
+    adopt_master(response, master_url);
     if (!wants_snapshot_) {
         state_ = FollowerState::following;
         set_error("");
-        spdlog::info("following {} from index {}", config_.master_url, position.index);
+        spdlog::info("following {} from index {}", master_url, position.index);
     }
 
     beast::flat_buffer buffer;
@@ -208,16 +249,39 @@ net::awaitable<void> StreamFollower::follow_once() {
                 master_commit_ = message.commit_index;
                 break;
             case StreamMessage::Type::error:
-                // The master found our history incompatible with its own.
-                if (message.error.rfind("diverged", 0) == 0 ||
-                    message.error.rfind("replica is ahead", 0) == 0)
-                    throw Error(ErrorKind::diverged, message.error);
+                switch (message.refusal) {
+                    case StreamRefusal::diverged:
+                        // Our history is not a prefix of the master's: resync.
+                        throw Error(ErrorKind::diverged, message.error);
+                    case StreamRefusal::stale_term:
+                        throw MasterLost("the master's term is over: " + message.error);
+                    case StreamRefusal::master_behind:
+                        throw Error(ErrorKind::conflict,
+                                    "the master is behind this replica and takes no writes: " +
+                                        message.error);
+                    case StreamRefusal::other:
+                        break;
+                }
                 throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
             case StreamMessage::Type::snapshot:
                 co_await receive_snapshot(ws, message);
                 co_return;  // reconnect from the snapshot's index
         }
     }
+}
+
+// Takes the master's term from its upgrade answer: never one older than ours (that node
+// was master once, and another has been since), a later one is ours from now on.
+void StreamFollower::adopt_master(const websocket::response_type& response,
+                                  const std::string& url) {
+    int64_t term = header_int(response, kTermHeader);
+    int id = static_cast<int>(header_int(response, kStreamNodeHeader));
+    if (term < 1) throw Error(ErrorKind::conflict, "the master's upgrade answer has no term");
+    if (term < cluster_.term())
+        throw MasterLost(url + " is master of term " + std::to_string(term) +
+                         ", older than this node's " + std::to_string(cluster_.term()));
+    cluster_.raise_term(term);
+    cluster_.set_master(id, url, term);
 }
 
 // Receives the snapshot's bytes into a file next to the database, checks the file's

@@ -1,20 +1,23 @@
 #pragma once
-// The replica's side of the replication stream: connect to the master's
-// /_cluster/stream with the cluster token and our applied index and hash, then apply
-// every batch the master sends and ack it, forever; reconnect with backoff after any
-// failure and resume from the applied index. Divergence is sticky: the follower stops
-// applying and reports it in status() until an operator (or, later, a resync) acts.
+// The replica's side of the replication stream: connect to the master the cluster state
+// names, at /_cluster/stream, with the cluster token and our position and term (a
+// StreamHello), then apply every batch the master sends and ack it, forever; reconnect
+// with backoff after any failure and resume from the applied index. A master of an older
+// term than ours is refused. Divergence is sticky: the follower stops applying, serves
+// nothing, and asks the master for a snapshot until one is installed.
 //
 // Runs on a thread and io_context of its own, because applying a batch blocks that
 // thread on SQLite by design. start()/stop()/status() may be called from any thread.
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "replica/applier.hpp"
 #include "shared/byte_stream.hpp"
+#include "shared/cluster_state.hpp"
 #include "shared/index_watch.hpp"
 #include "shared/net.hpp"
 #include "shared/node_config.hpp"
@@ -28,8 +31,12 @@ enum class FollowerState { connecting, following, diverged };
 class StreamFollower {
   public:
     // `master_tls`: the client TLS context for an https master (null for http).
+    // `master_lost()` runs on the follower's thread when the master cannot be followed
+    // (unreachable a few times in a row, or of an older term): the node then looks for
+    // the current one and updates `cluster`.
     StreamFollower(const NodeConfig& config, std::shared_ptr<ssl::context> master_tls,
-                   std::string cluster_token, Applier& applier, IndexWatch& applied);
+                   std::string cluster_token, Applier& applier, IndexWatch& applied,
+                   ClusterState& cluster, std::function<void()> master_lost);
     ~StreamFollower();
     StreamFollower(const StreamFollower&) = delete;
     StreamFollower& operator=(const StreamFollower&) = delete;
@@ -47,6 +54,7 @@ class StreamFollower {
     net::awaitable<void> follow();
     net::awaitable<void> follow_once();
     net::awaitable<ByteStream> connect(const Url& master);
+    void adopt_master(const websocket::response_type& response, const std::string& url);
     net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);
     void set_error(const std::string& message);
@@ -56,6 +64,8 @@ class StreamFollower {
     const std::string cluster_token_;
     Applier& applier_;
     IndexWatch& applied_;
+    ClusterState& cluster_;
+    const std::function<void()> master_lost_;
 
     net::io_context ioc_;
     std::thread thread_;

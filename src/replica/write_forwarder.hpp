@@ -5,12 +5,16 @@
 // a strong read may wait at the master (a future min_index, a long query) for as long as
 // its timeouts allow, and however many do, writes still go through.
 //
-// forward() and forward_read() are thread-safe; `done` runs on a forwarding thread.
+// The master is whichever node the cluster state names at the moment of sending (it
+// changes on failover). forward() and forward_read() are thread-safe; `done` runs on a
+// forwarding thread, or at once when the forwarder is stopped.
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
 
+#include "shared/cluster_state.hpp"
 #include "shared/error.hpp"
 #include "shared/http_client.hpp"
 #include "shared/net.hpp"
@@ -26,29 +30,28 @@ class WriteForwarder {
 
     // `tls`: the client TLS context for an https master (null for http). `threads` forward
     // writes, `read_threads` strong reads.
-    WriteForwarder(std::string master_url, std::shared_ptr<ssl::context> tls,
-                   std::string cluster_token, int replica_id, int threads,
-                   std::chrono::milliseconds timeout, int read_threads = kDefaultReadThreads);
+    WriteForwarder(const ClusterState& cluster, std::shared_ptr<ssl::context> tls,
+                   std::string cluster_token, int threads, std::chrono::milliseconds timeout,
+                   int read_threads = kDefaultReadThreads);
     ~WriteForwarder();
     WriteForwarder(const WriteForwarder&) = delete;
     WriteForwarder& operator=(const WriteForwarder&) = delete;
 
-    // POSTs the write `body` to the master's "/". Exactly one of result/error is set.
+    // POSTs the write `body` to the master's "/". Exactly one of result/error is set; an
+    // error is Error(unavailable) naming the master that could not be reached.
     void forward(std::string body, Done done);
     // The same for a strong read, on the read threads.
     void forward_read(std::string body, Done done);
-
-    const std::string& master_url() const { return master_url_; }
 
     void stop();
 
   private:
     void forward_on(net::thread_pool& pool, std::string body, Done done);
 
-    const std::string master_url_;
+    const ClusterState& cluster_;
     const std::shared_ptr<ssl::context> tls_;
     const std::string cluster_token_;
-    const int replica_id_;
+    std::atomic<bool> stopped_{false};
     const std::chrono::milliseconds timeout_;
     net::thread_pool pool_;
     net::thread_pool read_pool_;

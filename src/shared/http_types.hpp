@@ -22,5 +22,7 @@ HttpResponse error_response(ErrorKind kind, const std::string& message);
 // Header names of node-to-node traffic.
 inline constexpr const char* kTokenHeader = "X-Sqlrep-Token";
 inline constexpr const char* kForwardedHeader = "X-Sqlrep-Forwarded-By";
+// The sender's current term: on forwarded writes, and the master's in a stream's upgrade.
+inline constexpr const char* kTermHeader = "X-Sqlrep-Term";
 
 }  // namespace sqlrep

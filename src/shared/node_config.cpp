@@ -120,6 +120,42 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
                    "PEM certificate (chain): serve HTTPS/WSS on --port; also presented to "
                    "other nodes as the client certificate");
     app.add_option("--tls-key", config.tls.key, "PEM private key of --tls-cert");
+    app.add_option("--ack", config.default_ack, "Default ack mode for writes: master, quorum, all")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, AckMode>{
+            {"master", AckMode::master}, {"quorum", AckMode::quorum}, {"all", AckMode::all}}))
+        ->capture_default_str();
+    app.add_option("--ack-timeout-ms", config.ack_timeout_ms,
+                   "How long a write waits for its acks before a 504")
+        ->check(CLI::Range(1, 3600000))
+        ->capture_default_str();
+    app.add_flag("--foreign-keys", config.foreign_keys,
+                 "Enforce foreign keys (and run their ON DELETE/UPDATE actions) on writes, "
+                 "on whichever node is master");
+    app.add_option("--forward-threads", config.forward_threads,
+                   "Threads forwarding writes to the master (while a replica)")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_option("--ready-max-lag", config.ready_max_lag,
+                   "GET /ready answers 503 while this replica is more entries than this "
+                   "behind the master")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+        ->capture_default_str();
+    app.add_option("--peers", config.peers,
+                   "Every node's URL in id order (master's first), comma-separated: nodes "
+                   "find the master by term, and /_cluster/promote checks it is safe")
+        ->delimiter(',');
+    app.add_option("--etcd", config.etcd,
+                   "etcd client URLs, comma-separated: automatic failover through a master "
+                   "lease (needs --peers)")
+        ->delimiter(',');
+    app.add_option("--cluster-name", config.cluster_name,
+                   "The cluster's name in etcd (keys under /sqlrep/<name>/)")
+        ->capture_default_str();
+    app.add_option("--lease-ttl-ms", config.lease_ttl_ms,
+                   "The master's etcd lease: a master that cannot renew it stops "
+                   "acknowledging before it expires; a new one is elected after it does")
+        ->check(CLI::Range(1000, 600000))
+        ->capture_default_str();
     app.add_option("--tls-ca", config.tls.ca,
                    "PEM CA: nodes verify each other's certificates against it (mutual TLS on "
                    "node-to-node traffic); needs --tls-cert/--tls-key");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "shared/client_request.hpp"
 #include "shared/connection.hpp"
@@ -26,13 +27,21 @@ namespace sqlrep {
 int default_http_threads(bool replica);
 
 struct NodeConfig {
-    // Identity
-    int node_id = 0;       // 0 for the master, 1..num_replicas for replicas
-    int num_replicas = 0;  // configured cluster size minus the master
+    // Identity: fixed for life, whatever role the node plays.
+    int node_id = 0;       // 0 for the node started as master, 1..num_replicas for replicas
+    int num_replicas = 0;  // configured cluster size minus one
     // Network
     std::string host = "127.0.0.1";
     uint16_t port = 8080;
-    std::string master_url;     // replicas: where the master is
+    std::string master_url;  // replicas: where the master is at start
+    // Every node's URL by id (0..num_replicas), this one's included: lets a node find
+    // the master by term and check a promotion is safe. Empty: not known.
+    std::vector<std::string> peers;
+    // Automatic failover: etcd's client URLs (empty: off), the cluster's name there, and
+    // the master lease's time to live.
+    std::vector<std::string> etcd;
+    std::string cluster_name = "sqlrep";
+    int lease_ttl_ms = 3000;
     std::string cluster_token;  // node-to-node secret; see resolve_cluster_token
     int http_threads = 1;       // each main sets default_http_threads() first
     TlsFiles tls;               // --tls-cert/--tls-key/--tls-ca; see tls_context.hpp
@@ -45,6 +54,8 @@ struct NodeConfig {
     // Writes
     AckMode default_ack = AckMode::quorum;
     int ack_timeout_ms = 5000;
+    bool foreign_keys = false;  // enforced by whichever node is master
+    int forward_threads = 8;    // replicas: threads forwarding writes to the master
     // Requests
     std::size_t max_body_bytes = 8 * 1024 * 1024;
     int query_timeout_ms = 5000;
@@ -68,7 +79,8 @@ struct NodeConfig {
     std::string advertised_url() const;  // http(s)://host:port
 };
 
-// Adds the flags every node takes (--host, --port, --data-dir, --cluster-token, --tls-*, ...).
+// Adds the flags every node takes (--host, --data-dir, --cluster-token, --tls-*, --ack,
+// --peers, --etcd, ...): any node may play either role.
 void add_common_flags(CLI::App& app, NodeConfig& config);
 
 // The cluster token: --cluster-token, else $SQLREP_CLUSTER_TOKEN, else the file

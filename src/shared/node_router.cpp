@@ -11,13 +11,14 @@
 namespace sqlrep {
 
 NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
-                       IndexWatch& applied, const PublishedIndex& published)
+                       IndexWatch& applied, const PublishedIndex& published, ClusterState& cluster)
     : config_(config),
       cluster_token_(cluster_token),
       auth_(config.auth_file.empty() ? ClientAuth{} : ClientAuth::load(config.auth_file)),
       reads_(reads),
       applied_(applied),
       published_(published),
+      cluster_(cluster),
       rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })) {
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
@@ -27,6 +28,36 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
             "no --auth file: this node is open, any client that reaches {} may read, "
             "write and change the schema",
             config.advertised_url());
+}
+
+void NodeRouter::set_role(std::shared_ptr<NodeRole> role) {
+    std::lock_guard lock(role_mutex_);
+    role_ = std::move(role);
+}
+
+std::shared_ptr<NodeRole> NodeRouter::role() const {
+    std::lock_guard lock(role_mutex_);
+    return role_;
+}
+
+json::object NodeRouter::status() {
+    json::object body = this->role()->status();
+    for (auto& [key, value] : cluster_.status())
+        if (!body.contains(key)) body[key] = value;
+    return body;
+}
+
+std::optional<HttpResponse> NodeRouter::check_upgrade(const HttpRequest& req, PeerInfo peer) {
+    if (!has_cluster_token(req))
+        return error_response(ErrorKind::forbidden,
+                              "the replication stream needs the right cluster token");
+    if (std::string problem = node_peer_problem(peer); !problem.empty())
+        return error_response(ErrorKind::forbidden, problem);
+    return this->role()->check_upgrade(req, peer);
+}
+
+void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
+    this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
@@ -121,7 +152,7 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
         if (req.method() != http::verb::get)
             throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers GET only");
         if (path == "/health") return respond(json_response(200, json::object{{"ok", true}}));
-        std::string not_ready = not_ready_reason();
+        std::string not_ready = this->role()->not_ready_reason();
         if (not_ready.empty())
             return respond(json_response(200, json::object{{"ok", true}, {"ready", true}}));
         return respond(json_response(
@@ -130,7 +161,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
 
     // rqlite's API (readiness probe, data endpoints, /nodes) beside sqlrep's.
     if (path == "/readyz")
-        return respond(rqlite_readyz(not_ready_reason(), parse_rqlite_options(target).noleader));
+        return respond(
+            rqlite_readyz(this->role()->not_ready_reason(), parse_rqlite_options(target).noleader));
     if (RqliteApi::serves(path)) {
         auto native = [this, peer](HttpRequest inner, Respond answer) {
             try {
@@ -165,14 +197,17 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
             // DDL runs only when an admin sends it to the master itself.
             parsed.may_change_schema =
                 role == Role::admin && req.find(kForwardedHeader) == req.end();
-            return serve_exec(std::move(parsed), req, std::move(respond));
+            return this->role()->serve_exec(std::move(parsed), req, std::move(respond));
         }
+        std::shared_ptr<NodeRole> current = this->role();
         if (parsed.level == ReadLevel::strong)
-            return serve_strong_read(std::move(parsed), req, std::move(respond));
-        if (std::string why = local_read_refusal(); !why.empty())
+            return current->serve_strong_read(std::move(parsed), req, std::move(respond));
+        if (std::string why = current->local_read_refusal(); !why.empty())
             throw Error(ErrorKind::diverged, why);
         return serve_local_read(std::move(parsed), std::move(respond));
     }
+
+    if (path.substr(0, 10) == "/_cluster/") return route_cluster(path, req, role, respond);
 
     bool known = path == "/status" || path == "/checksum" || path == "/metrics";
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
@@ -185,10 +220,63 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
         HttpResponse res{http::status::ok, 11};
         res.set(http::field::content_type, kMetricsContentType);
         res.set(http::field::server, "sqlrep");
-        res.body() = metrics_text(status(), not_ready_reason(), in_flight(), *responses_);
+        res.body() =
+            metrics_text(status(), this->role()->not_ready_reason(), in_flight(), *responses_);
         return respond(std::move(res));
     }
     serve_checksum(std::move(respond));
+}
+
+// The cluster operations: promote and handover need the admin role (or the cluster
+// token); announce is node-to-node only.
+void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role role,
+                               Respond& respond) {
+    bool known =
+        path == "/_cluster/promote" || path == "/_cluster/handover" || path == "/_cluster/announce";
+    if (!known || control_ == nullptr)
+        throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
+    if (req.method() != http::verb::post)
+        throw Error(ErrorKind::method_not_allowed, std::string(path) + " answers POST only");
+    if (role < Role::admin)
+        throw Error(ErrorKind::forbidden, std::string(path) + " needs the admin role");
+    json::object body;
+    if (!req.body().empty()) {
+        boost::system::error_code ec;
+        json::value parsed = json::parse(req.body(), ec);
+        if (ec || !parsed.is_object())
+            throw Error(ErrorKind::bad_request, std::string(path) + " takes a JSON object");
+        body = std::move(parsed.get_object());
+    }
+    auto integer = [&](const char* name) -> std::optional<int64_t> {
+        const json::value* v = body.if_contains(name);
+        if (v == nullptr) return std::nullopt;
+        if (!v->is_int64())
+            throw Error(ErrorKind::bad_request, std::string("\"") + name + "\" must be an integer");
+        return v->get_int64();
+    };
+    if (path == "/_cluster/promote") {
+        const json::value* force = body.if_contains("force");
+        if (force != nullptr && !force->is_bool())
+            throw Error(ErrorKind::bad_request, "\"force\" must be true or false");
+        return control_->promote(force != nullptr && force->get_bool(), std::move(respond));
+    }
+    if (path == "/_cluster/handover") {
+        std::optional<int64_t> target = integer("id");
+        if (!target || *target < 0 || *target > config_.num_replicas)
+            throw Error(ErrorKind::bad_request,
+                        "handover takes {\"id\": N}, the node to hand the master role to (0.." +
+                            std::to_string(config_.num_replicas) + ")");
+        return control_->handover(static_cast<int>(*target), std::move(respond));
+    }
+    if (!has_cluster_token(req))
+        throw Error(ErrorKind::forbidden, "/_cluster/announce is node-to-node only");
+    std::optional<int64_t> id = integer("id");
+    std::optional<int64_t> term = integer("term");
+    const json::value* url = body.if_contains("url");
+    if (!id || !term || *term < 1 || url == nullptr || !url->is_string())
+        throw Error(ErrorKind::bad_request, "announce takes {\"id\", \"url\", \"term\"}");
+    control_->announce(static_cast<int>(*id), std::string(url->get_string()), *term,
+                       std::move(respond));
 }
 
 namespace {

@@ -1,8 +1,10 @@
 #pragma once
 // The HTTP routes every node serves, with what master and replica do alike: parsing and
 // validating requests, the node-to-node credential rules, local reads (with min_index),
-// /health and /checksum. What differs by role (writes, strong reads, /status) is left to
-// the role's subclass. See docs/API.md for the contract.
+// /health and /checksum. What differs by role (writes, strong reads, /status, the
+// replication stream) is asked of the current NodeRole, which a promotion or a step-down
+// swaps while the node keeps serving. /_cluster/promote, /handover and /announce go to
+// the ClusterControl (src/node/). See docs/API.md for the contract.
 // /health, /ready and /metrics are here too; the role says what "ready" means.
 //
 // handle() runs on an I/O thread and never blocks for long: a read runs there only within
@@ -10,58 +12,79 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "shared/client_auth.hpp"
 #include "shared/client_request.hpp"
+#include "shared/cluster_state.hpp"
 #include "shared/http_server.hpp"
 #include "shared/index_watch.hpp"
 #include "shared/metrics.hpp"
 #include "shared/node_config.hpp"
+#include "shared/node_role.hpp"
 #include "shared/published_index.hpp"
 #include "shared/read_pool.hpp"
 #include "shared/rqlite_api.hpp"
 
 namespace sqlrep {
 
+// Cluster operations a node runs outside any one role (src/node/node.hpp).
+class ClusterControl {
+  public:
+    virtual ~ClusterControl() = default;
+    // POST /_cluster/promote on a replica: become master with a higher term.
+    virtual void promote(bool force, Respond respond) = 0;
+    // POST /_cluster/handover on the master: hand the master role to node `target`.
+    virtual void handover(int target, Respond respond) = 0;
+    // POST /_cluster/announce from a node that became master of `term`.
+    virtual void announce(int id, std::string url, int64_t term, Respond respond) = 0;
+};
+
 class NodeRouter : public RequestHandler {
   public:
     // `published` is the writer's last committed index, which reads answer with.
     NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
-               IndexWatch& applied, const PublishedIndex& published);
+               IndexWatch& applied, const PublishedIndex& published, ClusterState& cluster);
+
+    // The role requests go to from now on (any thread). Set before the listener runs.
+    void set_role(std::shared_ptr<NodeRole> role);
+    std::shared_ptr<NodeRole> role() const;
+    void set_control(ClusterControl* control) { control_ = control; }
 
     void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
     // The token rules, on the headers alone (before the body is read).
     std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer) override;
     bool is_node_request(const HttpRequest& headers) const override;
+    std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
+    void take_upgrade(ByteStream stream, HttpRequest req) override;
 
     // Requests received and not yet answered (for a graceful shutdown).
     std::size_t in_flight() const { return in_flight_->load(); }
 
-  protected:
-    // A validated exec request. `raw` is the original request (for forwarding).
-    virtual void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
-    // A query with level=strong.
-    virtual void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) = 0;
-    virtual json::object status() = 0;
-    // Why this node should get no traffic now (GET /ready answers 503 with it), or "".
-    virtual std::string not_ready_reason() = 0;
-    // Why this node must not answer reads from its own data now, or "" (a replica that
-    // has diverged holds rows the master never wrote until it has resynced).
-    virtual std::string local_read_refusal() { return ""; }
-
-    // Runs a read here once this node has applied req.min_index (bounded wait).
+    // Runs a read here once this node has applied req.min_index (bounded wait). The master
+    // role serves its strong reads this way.
     void serve_local_read(ClientRequest req, Respond respond);
 
     // Whether the request carries the right cluster token.
     bool has_cluster_token(const HttpRequest& req) const;
+    // Mutual TLS: with --tls-ca, node-to-node traffic must come from a peer whose client
+    // certificate verified against it. The reason to refuse with, or "" when allowed.
+    std::string node_peer_problem(const PeerInfo& peer) const;
+
+  private:
     // What the sender may do: admin on an open node and for node-to-node traffic (the
     // sending node checked its own client), else the role of its bearer token.
     // Throws Error(unauthorized) when --auth is on and the token is missing or unknown.
     Role client_role(const HttpRequest& req) const;
-    // Mutual TLS: with --tls-ca, node-to-node traffic must come from a peer whose client
-    // certificate verified against it. The reason to refuse with, or "" when allowed.
-    std::string node_peer_problem(const PeerInfo& peer) const;
+    Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
+    void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
+    void route_cluster(std::string_view path, HttpRequest& req, Role role, Respond& respond);
+    json::object status();
+    bool run_read(Connection& conn, const ClientRequest& req,
+                  std::chrono::steady_clock::time_point deadline, bool may_retry,
+                  const Respond& respond);
+    void serve_checksum(Respond respond);
 
     const NodeConfig& config_;
     const std::string cluster_token_;
@@ -69,18 +92,15 @@ class NodeRouter : public RequestHandler {
     ReadPool& reads_;
     IndexWatch& applied_;
     const PublishedIndex& published_;
+    ClusterState& cluster_;
+    ClusterControl* control_ = nullptr;
 
-  private:
-    Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
-    void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
-    bool run_read(Connection& conn, const ClientRequest& req,
-                  std::chrono::steady_clock::time_point deadline, bool may_retry,
-                  const Respond& respond);
+    mutable std::mutex role_mutex_;
+    std::shared_ptr<NodeRole> role_;  // guarded by role_mutex_
 
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);
     std::shared_ptr<ResponseCounter> responses_ = std::make_shared<ResponseCounter>();
-    void serve_checksum(Respond respond);
     // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
     std::unique_ptr<RqliteApi> rqlite_;
 };

@@ -1,5 +1,6 @@
 #include "shared/stream_messages.hpp"
 
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -65,7 +66,111 @@ int64_t require_index(const json::object& o, const char* name) {
     return v->get_int64();
 }
 
+// Query-string value of `key` in a target like "/path?a=1&b=2", or nullopt.
+std::optional<std::string_view> query_param(std::string_view target, std::string_view key) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == key) return pair.substr(eq + 1);
+        if (amp == std::string_view::npos) break;
+        rest = rest.substr(amp + 1);
+    }
+    return std::nullopt;
+}
+
+int64_t require_int(std::string_view target, std::string_view key, int64_t min) {
+    std::optional<std::string_view> text = query_param(target, key);
+    int64_t value = 0;
+    if (!text)
+        throw Error(ErrorKind::bad_request, "the stream handshake needs " + std::string(key));
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc() || end != text->data() + text->size() || value < min)
+        throw Error(ErrorKind::bad_request, "the stream handshake's " + std::string(key) +
+                                                " must be an integer of at least " +
+                                                std::to_string(min));
+    return value;
+}
+
+// A URL travels in a query string: only the characters a node's advertised URL has.
+bool plain_url(std::string_view url) {
+    for (char c : url)
+        if (!std::isalnum(static_cast<unsigned char>(c)) &&
+            std::string_view(":/.-_[]").find(c) == std::string_view::npos)
+            return false;
+    return url.size() <= 256;
+}
+
+constexpr std::pair<StreamRefusal, const char*> kRefusalNames[] = {
+    {StreamRefusal::diverged, "diverged"},
+    {StreamRefusal::master_behind, "master_behind"},
+    {StreamRefusal::stale_term, "stale_term"},
+    {StreamRefusal::other, "other"},
+};
+
 }  // namespace
+
+const char* stream_refusal_name(StreamRefusal kind) {
+    for (auto [k, name] : kRefusalNames)
+        if (k == kind) return name;
+    return "other";
+}
+
+std::string encode_stream_hello(const StreamHello& hello) {
+    std::string target(kStreamPath);
+    auto add = [&target](std::string_view key, std::string_view value) {
+        target += target.size() == kStreamPath.size() ? '?' : '&';
+        target += key;
+        target += '=';
+        target += value;
+    };
+    add("node_id", std::to_string(hello.node_id));
+    add("from", std::to_string(hello.from));
+    add("last_term", std::to_string(hello.last_term));
+    add("term", std::to_string(hello.term));
+    add("proto", std::to_string(hello.proto));
+    if (hello.hash) add("hash", to_hex(*hello.hash));
+    if (!hello.url.empty()) add("url", hello.url);
+    if (hello.wants_snapshot) add("snapshot", "1");
+    return target;
+}
+
+StreamHello decode_stream_hello(std::string_view target) {
+    if (target.substr(0, target.find('?')) != kStreamPath)
+        throw Error(ErrorKind::not_found, "no WebSocket endpoint here");
+    StreamHello hello;
+    // Nodes before the version existed sent none: protocol 1.
+    hello.proto = !query_param(target, "proto")
+                      ? 1
+                      : static_cast<int>(std::min<int64_t>(require_int(target, "proto", 0),
+                                                           std::numeric_limits<int>::max()));
+    if (hello.proto != kStreamProtocol) {
+        // The caller refuses it by name; older versions said replica_id.
+        std::string_view id = query_param(target, "node_id")
+                                  .value_or(query_param(target, "replica_id").value_or("?"));
+        std::from_chars(id.data(), id.data() + id.size(), hello.node_id);
+        return hello;
+    }
+    hello.node_id = static_cast<int>(std::min<int64_t>(require_int(target, "node_id", 0), 1 << 20));
+    hello.from = require_int(target, "from", 0);
+    hello.last_term = require_int(target, "last_term", 0);
+    hello.term = require_int(target, "term", 0);
+    if (hello.last_term > hello.term)
+        throw Error(ErrorKind::bad_request, "the stream handshake's last_term exceeds its term");
+    if (auto hash = query_param(target, "hash")) hello.hash = hash_from_hex(std::string(*hash));
+    if (hello.from > 0 && !hello.hash)
+        throw Error(ErrorKind::bad_request, "the stream handshake needs the hash at from");
+    if (auto url = query_param(target, "url")) {
+        if (!plain_url(*url))
+            throw Error(ErrorKind::bad_request, "the stream handshake's url is not a plain URL");
+        hello.url = std::string(*url);
+    }
+    if (auto snapshot = query_param(target, "snapshot")) hello.wants_snapshot = *snapshot == "1";
+    return hello;
+}
 
 std::string stream_protocol_mismatch(const std::string& them, std::string_view theirs,
                                      const std::string& us) {
@@ -134,8 +239,9 @@ std::string encode_stream_heartbeat(int64_t commit_index) {
     return json::serialize(json::object{{"type", "heartbeat"}, {"commit_index", commit_index}});
 }
 
-std::string encode_stream_error(const std::string& problem) {
-    return json::serialize(json::object{{"type", "error"}, {"error", problem}});
+std::string encode_stream_error(StreamRefusal kind, const std::string& problem) {
+    return json::serialize(
+        json::object{{"type", "error"}, {"kind", stream_refusal_name(kind)}, {"error", problem}});
 }
 
 std::string encode_stream_snapshot(const LogPosition& position, uint64_t bytes,
@@ -159,6 +265,10 @@ StreamMessage decode_stream_message(std::string_view text) {
         m.type = StreamMessage::Type::error;
         const json::value* error = o.if_contains("error");
         m.error = error && error->is_string() ? std::string(error->get_string()) : "unknown error";
+        const json::value* kind = o.if_contains("kind");
+        if (kind != nullptr && kind->is_string())
+            for (auto [k, name] : kRefusalNames)
+                if (kind->get_string() == name) m.refusal = k;
     } else if (type == "snapshot") {
         m.type = StreamMessage::Type::snapshot;
         m.snapshot_position.index = require_index(o, "index");

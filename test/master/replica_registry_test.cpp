@@ -34,7 +34,7 @@ int64_t acked_index(const ReplicaRegistry& registry, int id) {
 
 TEST_CASE("a quorum of two replicas is one ack, all is both", "[master]") {
     net::io_context ioc;
-    ReplicaRegistry registry(ioc, 2);
+    ReplicaRegistry registry(ioc, 2, 0);
     const uint64_t epoch = registry.epoch();
     registry.record_ack(1, 5, epoch);
     CHECK(acked_now(ioc, registry, AckMode::quorum, 5));
@@ -47,7 +47,7 @@ TEST_CASE("a quorum of two replicas is one ack, all is both", "[master]") {
 
 TEST_CASE("a retraction takes back acks of the indexes the master gave up", "[master]") {
     net::io_context ioc;
-    ReplicaRegistry registry(ioc, 2);
+    ReplicaRegistry registry(ioc, 2, 0);
     const uint64_t before = registry.epoch();
     // Both replicas applied entries 11 and 12 while the master's fsync of them ran.
     registry.record_ack(1, 12, before);
@@ -67,7 +67,7 @@ TEST_CASE("a retraction takes back acks of the indexes the master gave up", "[ma
 
 TEST_CASE("acks from a stream that began before a retraction are ignored", "[master]") {
     net::io_context ioc;
-    ReplicaRegistry registry(ioc, 2);
+    ReplicaRegistry registry(ioc, 2, 0);
     const uint64_t old_stream = registry.epoch();
     registry.record_ack(1, 12, old_stream);
     registry.retract(10);
@@ -91,7 +91,7 @@ TEST_CASE("acks from a stream that began before a retraction are ignored", "[mas
 
 TEST_CASE("a retraction never raises an acked index", "[master]") {
     net::io_context ioc;
-    ReplicaRegistry registry(ioc, 3);
+    ReplicaRegistry registry(ioc, 3, 0);
     const uint64_t epoch = registry.epoch();
     registry.record_ack(1, 4, epoch);
     registry.record_ack(2, 9, epoch);

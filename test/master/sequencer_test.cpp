@@ -55,8 +55,8 @@ struct Setup {
     }
     void start(int64_t term, std::chrono::milliseconds timeout,
                std::unique_ptr<Connection> writer) {
-        sequencer =
-            std::make_unique<Sequencer>(std::move(writer), term, timeout, commits.callback());
+        sequencer = std::make_unique<Sequencer>(std::move(writer), term, timeout,
+                                                commits.callback(), scratch_published());
         sequencer->start();
     }
     void restart(int64_t term) {
@@ -396,10 +396,13 @@ TEST_CASE("sequencer publishes each group's entries before its commit callback",
     std::mutex mutex;
     std::vector<Entry> published;
     std::vector<std::string> events;
-    Sequencer sequencer(std::move(writer), 1, 5s, [&](int64_t index) {
-        std::lock_guard lock(mutex);
-        events.push_back("commit " + std::to_string(index));
-    });
+    Sequencer sequencer(
+        std::move(writer), 1, 5s,
+        [&](int64_t index) {
+            std::lock_guard lock(mutex);
+            events.push_back("commit " + std::to_string(index));
+        },
+        scratch_published());
     sequencer.set_publisher(
         [&](const std::vector<Entry>& entries) {
             std::lock_guard lock(mutex);

@@ -61,7 +61,7 @@ struct Cluster {
     Master master{dir.file("master.sqlite")};
     std::string replica_path = dir.file("replica.sqlite");
     std::unique_ptr<Applier> applier =
-        std::make_unique<Applier>(open_writer(replica_path), kRetainAll);
+        std::make_unique<Applier>(open_writer(replica_path), kRetainAll, scratch_published());
     std::unique_ptr<Connection> replica_reader;
 
     Connection& replica() {
@@ -295,7 +295,8 @@ TEST_CASE("applier reopened on the same file resumes at the applied position", "
         {c.master.write("CREATE TABLE t(v)"), c.master.write("INSERT INTO t VALUES (1)")});
     LogPosition before = c.applier->position();
     c.applier.reset();
-    c.applier = std::make_unique<Applier>(open_writer(c.replica_path), kRetainAll);
+    c.applier =
+        std::make_unique<Applier>(open_writer(c.replica_path), kRetainAll, scratch_published());
     CHECK(c.applier->position().index == before.index);
     CHECK(c.applier->position().term == before.term);
     CHECK(c.applier->position().hash == before.hash);
@@ -314,7 +315,8 @@ TEST_CASE("applier reopened after a rejected batch is still at the last good ent
     bad.hash[1] ^= 0x10;
     REQUIRE_THROWS_KIND(c.applier->apply({bad}), ErrorKind::diverged);
     c.applier.reset();
-    c.applier = std::make_unique<Applier>(open_writer(c.replica_path), kRetainAll);
+    c.applier =
+        std::make_unique<Applier>(open_writer(c.replica_path), kRetainAll, scratch_published());
     CHECK(c.applier->position().index == 1);
     CHECK(c.applier->position().hash == e1.hash);
 }
@@ -324,7 +326,7 @@ TEST_CASE("applier reopened after trimming its own log resumes at the applied po
     TempDir dir;
     Master master(dir.file("master.sqlite"));
     std::string path = dir.file("replica.sqlite");
-    auto applier = std::make_unique<Applier>(open_writer(path), 5);
+    auto applier = std::make_unique<Applier>(open_writer(path), 5, scratch_published());
     std::vector<Entry> entries;
     master.conn().exec_internal("BEGIN");
     entries.push_back(master.write("CREATE TABLE t(v)"));
@@ -342,7 +344,7 @@ TEST_CASE("applier reopened after trimming its own log resumes at the applied po
         CHECK(scalar(*reader, "SELECT count(*) FROM t").as_int64() == 1009);
     }
     applier.reset();
-    applier = std::make_unique<Applier>(open_writer(path), 5);
+    applier = std::make_unique<Applier>(open_writer(path), 5, scratch_published());
     CHECK(applier->position().index == 1010);
     CHECK(applier->position().hash == entries.back().hash);
     Entry next = master.write("INSERT INTO t VALUES (0)");

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "replica/replica_router.hpp"
+#include "replica/replica_role.hpp"
 
 using sqlrep::replica::readiness_problem;
 

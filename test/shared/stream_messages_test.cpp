@@ -62,7 +62,7 @@ TEST_CASE("an entries frame is SRE2 then index, term, time_ms, hash, body size a
     expected += std::string("\x04\0\0\0", 4);
     expected += "body";
     CHECK(encode_stream_entries({e}) == expected);
-    CHECK(kStreamProtocol == 3);
+    CHECK(kStreamProtocol == 4);
 }
 
 TEST_CASE("an entries frame of the previous layout (SRE1) is rejected", "[shared]") {
@@ -125,10 +125,59 @@ TEST_CASE("a heartbeat round-trips", "[shared]") {
     CHECK(decode_stream_message(encode_stream_heartbeat(0)).commit_index == 0);
 }
 
-TEST_CASE("an error message round-trips", "[shared]") {
-    StreamMessage m = decode_stream_message(encode_stream_error("too far behind"));
+TEST_CASE("an error message round-trips with its kind", "[shared]") {
+    auto kind = GENERATE(StreamRefusal::diverged, StreamRefusal::master_behind,
+                         StreamRefusal::stale_term, StreamRefusal::other);
+    StreamMessage m = decode_stream_message(encode_stream_error(kind, "too far behind"));
     CHECK(m.type == StreamMessage::Type::error);
+    CHECK(m.refusal == kind);
     CHECK(m.error == "too far behind");
+    // A kind this version does not know is "other", never a guess from the text.
+    m = decode_stream_message(R"({"type":"error","kind":"new","error":"diverged: x"})");
+    CHECK(m.refusal == StreamRefusal::other);
+}
+
+TEST_CASE("a stream hello round-trips", "[shared]") {
+    StreamHello hello;
+    hello.node_id = 2;
+    hello.from = 41;
+    hello.hash = chain_hash(Hash{}, Entry{});
+    hello.last_term = 3;
+    hello.term = 4;
+    hello.url = "https://127.0.0.1:8082";
+    hello.wants_snapshot = true;
+    StreamHello back = decode_stream_hello(encode_stream_hello(hello));
+    CHECK(back.node_id == 2);
+    CHECK(back.from == 41);
+    CHECK(back.hash == hello.hash);
+    CHECK(back.last_term == 3);
+    CHECK(back.term == 4);
+    CHECK(back.url == hello.url);
+    CHECK(back.wants_snapshot);
+    CHECK(back.proto == kStreamProtocol);
+}
+
+TEST_CASE("a malformed stream hello is rejected with bad_request", "[shared]") {
+    auto target =
+        GENERATE(as<std::string>{},
+                 "/_cluster/stream?node_id=1&from=0&last_term=0&proto=4",  // no term
+                 "/_cluster/stream?node_id=1&from=-1&last_term=0&term=0&proto=4",
+                 "/_cluster/stream?node_id=1&from=5&last_term=1&term=1&proto=4",  // no hash
+                 "/_cluster/stream?node_id=1&from=0&last_term=2&term=1&proto=4",
+                 "/_cluster/stream?node_id=x&from=0&last_term=0&term=0&proto=4",
+                 "/_cluster/stream?node_id=1&from=0&last_term=0&term=0&proto=4&hash=zz",
+                 "/_cluster/stream?node_id=1&from=0&last_term=0&term=0&proto=4&url=a%20b");
+    try {
+        decode_stream_hello(target);
+        FAIL("accepted " << target);
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::bad_request);
+    }
+}
+
+TEST_CASE("a hello of another protocol version decodes for a named refusal", "[shared]") {
+    StreamHello hello = decode_stream_hello("/_cluster/stream?replica_id=1&from=0&proto=3");
+    CHECK(hello.proto == 3);
 }
 
 TEST_CASE("an ack round-trips", "[shared]") {

@@ -25,6 +25,7 @@
 #include "shared/effect_recorder.hpp"
 #include "shared/error.hpp"
 #include "shared/log_entry.hpp"
+#include "shared/published_index.hpp"
 #include "shared/sql_executor.hpp"
 #include "shared/table_shape.hpp"
 
@@ -36,6 +37,13 @@ struct StringMaker<sqlrep::ErrorKind> {
 }  // namespace Catch
 
 namespace sqlrep::test {
+
+// A published index for tests whose writers' commits no reader looks at (the sequencer
+// and the applier publish every commit; a node shares one between its roles).
+inline PublishedIndex& scratch_published() {
+    static PublishedIndex published;
+    return published;
+}
 
 // Checks every field of two entries, one CHECK each, so a failure names the field.
 inline void check_same_entry(const Entry& a, const Entry& b) {

@@ -1,4 +1,4 @@
-#include "replica/replica_router.hpp"
+#include "replica/replica_role.hpp"
 
 #include "shared/sql_executor.hpp"
 
@@ -13,36 +13,49 @@ HttpResponse pass_through(const HttpResult& result) {
     return res;
 }
 
-Error master_unreachable(const std::string& url, const Error& e) {
-    return Error(ErrorKind::unavailable, "cannot reach the master at " + url + ": " + e.what());
-}
-
 }  // namespace
 
-ReplicaRouter::ReplicaRouter(const NodeConfig& config, const std::string& cluster_token,
-                             ReadPool& reads, IndexWatch& applied, StreamFollower& follower,
-                             WriteForwarder& forwarder, const Applier& applier)
-    : NodeRouter(config, cluster_token, reads, applied, applier.published()),
-      follower_(follower),
-      forwarder_(forwarder),
-      applier_(applier) {}
+ReplicaRole::ReplicaRole(const NodeServices& node, std::function<void()> master_lost)
+    : node_(node) {
+    auto writer = std::make_unique<Connection>(node.config.database_path(),
+                                               Connection::Mode::writer, node.config.sync);
+    writer->checkpoint_in_background();
+    applier_ = std::make_unique<Applier>(std::move(writer), node.config.log_retain, node.published);
+    node.applied.reset(applier_->position().index);
+    forwarder_ = std::make_unique<WriteForwarder>(
+        node.cluster, node.client_tls, node.cluster_token, node.config.forward_threads,
+        std::chrono::milliseconds(node.config.wait_timeout_ms * 2));
+    follower_ = std::make_unique<StreamFollower>(node.config, node.client_tls, node.cluster_token,
+                                                 *applier_, node.applied, node.cluster,
+                                                 std::move(master_lost));
+    follower_->start();
+}
 
-void ReplicaRouter::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
+ReplicaRole::~ReplicaRole() { stop(); }
+
+void ReplicaRole::stop() {
+    if (stopped_.exchange(true)) return;
+    follower_->stop();
+    forwarder_->stop();
+    applier_->close();
+}
+
+void ReplicaRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
     // Answered, not thrown: `respond` is ours now, the caller's is moved-from.
-    if (follower_.state() == FollowerState::diverged)
+    if (follower_->state() == FollowerState::diverged)
         return respond(error_response(
             ErrorKind::diverged,
             "this replica has diverged from the master and does not take writes; send them to " +
-                config_.master_url));
+                node_.cluster.master_url()));
     // Classify here first: a schema change is refused without bothering the master.
-    reads_.post_client([this, statements = std::move(req.statements), body = raw.body(),
-                        respond](Connection& conn) mutable {
+    node_.reads.post_client([this, statements = std::move(req.statements), body = raw.body(),
+                             respond](Connection& conn) mutable {
         try {
             if (contains_privileged(conn, statements))
                 return respond(error_response(
                     ErrorKind::forbidden,
                     "schema changes (CREATE/DROP/ALTER) run only on the master: send them to " +
-                        config_.master_url));
+                        node_.cluster.master_url()));
         } catch (const Error& e) {
             return respond(error_response(e));
         }
@@ -50,11 +63,10 @@ void ReplicaRouter::serve_exec(ClientRequest req, const HttpRequest& raw, Respon
     });
 }
 
-void ReplicaRouter::forward_write(std::string body, Respond respond) {
-    forwarder_.forward(std::move(body), [this, respond](std::optional<HttpResult> result,
-                                                        std::optional<Error> error) {
-        if (error)
-            return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
+void ReplicaRole::forward_write(std::string body, Respond respond) {
+    forwarder_->forward(std::move(body), [this, respond](std::optional<HttpResult> result,
+                                                         std::optional<Error> error) {
+        if (error) return respond(error_response(*error));
         if (result->status != 200) return respond(pass_through(*result));
 
         boost::system::error_code ec;
@@ -66,8 +78,8 @@ void ReplicaRouter::forward_write(std::string body, Respond respond) {
                                           "the master's answer has no index: " + result->body));
         int64_t wanted = index->get_int64();
         // Answer once applied here, so the client can read its write on this node.
-        applied_.wait(
-            wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
+        node_.applied.wait(
+            wanted, std::chrono::milliseconds(node_.config.wait_timeout_ms),
             [this, wanted, result = std::move(*result), respond](bool reached) {
                 if (reached) return respond(pass_through(result));
                 respond(error_response(ErrorKind::timeout,
@@ -75,29 +87,29 @@ void ReplicaRouter::forward_write(std::string body, Respond respond) {
                                            std::to_string(wanted) +
                                            " but this replica has not applied "
                                            "it within " +
-                                           std::to_string(config_.wait_timeout_ms) + " ms"));
+                                           std::to_string(node_.config.wait_timeout_ms) + " ms"));
             });
     });
 }
 
-void ReplicaRouter::serve_strong_read(ClientRequest, const HttpRequest& raw, Respond respond) {
+void ReplicaRole::serve_strong_read(ClientRequest, const HttpRequest& raw, Respond respond) {
     // On the read lane: a strong read may wait on the master for its min_index or its query
     // time, and must not hold the threads that forward writes.
-    forwarder_.forward_read(
-        raw.body(), [this, respond](std::optional<HttpResult> result, std::optional<Error> error) {
-            if (error)
-                return respond(error_response(master_unreachable(forwarder_.master_url(), *error)));
+    forwarder_->forward_read(
+        raw.body(), [respond](std::optional<HttpResult> result, std::optional<Error> error) {
+            if (error) return respond(error_response(*error));
             respond(pass_through(*result));
         });
 }
 
 // A diverged replica's rows are not the master's: no read is answered from them until a
 // snapshot has replaced them (the follower then says following again).
-std::string ReplicaRouter::local_read_refusal() {
-    if (follower_.state() != FollowerState::diverged) return "";
+std::string ReplicaRole::local_read_refusal() {
+    if (follower_->state() != FollowerState::diverged) return "";
     return "this replica has diverged from the master and serves no reads until it has "
            "resynced: " +
-           follower_.last_error() + "; read from " + config_.master_url + " or another replica";
+           follower_->last_error() + "; read from " + node_.cluster.master_url() +
+           " or another replica";
 }
 
 std::string readiness_problem(std::string_view state, const std::string& last_error,
@@ -113,23 +125,25 @@ std::string readiness_problem(std::string_view state, const std::string& last_er
 
 // Ready while following the master and close behind it, so a load balancer sends reads
 // only to replicas that serve recent data.
-std::string ReplicaRouter::not_ready_reason() {
-    return readiness_problem(follower_.state_name(), follower_.last_error(), applied_.value(),
-                             follower_.master_commit_index(), config_.ready_max_lag);
+std::string ReplicaRole::not_ready_reason() {
+    return readiness_problem(follower_->state_name(), follower_->last_error(),
+                             node_.applied.value(), follower_->master_commit_index(),
+                             node_.config.ready_max_lag);
 }
 
-json::object ReplicaRouter::status() {
-    int64_t applied = applied_.value();
-    int64_t master_index = std::max(applied, follower_.master_commit_index());
+json::object ReplicaRole::status() {
+    int64_t applied = node_.applied.value();
+    int64_t master_index = std::max(applied, follower_->master_commit_index());
     return json::object{{"ok", true},
-                        {"node_id", config_.node_id},
+                        {"node_id", node_.cluster.self_id()},
                         {"role", "replica"},
-                        {"term", applier_.term()},
+                        {"term", node_.cluster.term()},
+                        {"last_term", applier_->term()},
                         {"applied_index", applied},
-                        {"master", config_.master_url},
-                        {"state", follower_.state_name()},
-                        {"last_error", follower_.last_error()},
-                        {"resyncs", follower_.resyncs()},
+                        {"master", node_.cluster.master_url()},
+                        {"state", follower_->state_name()},
+                        {"last_error", follower_->last_error()},
+                        {"resyncs", follower_->resyncs()},
                         {"master_index", master_index},
                         {"lag", master_index - applied},
                         {"replicas", json::array{}}};

@@ -1,0 +1,248 @@
+#include "master/master_role.hpp"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "shared/stream_messages.hpp"
+
+namespace sqlrep::master {
+namespace {
+
+// The stream ring: the last 8192 entries or 16 MiB of them, whichever is less. Replicas
+// further behind read the log.
+constexpr std::size_t kRingEntries = 8192;
+constexpr std::size_t kRingBytes = 16 * 1024 * 1024;
+
+std::unique_ptr<Connection> open_writer(const NodeConfig& config) {
+    auto writer =
+        std::make_unique<Connection>(config.database_path(), Connection::Mode::writer, config.sync);
+    writer->checkpoint_in_background();
+    // Only the master enforces them: their actions reach replicas as effects.
+    if (config.foreign_keys) writer->exec_internal("PRAGMA foreign_keys = ON");
+    ensure_log_schema(*writer);
+    return writer;
+}
+
+}  // namespace
+
+MasterRole::MasterRole(const NodeServices& node, int64_t term)
+    : node_(node),
+      term_(term),
+      ring_(kRingEntries, kRingBytes),
+      registry_(node.ioc, node.config.num_replicas, node.cluster.self_id()),
+      streams_{registry_,
+               ring_,
+               node.reads,
+               node.applied,
+               node.config.data_dir,
+               term,
+               node.cluster.self_id(),
+               retracted_from_,
+               nullptr} {
+    streams_.refused = [this](StreamRefusal kind, const StreamHello& hello,
+                              const std::string& problem) { on_refused(kind, hello, problem); };
+    std::unique_ptr<Connection> writer = open_writer(node.config);
+    node.applied.reset(last_log_position(*writer).index);
+    sequencer_ = std::make_unique<Sequencer>(
+        std::move(writer), term, std::chrono::milliseconds(node.config.query_timeout_ms),
+        [this](int64_t index) {
+            node_.applied.advance(index);
+            registry_.notify_commit();
+        },
+        node.published);
+    sequencer_->set_publisher(
+        [this](const std::vector<Entry>& entries) {
+            ring_.publish(entries);
+            registry_.notify_entries();
+        },
+        [this](int64_t index) {
+            // Streamed but never committed: replicas that took them must be checked
+            // again, and will find themselves ahead of the master and resync. Their
+            // acks of those indexes go too: later entries re-use the indexes.
+            if (retracted_from_ > index + 1) retracted_from_ = index + 1;
+            if (ring_.retract(index)) registry_.retract(index);
+        });
+    sequencer_->set_trim_floor(
+        [this] { return registry_.trim_floor(node_.applied.value(), node_.config.log_retain); });
+    sequencer_->start();
+}
+
+MasterRole::~MasterRole() { stop(); }
+
+void MasterRole::stop() {
+    if (stopped_.exchange(true)) return;
+    refuse_writes("this node is no longer the master");
+    sequencer_->stop(
+        "this node stopped being the master before the write ran: it was not "
+        "applied; send it again");
+    registry_.close_all();
+}
+
+int64_t MasterRole::stop_writes(const std::string& reason) {
+    refuse_writes(reason);
+    sequencer_->stop(reason + "; the write was not applied: send it again");
+    return node_.applied.value();
+}
+
+std::string MasterRole::write_refusal() const {
+    std::lock_guard lock(mutex_);
+    return write_refusal_;
+}
+
+void MasterRole::refuse_writes(std::string reason) {
+    std::lock_guard lock(mutex_);
+    if (write_refusal_.empty()) write_refusal_ = std::move(reason);
+}
+
+// A replica holds what this master lacks, or knows a later term: either way this node
+// must not go on ordering writes.
+void MasterRole::on_refused(StreamRefusal kind, const StreamHello& hello,
+                            const std::string& problem) {
+    if (kind == StreamRefusal::stale_term) {
+        refuse_writes("this node's term " + std::to_string(term_) + " is over: " + problem);
+        return node_.newer_term(hello.term, -1, "");
+    }
+    if (kind == StreamRefusal::master_behind) {
+        std::string where = hello.url.empty()
+                                ? "node " + std::to_string(hello.node_id)
+                                : "node " + std::to_string(hello.node_id) + " at " + hello.url;
+        spdlog::critical("this master is BEHIND {}: {}; it takes no writes", where, problem);
+        refuse_writes("this master is behind a replica (" + problem +
+                      "), so it takes no writes: promote " + where +
+                      " (POST /_cluster/promote there)");
+    }
+}
+
+void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
+    if (std::string why = write_refusal(); !why.empty())
+        return respond(error_response(ErrorKind::unavailable, why));
+    // A node that forwards from a later term knows a newer master than this one.
+    if (auto it = raw.find(kTermHeader); it != raw.end()) {
+        int64_t theirs = 0;
+        std::string_view text = it->value();
+        std::from_chars(text.data(), text.data() + text.size(), theirs);
+        if (theirs > term_) {
+            refuse_writes("a node forwarded a write from term " + std::to_string(theirs));
+            node_.newer_term(theirs, -1, "");
+            return respond(
+                error_response(ErrorKind::unavailable,
+                               "this node is no longer the master (term " + std::to_string(theirs) +
+                                   " has begun): the write was not applied; send it again"));
+        }
+    }
+    AckMode mode = req.ack.value_or(node_.config.default_ack);
+    auto timeout = std::chrono::milliseconds(node_.config.ack_timeout_ms);
+    ExecutionRule rule = req.may_change_schema ? ExecutionRule::write : ExecutionRule::data_write;
+    sequencer_->submit(
+        std::move(req.statements),
+        [this, mode, timeout, respond](WriteOutcome outcome) {
+            // On the writer thread: only hand the result on.
+            if (outcome.error) return respond(error_response(*outcome.error));
+            int64_t index = outcome.index;
+            auto result = std::make_shared<ExecutionResult>(std::move(outcome.result));
+            registry_.wait_for_ack(
+                mode, index, timeout, [this, mode, index, result, respond](bool acked) {
+                    if (!acked) {
+                        int needed = registry_.replicas_needed(mode);
+                        return respond(error_response(
+                            ErrorKind::timeout,
+                            "the write is committed on the master at index " +
+                                std::to_string(index) + " but not yet acknowledged by " +
+                                std::to_string(needed) + " of " +
+                                std::to_string(registry_.num_replicas()) +
+                                " replica(s) (ack=" + ack_mode_name(mode) + ") within " +
+                                std::to_string(node_.config.ack_timeout_ms) + " ms"));
+                    }
+                    // Fenced: another node may be master by now, and may not have this entry.
+                    if (std::string fenced = node_.fence_reason(); !fenced.empty())
+                        return respond(error_response(
+                            ErrorKind::unavailable,
+                            "the write is committed at index " + std::to_string(index) +
+                                " on a master that may no longer be master (" + fenced +
+                                "): whether it survives is unknown"));
+                    respond(
+                        json_response(200, json::object{{"ok", true},
+                                                        {"index", index},
+                                                        {"rows_affected", result->rows_affected},
+                                                        {"last_insert_id", result->last_insert_id},
+                                                        {"results", std::move(result->results)}}));
+                });
+        },
+        rule);
+}
+
+void MasterRole::serve_strong_read(ClientRequest req, const HttpRequest&, Respond respond) {
+    // The master has applied everything it ever acknowledged: a local read is strong, as
+    // long as it is still the master.
+    if (std::string fenced = node_.fence_reason(); !fenced.empty())
+        return respond(
+            error_response(ErrorKind::unavailable, "no strong reads here: this master " + fenced));
+    if (std::string why = write_refusal(); !why.empty())
+        return respond(error_response(ErrorKind::unavailable, "no strong reads here: " + why));
+    node_.local_read(std::move(req), std::move(respond));
+}
+
+json::object MasterRole::status() {
+    int64_t index = node_.applied.value();
+    std::string refusal = write_refusal();
+    std::string fenced = node_.fence_reason();
+    std::string state = !refusal.empty()  ? "not taking writes"
+                        : !fenced.empty() ? "fenced"
+                                          : "serving";
+    return json::object{{"ok", true},
+                        {"node_id", node_.cluster.self_id()},
+                        {"role", "master"},
+                        {"term", term_},
+                        {"applied_index", index},
+                        {"master", node_.cluster.self_url()},
+                        {"state", state},
+                        {"last_error", refusal.empty() ? fenced : refusal},
+                        {"num_replicas", registry_.num_replicas()},
+                        {"default_ack", ack_mode_name(node_.config.default_ack)},
+                        {"replicas", registry_.status(index)}};
+}
+
+// Ready while writes with the default ack can be acknowledged: enough replicas are
+// connected for it.
+std::string MasterRole::not_ready_reason() {
+    if (std::string why = write_refusal(); !why.empty()) return why;
+    if (std::string fenced = node_.fence_reason(); !fenced.empty()) return fenced;
+    AckMode ack = node_.config.default_ack;
+    int needed = registry_.replicas_needed(ack);
+    int connected = registry_.connected();
+    if (connected >= needed) return "";
+    return std::to_string(connected) + " of " + std::to_string(registry_.num_replicas()) +
+           " replica(s) connected; writes with --ack " + ack_mode_name(ack) + " need " +
+           std::to_string(needed);
+}
+
+std::optional<HttpResponse> MasterRole::check_upgrade(const HttpRequest& req, PeerInfo) {
+    StreamHello hello;
+    try {
+        hello = decode_stream_hello(req.target());
+    } catch (const Error& e) {
+        return error_response(e);
+    }
+    if (hello.proto != kStreamProtocol) {
+        std::string problem = stream_protocol_mismatch("node " + std::to_string(hello.node_id),
+                                                       std::to_string(hello.proto), "this master");
+        spdlog::warn("refused a replication stream: {}", problem);
+        return error_response(ErrorKind::conflict, problem);
+    }
+    if (!registry_.is_replica(hello.node_id))
+        return error_response(ErrorKind::bad_request,
+                              "node_id must be one of this cluster's other nodes (0.." +
+                                  std::to_string(node_.config.num_replicas) + ", not " +
+                                  std::to_string(node_.cluster.self_id()) + ")");
+    if (stopped_) return error_response(ErrorKind::unavailable, "this node is not the master");
+    return std::nullopt;
+}
+
+void MasterRole::take_upgrade(ByteStream stream, HttpRequest req) {
+    StreamHello hello = decode_stream_hello(req.target());  // checked by check_upgrade
+    std::make_shared<StreamSession>(std::move(stream), std::move(hello), streams_)
+        ->run(std::move(req));
+}
+
+}  // namespace sqlrep::master

@@ -1,0 +1,413 @@
+#include "node/node.hpp"
+
+#include <filesystem>
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "master/master_role.hpp"
+#include "node/elector.hpp"
+#include "replica/replica_role.hpp"
+#include "shared/http_client.hpp"
+#include "shared/node_runtime.hpp"
+#include "shared/replication_log.hpp"
+#include "shared/tls_context.hpp"
+#include "shared/url.hpp"
+
+namespace sqlrep {
+namespace {
+
+// The term of the database's last entry (or, for a data dir of an older sqlrep, the
+// term its master recorded), creating the database and its log tables when missing.
+int64_t stored_term(const NodeConfig& config) {
+    std::filesystem::create_directories(config.data_dir);
+    Connection conn(config.database_path(), Connection::Mode::writer, config.sync);
+    ensure_log_schema(conn);
+    int64_t term = last_log_position(conn).term;
+    if (auto meta = read_meta(conn, "term")) term = std::max<int64_t>(term, std::stoll(*meta));
+    return term;
+}
+
+std::string own_url(const NodeConfig& config) {
+    if (config.peers.size() > static_cast<std::size_t>(config.node_id))
+        return config.peers[static_cast<std::size_t>(config.node_id)];
+    return config.advertised_url();
+}
+
+std::string peer_url(const NodeConfig& config, int id) {
+    if (id >= 0 && config.peers.size() > static_cast<std::size_t>(id))
+        return config.peers[static_cast<std::size_t>(id)];
+    return "";
+}
+
+int majority(const NodeConfig& config) { return (config.num_replicas + 1) / 2 + 1; }
+
+}  // namespace
+
+Node::Node(NodeConfig config, bool start_as_master)
+    : config_(std::move(config)),
+      start_as_master_(start_as_master),
+      token_(resolve_cluster_token(config_, /*create_if_missing=*/true)),
+      server_tls_(config_.tls.enabled() ? make_server_tls(config_.tls) : nullptr),
+      client_tls_(config_.tls.enabled() || config_.master_url.rfind("https:", 0) == 0
+                      ? make_client_tls(config_.tls)
+                      : nullptr),
+      cluster_(config_.node_id, own_url(config_), config_.database_path() + ".term",
+               stored_term(config_)),
+      io_(config_.http_threads),
+      reads_(config_.database_path(), config_.read_connections),
+      applied_(io_.main()),
+      services_{config_,  token_,     reads_,      applied_, published_,
+                cluster_, io_.main(), client_tls_, nullptr,  nullptr},
+      router_(config_, token_, reads_, applied_, published_, cluster_),
+      control_work_(net::make_work_guard(control_)) {
+    services_.local_read = [this](ClientRequest req, Respond respond) {
+        router_.serve_local_read(std::move(req), std::move(respond));
+    };
+    services_.newer_term = [this](int64_t term, int id, std::string url) {
+        on_newer_term(term, id, std::move(url));
+    };
+    router_.set_control(this);
+    control_thread_ = std::thread([this] { control_.run(); });
+    if (!config_.etcd.empty()) {
+        elector_ = std::make_unique<Elector>(*this);
+        services_.fence_reason = [this] { return elector_->fence_reason(); };
+    }
+
+    // The first role. With etcd every node starts as a replica and the election decides;
+    // without, the command line does, unless the peers know a later master.
+    std::promise<void> started;
+    run_on_control([&] {
+        if (start_as_master_ && config_.etcd.empty()) {
+            cluster_.raise_term(std::max<int64_t>(cluster_.term(), 1));
+            locate_master();
+            ClusterState::Master known = cluster_.master();
+            if (known.id >= 0 && known.id != cluster_.self_id() && known.term >= cluster_.term())
+                become_replica();  // a failover happened while this node was away
+            else
+                become_master(cluster_.term());
+        } else {
+            if (!config_.master_url.empty() && !start_as_master_)
+                cluster_.set_master(0, config_.master_url, 0);
+            become_replica();
+        }
+        started.set_value();
+    });
+    started.get_future().get();
+}
+
+Node::~Node() {
+    elector_.reset();
+    run_on_control([this] {
+        if (role_) role_->stop();
+    });
+    control_work_.reset();
+    if (control_thread_.joinable()) control_thread_.join();
+}
+
+void Node::run_on_control(std::function<void()> fn) {
+    net::post(control_, [fn = std::move(fn)] {
+        try {
+            fn();
+        } catch (const std::exception& e) {
+            spdlog::error("role change failed: {}", e.what());
+        }
+    });
+}
+
+int Node::run() {
+    listener_ = std::make_shared<HttpListener>(
+        io_, tcp::endpoint(net::ip::make_address(config_.host), config_.port), router_,
+        config_.http_limits(), server_tls_);
+    listener_->run();
+    if (elector_) elector_->start();
+    spdlog::info("{} {} ready on {} (term {}, index {}, {} other node(s), data {}{})",
+                 cluster_.role(), config_.node_id, cluster_.self_url(), cluster_.term(),
+                 applied_.value(), config_.num_replicas, config_.database_path(),
+                 config_.etcd.empty() ? "" : ", failover through etcd");
+    run_until_signal(
+        io_, [&] { listener_->stop(); }, [&] { return router_.in_flight(); },
+        std::chrono::milliseconds(config_.ack_timeout_ms + config_.wait_timeout_ms));
+    if (elector_) elector_->stop();  // releases the master key: no need to wait for its lease
+    std::promise<void> stopped;
+    run_on_control([&] {
+        if (role_) role_->stop();
+        stopped.set_value();
+    });
+    stopped.get_future().get();
+    reads_.stop();
+    spdlog::info("node {} stopped at index {}", config_.node_id, applied_.value());
+    return 0;
+}
+
+void Node::set_role(std::shared_ptr<NodeRole> role) {
+    if (role_) {
+        role_->stop();
+        retired_.push_back(role_);
+    }
+    role_ = std::move(role);
+    is_master_ = std::string(role_->name()) == "master";
+    cluster_.set_role(role_->name());
+    router_.set_role(role_);
+}
+
+bool Node::is_master() const { return is_master_.load(); }
+
+void Node::become_master(int64_t term) {
+    if (role_) {
+        role_->stop();  // the writer connection closes before the next one opens
+        retired_.push_back(role_);
+        role_ = nullptr;
+    }
+    cluster_.raise_term(term);
+    cluster_.set_master(cluster_.self_id(), cluster_.self_url(), term);
+    set_role(std::make_shared<master::MasterRole>(services_, term));
+    spdlog::info("node {} is MASTER of term {} at index {}", config_.node_id, term,
+                 applied_.value());
+}
+
+void Node::become_replica() {
+    if (role_) {
+        role_->stop();
+        retired_.push_back(role_);
+        role_ = nullptr;
+    }
+    set_role(std::make_shared<replica::ReplicaRole>(services_, [this] { on_master_lost(); }));
+}
+
+std::pair<int64_t, int64_t> Node::position() const {
+    auto* replica = dynamic_cast<replica::ReplicaRole*>(router_.role().get());
+    int64_t last_term = replica ? replica->last_term() : cluster_.term();
+    return {last_term, applied_.value()};
+}
+
+void Node::on_newer_term(int64_t term, int master_id, std::string master_url) {
+    run_on_control([this, term, master_id, master_url] {
+        if (term < cluster_.term()) return;
+        cluster_.raise_term(term);
+        if (master_id >= 0 && master_id != cluster_.self_id())
+            cluster_.set_master(master_id, master_url, term);
+        else if (master_id < 0)
+            cluster_.forget_master();
+        if (is_master()) {
+            spdlog::warn("node {} steps down: term {} has begun", config_.node_id, term);
+            become_replica();
+        }
+    });
+}
+
+void Node::on_master_lost() {
+    // With etcd the election says who is master; without, the peers do.
+    if (elector_) return elector_->wake();
+    run_on_control([this] { locate_master(); });
+}
+
+std::vector<PeerStatus> Node::poll_peers(std::chrono::milliseconds timeout) const {
+    std::vector<std::future<std::optional<PeerStatus>>> asks;
+    for (int id = 0; id <= config_.num_replicas; ++id) {
+        std::string url = peer_url(config_, id);
+        if (id == config_.node_id || url.empty()) continue;
+        asks.push_back(std::async(std::launch::async, [this, id, url, timeout] {
+            std::optional<PeerStatus> out;
+            try {
+                HttpClient client(url, ClientOptions{client_tls_, ""});
+                HttpResult r = client.request(http::verb::get, "/status", "",
+                                              {{kTokenHeader, token_}}, timeout);
+                if (r.status != 200) return out;
+                json::object o = json::parse(r.body).as_object();
+                PeerStatus p;
+                p.id = id;
+                p.url = url;
+                p.role = std::string(o.at("role").as_string());
+                p.term = o.at("term").to_number<int64_t>();
+                p.applied = o.at("applied_index").to_number<int64_t>();
+                const json::value* last = o.if_contains("last_term");
+                p.last_term = last ? last->to_number<int64_t>() : p.term;
+                p.state = std::string(o.at("state").as_string());
+                out = p;
+            } catch (const std::exception&) {
+            }
+            return out;
+        }));
+    }
+    std::vector<PeerStatus> out;
+    for (auto& ask : asks)
+        if (auto p = ask.get()) out.push_back(*p);
+    return out;
+}
+
+// Without etcd: the master is the node that says it is, with the highest term not older
+// than ours.
+void Node::locate_master() {
+    if (config_.peers.empty()) return;
+    std::optional<PeerStatus> best;
+    for (const PeerStatus& p : poll_peers(std::chrono::milliseconds(500)))
+        if (p.role == "master" && p.term >= cluster_.term() && (!best || p.term > best->term))
+            best = p;
+    if (!best) return;
+    cluster_.raise_term(best->term);
+    cluster_.set_master(best->id, best->url, best->term);
+    if (is_master() && best->id != cluster_.self_id()) become_replica();
+}
+
+std::string Node::promotion_risk(const std::vector<PeerStatus>& peers) const {
+    if (config_.peers.empty())
+        return "this node has no --peers, so it cannot check that no other node holds "
+               "acknowledged writes it lacks";
+    int visible = 1 + static_cast<int>(peers.size());
+    if (visible < majority(config_))
+        return "it sees " + std::to_string(visible) + " of " +
+               std::to_string(config_.num_replicas + 1) +
+               " nodes (itself included), not a majority: a write acknowledged by the others "
+               "may be missing here";
+    auto [last_term, applied] = position();
+    for (const PeerStatus& p : peers)
+        if (std::pair(p.last_term, p.applied) > std::pair(last_term, applied))
+            return "node " + std::to_string(p.id) + " (" + p.url + ") is further ahead (index " +
+                   std::to_string(p.applied) + " of term " + std::to_string(p.last_term) +
+                   ", this node " + std::to_string(applied) + " of term " +
+                   std::to_string(last_term) + "): promote it instead";
+    return "";
+}
+
+void Node::announce_to_peers(int master_id, const std::string& master_url, int64_t term) const {
+    std::string body =
+        json::serialize(json::object{{"id", master_id}, {"url", master_url}, {"term", term}});
+    for (int id = 0; id <= config_.num_replicas; ++id) {
+        std::string url = peer_url(config_, id);
+        if (id == config_.node_id || id == master_id || url.empty()) continue;
+        std::thread([url, body, token = token_, tls = client_tls_] {
+            try {
+                HttpClient client(url, ClientOptions{tls, ""});
+                client.post("/_cluster/announce", body, {{kTokenHeader, token}},
+                            std::chrono::milliseconds(1000));
+            } catch (const std::exception&) {
+                // It learns the term from the stream or the election instead.
+            }
+        }).detach();
+    }
+}
+
+void Node::promote(bool force, Respond respond) {
+    run_on_control([this, force, respond] {
+        if (is_master())
+            return respond(error_response(ErrorKind::conflict, "this node is the master already"));
+        if (elector_ && !force)
+            return respond(error_response(
+                ErrorKind::conflict,
+                "this cluster elects its master through etcd: use a handover on the master, "
+                "or {\"force\": true} to override the election"));
+        std::vector<PeerStatus> peers = poll_peers(std::chrono::milliseconds(1000));
+        if (std::string risk = promotion_risk(peers); !risk.empty() && !force)
+            return respond(error_response(ErrorKind::conflict, "not promoted: " + risk +
+                                                                   " (send {\"force\": true} to "
+                                                                   "promote anyway)"));
+        int64_t term = cluster_.term();
+        for (const PeerStatus& p : peers) term = std::max(term, p.term);
+        become_master(term + 1);
+        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term + 1);
+        respond(json_response(200, json::object{{"ok", true},
+                                                {"term", term + 1},
+                                                {"master", cluster_.self_url()},
+                                                {"index", applied_.value()}}));
+    });
+}
+
+void Node::handover(int target, Respond respond) {
+    run_on_control([this, target, respond] {
+        auto* master = dynamic_cast<master::MasterRole*>(role_.get());
+        if (master == nullptr)
+            return respond(error_response(
+                ErrorKind::conflict,
+                "this node is not the master: send the handover to " + cluster_.master_url()));
+        if (target == cluster_.self_id() || !master->registry().is_replica(target))
+            return respond(error_response(
+                ErrorKind::bad_request,
+                "node " + std::to_string(target) + " is not one of this master's replicas"));
+        std::string url = master->registry().url(target);
+        if (url.empty())
+            return respond(error_response(
+                ErrorKind::conflict,
+                "node " + std::to_string(target) + " has not connected to this master"));
+        auto started = std::chrono::steady_clock::now();
+        int64_t last =
+            master->stop_writes("a handover to node " + std::to_string(target) + " is under way");
+        // The target must hold every entry before it takes over: nothing is lost.
+        auto deadline = started + std::chrono::milliseconds(config_.ack_timeout_ms);
+        while (master->registry().acked(target) < last &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (master->registry().acked(target) < last) {
+            become_master(cluster_.term() + 1);  // writes resume here, in a new term
+            return respond(error_response(ErrorKind::timeout, "node " + std::to_string(target) +
+                                                                  " did not catch up with index " +
+                                                                  std::to_string(last) +
+                                                                  ": no handover"));
+        }
+        int64_t term = cluster_.term() + 1;
+        try {
+            HttpClient client(url, ClientOptions{client_tls_, ""});
+            HttpResult r = client.post(
+                "/_cluster/announce",
+                json::serialize(json::object{{"id", target}, {"url", url}, {"term", term}}),
+                {{kTokenHeader, token_}}, std::chrono::milliseconds(2000));
+            if (r.status != 200) throw Error(ErrorKind::conflict, r.body);
+        } catch (const std::exception& e) {
+            become_master(term);
+            return respond(error_response(
+                ErrorKind::unavailable,
+                "node " + std::to_string(target) + " did not take the master role (" + e.what() +
+                    "): this node stays master, in term " + std::to_string(term)));
+        }
+        cluster_.raise_term(term);
+        cluster_.set_master(target, url, term);
+        become_replica();
+        announce_to_peers(target, url, term);
+        if (elector_) elector_->wake();  // it gives the key up for the target to take
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        respond(json_response(200, json::object{{"ok", true},
+                                                {"master", url},
+                                                {"term", term},
+                                                {"index", last},
+                                                {"took_ms", took.count()}}));
+    });
+}
+
+void Node::announce(int id, std::string url, int64_t term, Respond respond) {
+    run_on_control([this, id, url, term, respond] {
+        if (term < cluster_.term())
+            return respond(error_response(ErrorKind::conflict,
+                                          "term " + std::to_string(term) + " is older than " +
+                                              std::to_string(cluster_.term())));
+        if (id == cluster_.self_id()) {
+            // A handover names this node: take over, unless already master of this term.
+            if (!is_master() || cluster_.term() < term) become_master(term);
+            if (elector_) elector_->wake();  // it takes the key for this term
+            return respond(json_response(200, json::object{{"ok", true}, {"term", term}}));
+        }
+        cluster_.raise_term(term);
+        cluster_.set_master(id, url, term);
+        if (is_master()) become_replica();
+        respond(json_response(200, json::object{{"ok", true}, {"term", term}}));
+    });
+}
+
+void Node::take_master_role(int64_t term, std::function<void(bool)> done) {
+    run_on_control([this, term, done] {
+        if (term < cluster_.term()) return done(false);
+        try {
+            become_master(term);
+        } catch (const std::exception& e) {
+            spdlog::error("cannot become master: {}", e.what());
+            become_replica();
+            return done(false);
+        }
+        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term);
+        done(true);
+    });
+}
+
+std::string Node::why_not_lead() const { return router_.role()->local_read_refusal(); }
+
+}  // namespace sqlrep
