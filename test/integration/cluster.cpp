@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -351,6 +352,7 @@ void Node::kill() {
     expect_exit_ = true;
     ::kill(pid_, SIGKILL);
     reap(true);
+    paused_ = false;
 }
 
 void Node::restart() {
@@ -361,16 +363,19 @@ void Node::restart() {
 void Node::stop() {
     if (!running()) throw failure(name_ + ": stop() while not running");
     ::kill(pid_, SIGSTOP);
+    paused_ = true;
 }
 
 void Node::resume() {
     if (!running()) throw failure(name_ + ": resume() while not running");
     ::kill(pid_, SIGCONT);
+    paused_ = false;
 }
 
 ExitInfo Node::terminate(std::chrono::milliseconds grace) {
     if (!running()) throw failure(name_ + ": terminate() while not running");
     expect_exit_ = true;
+    paused_ = false;
     ::kill(pid_, SIGCONT);  // a stopped process cannot handle SIGTERM
     ::kill(pid_, SIGTERM);
     auto deadline = Clock::now() + grace;
@@ -532,6 +537,45 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             if (!options_.tls_ca.empty()) flag(common, "--tls-ca", options_.tls_ca);
         }
         const std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+        // Failover: --peers names every node (through its relay with peer_proxies), and
+        // --etcd the etcd endpoints (through this node's own relays with etcd_proxies).
+        const int node_count = 1 + options_.replicas;
+        if (options_.peers || options_.peer_proxies || !options_.etcd.empty()) {
+            for (int id = 0; id < node_count; ++id) {
+                const auto port = ports[static_cast<std::size_t>(id)];
+                if (options_.peer_proxies) {
+                    peer_proxies_.push_back(std::make_unique<LinkProxy>(port));
+                    peer_urls_.push_back(peer_proxies_.back()->url());
+                } else {
+                    peer_urls_.push_back(scheme + "://127.0.0.1:" + std::to_string(port));
+                }
+            }
+            std::string joined;
+            for (const auto& u : peer_urls_) joined += (joined.empty() ? "" : ",") + u;
+            flag(common, "--peers", joined);
+        }
+        if (!options_.cluster_name.empty()) flag(common, "--cluster-name", options_.cluster_name);
+        if (options_.lease_ttl_ms > 0)
+            flag(common, "--lease-ttl-ms", std::to_string(options_.lease_ttl_ms));
+        // The --etcd value of node `id`.
+        auto etcd_for = [&](int id) {
+            std::string joined;
+            if (options_.etcd_proxies) {
+                if (etcd_proxies_.size() <= static_cast<std::size_t>(id))
+                    etcd_proxies_.resize(static_cast<std::size_t>(id) + 1);
+                for (const auto& url : options_.etcd) {
+                    auto colon = url.rfind(':');
+                    auto port = static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));
+                    auto& mine = etcd_proxies_[static_cast<std::size_t>(id)];
+                    mine.push_back(std::make_unique<LinkProxy>(port));
+                    joined += (joined.empty() ? "" : ",") + mine.back()->url();
+                }
+            } else {
+                for (const auto& url : options_.etcd) joined += (joined.empty() ? "" : ",") + url;
+            }
+            return joined;
+        };
+        if (!options_.etcd.empty()) flag(margs, "--etcd", etcd_for(0));
         margs.insert(margs.end(), common.begin(), common.end());
         margs.insert(margs.end(), options_.master_args.begin(), options_.master_args.end());
         master_ = std::make_unique<Node>("master", binary_path("master"), margs, ports[0],
@@ -542,7 +586,8 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
             std::vector<std::string> rargs = {std::to_string(id), n};
             flag(rargs, "--host", "127.0.0.1");
             flag(rargs, "--port", std::to_string(ports[id]));
-            flag(rargs, "--master", master_->url());
+            flag(rargs, "--master", peer_urls_.empty() ? master_->url() : peer_urls_[0]);
+            if (!options_.etcd.empty()) flag(rargs, "--etcd", etcd_for(id));
             flag(rargs, "--data-dir", data_dir_);
             flag(rargs, "--cluster-token", token_);
             rargs.insert(rargs.end(), common.begin(), common.end());
@@ -566,6 +611,8 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
         dump_logs("cluster failed to start");
         replicas_.clear();
         master_.reset();
+        etcd_proxies_.clear();
+        peer_proxies_.clear();
         {
             std::lock_guard lock(g_live_mutex);
             g_live_clusters.erase(this);
@@ -608,6 +655,8 @@ Cluster::~Cluster() {
 
     replicas_.clear();
     master_.reset();
+    etcd_proxies_.clear();
+    peer_proxies_.clear();
     if (std::getenv("SQLREP_KEEP_TEST_DIR")) {
         std::cout << "harness: kept " << dir_ << "\n";
     } else {
@@ -682,11 +731,12 @@ json::object Cluster::checksums(Node& node) {
     return r.body.as_object();
 }
 
-int64_t Cluster::master_index() {
-    auto s = status(master());
+int64_t Cluster::master_index(Node* reference) {
+    Node& ref = reference ? *reference : master();
+    auto s = status(ref);
     const auto* i = s.if_contains("applied_index");
     if (!i || !i->is_int64())
-        throw failure("master /status has no applied_index: " + json::serialize(s));
+        throw failure(ref.name() + " /status has no applied_index: " + json::serialize(s));
     return i->as_int64();
 }
 
@@ -721,35 +771,297 @@ void Cluster::wait_all_applied(int64_t index, std::chrono::milliseconds timeout)
     }
 }
 
-void Cluster::wait_converged(std::chrono::milliseconds timeout) {
-    wait_all_applied(master_index(), timeout);
+void Cluster::wait_converged(std::chrono::milliseconds timeout, Node* reference) {
+    wait_all_applied(master_index(reference), timeout);
 }
 
-json::array Cluster::check_identical(const std::string& sql) {
-    json::array expected = rows(master(), sql);
+json::array Cluster::check_identical(const std::string& sql, Node* reference) {
+    Node& ref = reference ? *reference : master();
+    json::array expected = rows(ref, sql);
     for (Node* node : nodes()) {
-        if (node == master_.get()) continue;
+        if (node == &ref) continue;
         json::array got = rows(*node, sql);
-        INFO(node->name() + " vs master for: " + sql);
+        INFO(node->name() + " vs " + ref.name() + " for: " + sql);
         CHECK(got.size() == expected.size());
         CHECK(json::value(got) == json::value(expected));
     }
     return expected;
 }
 
-void Cluster::check_same_checksums() {
-    json::object expected = checksums(master());
+void Cluster::check_same_checksums(Node* reference) {
+    Node& ref = reference ? *reference : master();
+    json::object expected = checksums(ref);
     const auto* tables = expected.if_contains("tables");
-    INFO("master /checksum: " + json::serialize(expected));
+    INFO(ref.name() + " /checksum: " + json::serialize(expected));
     REQUIRE(tables != nullptr);
     REQUIRE(tables->is_array());
     for (Node* node : nodes()) {
-        if (node == master_.get()) continue;
+        if (node == &ref) continue;
         json::object got = checksums(*node);
         INFO(node->name() + " /checksum: " + json::serialize(got));
         CHECK(got["index"] == expected["index"]);
         CHECK(got["tables"] == expected["tables"]);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Failover helpers
+
+LinkProxy& Cluster::peer_proxy(int id) {
+    if (peer_proxies_.empty()) throw failure("peer_proxy(): the cluster has no peer_proxies");
+    return *peer_proxies_.at(static_cast<std::size_t>(id));
+}
+
+void Cluster::cut_etcd(int id) {
+    if (etcd_proxies_.size() <= static_cast<std::size_t>(id))
+        throw failure("cut_etcd(): the cluster has no etcd_proxies");
+    for (auto& p : etcd_proxies_[static_cast<std::size_t>(id)]) p->cut();
+}
+
+void Cluster::heal_etcd(int id) {
+    if (etcd_proxies_.size() <= static_cast<std::size_t>(id))
+        throw failure("heal_etcd(): the cluster has no etcd_proxies");
+    for (auto& p : etcd_proxies_[static_cast<std::size_t>(id)]) p->heal();
+}
+
+std::optional<json::object> Cluster::try_status(int id, std::chrono::milliseconds timeout) {
+    Node& n = node(id);
+    if (!n.running() || n.paused()) return std::nullopt;
+    try {
+        NodeClient client = this->client(n);
+        Response r = client.get("/status", timeout);
+        if (r.status == 200 && r.body.is_object()) return r.body.as_object();
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
+namespace {
+std::string string_field(const json::object& o, const char* name) {
+    const json::value* v = o.if_contains(name);
+    return v && v->is_string() ? std::string(v->get_string()) : "";
+}
+int64_t int_field_or(const json::object& o, const char* name, int64_t fallback) {
+    const json::value* v = o.if_contains(name);
+    return v && v->is_int64() ? v->get_int64() : fallback;
+}
+}  // namespace
+
+int Cluster::find_master() {
+    int best = -1;
+    int64_t best_term = -1;
+    for (int id = 0; id <= replica_count(); ++id) {
+        auto s = try_status(id);
+        if (!s || string_field(*s, "role") != "master") continue;
+        int64_t term = int_field_or(*s, "term", 0);
+        if (term > best_term) {
+            best = id;
+            best_term = term;
+        }
+    }
+    return best;
+}
+
+int Cluster::wait_for_master(std::chrono::milliseconds timeout, int exclude) {
+    auto deadline = Clock::now() + timeout;
+    std::map<int, std::string> last;
+    while (true) {
+        int candidate = -1;
+        int64_t candidate_term = -1;
+        int64_t highest_term = -1;
+        for (int id = 0; id <= replica_count(); ++id) {
+            auto s = try_status(id);
+            if (!s) {
+                last[id] = node(id).paused() ? "paused" : "no answer";
+                continue;
+            }
+            last[id] = json::serialize(*s);
+            int64_t term = int_field_or(*s, "term", 0);
+            highest_term = std::max(highest_term, term);
+            if (id != exclude && string_field(*s, "role") == "master" &&
+                string_field(*s, "state") == "serving" && term > candidate_term) {
+                candidate = id;
+                candidate_term = term;
+            }
+        }
+        if (candidate >= 0 && candidate_term >= highest_term) return candidate;
+        if (Clock::now() >= deadline) {
+            std::string msg = "no serving master (other than node " + std::to_string(exclude) +
+                              ") within " + std::to_string(timeout.count()) + " ms:";
+            for (const auto& [id, what] : last)
+                msg += "\n  node " + std::to_string(id) + ": " + truncate(what, 600);
+            throw failure(msg);
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+void Cluster::wait_following(int id, int master_id, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    std::string last = "no answer";
+    while (true) {
+        if (auto s = try_status(id)) {
+            last = json::serialize(*s);
+            if (string_field(*s, "role") == "replica" &&
+                string_field(*s, "state") == "following" &&
+                int_field_or(*s, "master_id", -2) == master_id)
+                return;
+        }
+        if (Clock::now() >= deadline)
+            throw failure("node " + std::to_string(id) + " not following node " +
+                          std::to_string(master_id) + " within " +
+                          std::to_string(timeout.count()) + " ms; last /status: " + last);
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// LinkProxy
+
+namespace {
+constexpr int kLinkPollMs = 50;
+
+sockaddr_in loopback_address(uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    return addr;
+}
+
+bool send_everything(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// An abortive close (RST), as when a link dies.
+void reset_and_close(int fd) {
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(fd);
+}
+}  // namespace
+
+LinkProxy::LinkProxy(uint16_t target_port) : target_port_(target_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) throw failure(std::string("link proxy socket: ") + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr = loopback_address(0);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 128) != 0) {
+        std::string err = std::strerror(errno);
+        ::close(listen_fd_);
+        throw failure("link proxy bind/listen: " + err);
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+LinkProxy::~LinkProxy() {
+    stop_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    std::vector<Worker> workers;
+    {
+        std::lock_guard lock(mutex_);
+        workers.swap(workers_);
+    }
+    for (auto& w : workers)
+        if (w.thread.joinable()) w.thread.join();
+    ::close(listen_fd_);
+}
+
+std::string LinkProxy::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+void LinkProxy::cut() {
+    cut_ = true;
+    ++cuts_;
+}
+
+void LinkProxy::heal() { cut_ = false; }
+
+void LinkProxy::reap_finished() {
+    std::lock_guard lock(mutex_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+        if (it->done->load()) {
+            it->thread.join();
+            it = workers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void LinkProxy::accept_loop() {
+    while (!stop_) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        int r = ::poll(&p, 1, kLinkPollMs);
+        reap_finished();
+        if (r <= 0) continue;
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        const uint64_t born = cuts_.load();  // before cut_: a cut() in between ends it
+        const bool silent = cut_.load();
+        std::lock_guard lock(mutex_);
+        workers_.push_back({std::thread([this, fd, done, silent, born] {
+                                if (silent)
+                                    hold(fd);
+                                else
+                                    relay(fd, born);
+                                *done = true;
+                            }),
+                            done});
+    }
+}
+
+// A connection accepted while cut: never answered; closed at heal() or shutdown.
+void LinkProxy::hold(int client_fd) {
+    while (!stop_ && cut_) std::this_thread::sleep_for(std::chrono::milliseconds(kLinkPollMs));
+    reset_and_close(client_fd);
+}
+
+void LinkProxy::relay(int client_fd, uint64_t born) {
+    int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = loopback_address(target_port_);
+    if (target_fd < 0 ||
+        ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (target_fd >= 0) ::close(target_fd);
+        ::close(client_fd);
+        return;
+    }
+    std::vector<char> buf(64 * 1024);
+    bool open = true;
+    while (open && !stop_ && cuts_.load() == born) {
+        pollfd p[2] = {{client_fd, POLLIN, 0}, {target_fd, POLLIN, 0}};
+        int r = ::poll(p, 2, kLinkPollMs);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0 || cuts_.load() != born) continue;
+        for (int i = 0; i < 2 && open; ++i) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int from = i == 0 ? client_fd : target_fd;
+            int to = i == 0 ? target_fd : client_fd;
+            ssize_t n = ::recv(from, buf.data(), buf.size(), 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || !send_everything(to, buf.data(), static_cast<std::size_t>(n)))
+                open = false;
+        }
+    }
+    if (cuts_.load() != born) {
+        reset_and_close(client_fd);
+        reset_and_close(target_fd);
+        return;
+    }
+    ::close(client_fd);
+    ::close(target_fd);
 }
 
 void Cluster::dump_logs(const std::string& why, bool force) {

@@ -12,6 +12,11 @@
 //   an index, and checks that every node holds the same rows.
 // - NodeClient: a thin JSON layer over sqlrep::HttpClient (https unverified); one per
 //   thread.
+// - Failover (issue #17): ClusterOptions::peers/etcd give every node --peers (and --etcd);
+//   Cluster::node(id) names nodes by id, find_master/wait_for_master poll every node's
+//   /status for the one that is master now, and the checks take the node to compare with.
+//   LinkProxy puts a relay that a test can cut and heal in front of a node (peer_proxies)
+//   or between a node and etcd (etcd_proxies): a partition on 127.0.0.1.
 //
 // Every wait is bounded by a deadline and throws std::runtime_error when it runs out. When
 // an assertion fails while a Cluster is alive (or a Cluster dies during unwinding), the tail
@@ -30,8 +35,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/http_client.hpp"
@@ -123,6 +130,8 @@ class Node {
     // SIGSTOP / SIGCONT.
     void stop();
     void resume();
+    // Between stop() and resume() (or a kill or restart).
+    bool paused() const { return paused_; }
     // SIGTERM and wait up to `grace` for the exit; SIGKILL after that. Returns how it ended
     // (signal SIGKILL means it did not exit within `grace`).
     ExitInfo terminate(std::chrono::milliseconds grace = 20s);
@@ -167,6 +176,7 @@ class Node {
     std::vector<std::string> env_;  // "NAME=value" on top of the inherited environment
     pid_t pid_ = -1;
     bool expect_exit_ = false;  // a signal that ends it was sent by us
+    bool paused_ = false;       // stopped with SIGSTOP, not resumed yet
     int starts_ = 0;
     std::optional<ExitInfo> unexpected_exit_;
 };
@@ -188,6 +198,66 @@ struct ClusterOptions {
     // for every replica. Node::set_env adds per-node entries (effective at the next start).
     std::vector<std::string> master_env;
     std::vector<std::string> replica_env;
+
+    // Failover (issue #17).
+    // Every node gets --peers: every node's URL in id order (Cluster::peer_urls()).
+    bool peers = false;
+    // Implies peers: every node is reached by the others through a LinkProxy of its own
+    // (--peers and --master name the proxies), so peer_proxy(id).cut() cuts the node off
+    // from the other nodes (not from the harness, which talks to node ports directly).
+    bool peer_proxies = false;
+    // Non-empty: every node gets --etcd with these client URLs (implies peers).
+    std::vector<std::string> etcd;
+    // With etcd: each node reaches every etcd endpoint through LinkProxies of its own, so
+    // cut_etcd(id) cuts that node off from etcd alone.
+    bool etcd_proxies = false;
+    std::string cluster_name;  // --cluster-name when set
+    int lease_ttl_ms = 0;      // --lease-ttl-ms when > 0
+};
+
+// A TCP relay from a free 127.0.0.1 port to 127.0.0.1:<target_port> that a test can cut
+// and heal: a network partition on loopback. cut() resets every open connection and
+// leaves the ones accepted while cut silent (never relayed, so a client times out as
+// across a dead link) until heal(), which closes them; later connections pass again.
+//
+// Thread contract: its own accept thread and one thread per connection; every public
+// member may be called from any thread. The destructor closes every socket and joins
+// every thread (bounded: they poll with a short timeout).
+class LinkProxy {
+  public:
+    explicit LinkProxy(uint16_t target_port);
+    ~LinkProxy();
+    LinkProxy(const LinkProxy&) = delete;
+    LinkProxy& operator=(const LinkProxy&) = delete;
+
+    uint16_t port() const { return port_; }
+    std::string url() const;  // http://127.0.0.1:<port>
+
+    void cut();
+    void heal();
+    bool is_cut() const { return cut_.load(); }
+
+  private:
+    void accept_loop();
+    void relay(int client_fd, uint64_t born);
+    void hold(int client_fd);
+    void reap_finished();
+
+    // fixed after construction
+    uint16_t target_port_;
+    uint16_t port_ = 0;
+    int listen_fd_ = -1;
+
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> cut_{false};
+    std::atomic<uint64_t> cuts_{0};  // bumped by cut(): connections older than it end
+    std::thread acceptor_;
+    struct Worker {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex mutex_;
+    std::vector<Worker> workers_;  // guarded by mutex_
 };
 
 class Cluster {
@@ -197,9 +267,12 @@ class Cluster {
     Cluster(const Cluster&) = delete;
     Cluster& operator=(const Cluster&) = delete;
 
+    // Node 0: the `master` process (with etcd, or after a failover, maybe not master now).
     Node& master() { return *master_; }
     Node& replica(int id) { return *replicas_.at(static_cast<std::size_t>(id - 1)); }
     int replica_count() const { return static_cast<int>(replicas_.size()); }
+    // Node `id` (0: the master process, 1..N: replicas).
+    Node& node(int id) { return id == 0 ? master() : replica(id); }
     // Master first, then replicas 1..N.
     std::vector<Node*> nodes();
 
@@ -231,19 +304,44 @@ class Cluster {
     // GET /status and GET /checksum bodies; throw unless 200 {"ok":true}.
     json::object status(Node& node);
     json::object checksums(Node& node);
-    // The master's applied index.
-    int64_t master_index();
+    // The applied index of `reference` (default: master()).
+    int64_t master_index(Node* reference = nullptr);
 
     // Polls /status until every running node's applied_index >= index; throws (naming each
     // node's last state) when the timeout passes.
     void wait_all_applied(int64_t index, std::chrono::milliseconds timeout = kApplyTimeout);
-    // wait_all_applied(master_index()).
-    void wait_converged(std::chrono::milliseconds timeout = kApplyTimeout);
+    // wait_all_applied(master_index(reference)).
+    void wait_converged(std::chrono::milliseconds timeout = kApplyTimeout,
+                        Node* reference = nullptr);
 
-    // Catch checks: every node answers `sql` with exactly the master's rows; returns them.
-    json::array check_identical(const std::string& sql);
-    // Catch checks: every node's /checksum has the master's index and tables.
-    void check_same_checksums();
+    // Catch checks: every node answers `sql` with exactly the rows of `reference` (default:
+    // master()); returns them.
+    json::array check_identical(const std::string& sql, Node* reference = nullptr);
+    // Catch checks: every node's /checksum has the index and tables of `reference`.
+    void check_same_checksums(Node* reference = nullptr);
+
+    // Failover.
+    // Every node's URL as --peers gives it (the proxies' with peer_proxies); empty when the
+    // nodes got no --peers.
+    const std::vector<std::string>& peer_urls() const { return peer_urls_; }
+    // The relay in front of node `id` (peer_proxies only).
+    LinkProxy& peer_proxy(int id);
+    // Cut / heal every link between node `id` and etcd (etcd_proxies only).
+    void cut_etcd(int id);
+    void heal_etcd(int id);
+    // GET /status of node `id` with a short timeout; nullopt when it does not answer 200.
+    std::optional<json::object> try_status(int id,
+                                           std::chrono::milliseconds timeout = 1000ms);
+    // One poll of every running, not paused node: the id of the node that says it is
+    // master in the highest term, or -1.
+    int find_master();
+    // Polls until a running, not paused node other than `exclude` says it is master and
+    // "serving" and no answering node knows a higher term; returns its id. Throws (with
+    // every node's last /status) when the timeout passes.
+    int wait_for_master(std::chrono::milliseconds timeout, int exclude = -1);
+    // Polls until node `id` says role "replica", state "following" and master_id
+    // `master_id`; throws with its last /status when the timeout passes.
+    void wait_following(int id, int master_id, std::chrono::milliseconds timeout = kApplyTimeout);
 
     // Prints the tail of every node's log to stdout, once per cluster (repeat with force).
     void dump_logs(const std::string& why, bool force = false);
@@ -253,6 +351,9 @@ class Cluster {
     std::string dir_;
     std::string data_dir_;
     std::string token_;
+    std::vector<std::string> peer_urls_;
+    std::vector<std::unique_ptr<LinkProxy>> peer_proxies_;                // by node id
+    std::vector<std::vector<std::unique_ptr<LinkProxy>>> etcd_proxies_;  // by node id
     std::unique_ptr<Node> master_;
     std::vector<std::unique_ptr<Node>> replicas_;
     std::atomic<bool> logs_dumped_{false};

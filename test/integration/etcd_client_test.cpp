@@ -3,23 +3,19 @@
 // the error kinds, moving on to the next endpoint, and the master key's deadline.
 //
 // Each case starts its own single-member etcd on free loopback ports in a temp dir
-// (EtcdServer); the member is killed and the dir removed when the case ends, passed or not.
+// (EtcdServer, etcd_server.hpp); the member is killed and the dir removed when the case
+// ends, passed or not.
 // Every wait is bounded; ctest's per-case timeout is the last resort.
-
-#include <sys/types.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <barrier>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cluster.hpp"
+#include "etcd_server.hpp"
 #include "shared/etcd_client.hpp"
 #include "shared/master_lease.hpp"
 #include "shared/net.hpp"
@@ -33,110 +29,13 @@ using sqlrep::EtcdErrorKind;
 using sqlrep::EtcdOptions;
 using sqlrep::MasterLease;
 using sqlrep::MasterLeaseOptions;
-namespace fs = std::filesystem;
 
-constexpr auto kEtcdReadyTimeout = 30s;
-
-// The etcd binary on the PATH (Debian: /usr/bin/etcd from etcd-server).
-std::string etcd_binary() {
-    const char* path = std::getenv("PATH");
-    std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-        std::size_t colon = dirs.find(':', start);
-        if (colon == std::string::npos) colon = dirs.size();
-        fs::path candidate = fs::path(dirs.substr(start, colon - start)) / "etcd";
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-        start = colon + 1;
-    }
-    throw std::runtime_error(
-        "no etcd on the PATH: these tests need Debian's etcd-server (scripts/test installs "
-        "it)");
+// Options for a client of `etcd` alone.
+EtcdOptions options_for(const EtcdServer& etcd) {
+    EtcdOptions options;
+    options.endpoints = {etcd.url()};
+    return options;
 }
-
-// A temp dir removed on destruction.
-class TempDir {
-  public:
-    TempDir() {
-        path_ = fs::temp_directory_path() / ("sqlrep-etcd-" + random_hex(12));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        if (!std::getenv("SQLREP_KEEP_TEST_DIR")) fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
-// One etcd member on free 127.0.0.1 client and peer ports, its data and log in a temp dir.
-// The constructor returns once GET /health says {"health":"true"}; the destructor kills
-// the process (SIGKILL, reaped) before removing the dir. Node sets PR_SET_PDEATHSIG too, so
-// a test binary that dies takes the member with it.
-class EtcdServer {
-  public:
-    EtcdServer() {
-        auto ports = free_ports(2);
-        const std::string client = "http://127.0.0.1:" + std::to_string(ports[0]);
-        const std::string peer = "http://127.0.0.1:" + std::to_string(ports[1]);
-        std::vector<std::string> args = {
-            "--name=sqlrep-test",
-            "--data-dir=" + (dir_.path() / "data").string(),
-            "--listen-client-urls=" + client,
-            "--advertise-client-urls=" + client,
-            "--listen-peer-urls=" + peer,
-            "--initial-advertise-peer-urls=" + peer,
-            "--initial-cluster=sqlrep-test=" + peer,
-            "--initial-cluster-state=new",
-            "--logger=zap",
-            "--log-outputs=stderr",
-        };
-        node_ = std::make_unique<Node>("etcd", etcd_binary(), args, ports[0],
-                                       (dir_.path() / "etcd.log").string());
-        node_->start();
-        wait_healthy();
-    }
-    EtcdServer(const EtcdServer&) = delete;
-    EtcdServer& operator=(const EtcdServer&) = delete;
-
-    std::string url() const { return node_->url(); }
-    // Options for a client of this member alone.
-    EtcdOptions options() const {
-        EtcdOptions options;
-        options.endpoints = {url()};
-        return options;
-    }
-    Node& node() { return *node_; }
-
-  private:
-    void wait_healthy() {
-        auto deadline = Clock::now() + kEtcdReadyTimeout;
-        std::string last = "no answer yet";
-        while (true) {
-            if (!node_->running())
-                throw std::runtime_error("etcd exited at start; log tail:\n" + node_->log_tail(30));
-            try {
-                sqlrep::HttpClient http(url());
-                auto r = http.get("/health", 1000ms);
-                if (r.status == 200 && r.body.find("\"true\"") != std::string::npos) return;
-                last = "HTTP " + std::to_string(r.status) + " " + r.body;
-            } catch (const std::exception& e) {
-                last = e.what();
-            }
-            if (Clock::now() >= deadline)
-                throw std::runtime_error("etcd not healthy within 30 s (last: " + last +
-                                         "); log tail:\n" + node_->log_tail(30));
-            std::this_thread::sleep_for(50ms);
-        }
-    }
-
-    TempDir dir_;  // declared first: removed after the process is gone
-    std::unique_ptr<Node> node_;
-};
 
 // A loopback port nothing listens on (a connection is refused at once).
 std::string dead_endpoint() { return "http://127.0.0.1:" + std::to_string(free_ports(1)[0]); }
@@ -156,7 +55,7 @@ bool eventually(F done, std::chrono::milliseconds timeout) {
 
 TEST_CASE("etcd client grants, keeps alive and revokes a lease", "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
 
     int64_t lease = client.grant_lease(5s);
     CHECK(lease != 0);
@@ -176,7 +75,7 @@ TEST_CASE("etcd client grants, keeps alive and revokes a lease", "[integration][
 TEST_CASE("etcd client reads keys and values as bytes, with revisions and lease",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
     CHECK_FALSE(client.get("/t/missing"));
 
     const std::string key("/t/\x01\xff key", 10);
@@ -204,7 +103,7 @@ TEST_CASE("etcd create_if_absent lets exactly one of two racing clients create t
 
     auto race = [&](int bit) {
         try {
-            EtcdClient client(etcd.options());
+            EtcdClient client(options_for(etcd));
             int64_t lease = client.grant_lease(30s);
             for (int round = 0; round < kRounds; ++round) {
                 start_round.arrive_and_wait();
@@ -224,7 +123,7 @@ TEST_CASE("etcd create_if_absent lets exactly one of two racing clients create t
     b.join();
     REQUIRE(failures == 0);
 
-    EtcdClient reader(etcd.options());
+    EtcdClient reader(options_for(etcd));
     for (int round = 0; round < kRounds; ++round) {
         INFO("round " << round);
         int w = winners[static_cast<std::size_t>(round)];
@@ -237,7 +136,7 @@ TEST_CASE("etcd create_if_absent lets exactly one of two racing clients create t
 
 TEST_CASE("etcd deletes a key when its lease expires", "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
     auto granted = Clock::now();
     int64_t lease = client.grant_lease(2s);
     REQUIRE(client.create_if_absent("/t/expiring", "v", lease));
@@ -254,7 +153,7 @@ TEST_CASE("etcd deletes a key when its lease expires", "[integration][etcd]") {
 TEST_CASE("etcd compare_and_put and delete_if_value write only over what was expected",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
 
     // Revision 0 stands for "absent".
     REQUIRE(client.compare_and_put("/t/cas", 0, "one"));
@@ -285,7 +184,7 @@ TEST_CASE("etcd compare_and_put and delete_if_value write only over what was exp
 TEST_CASE("etcd rejects a put on a lease that does not exist, with the rejected kind",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
     try {
         client.create_if_absent("/t/no-lease", "v", 777);
         FAIL("no error");
@@ -368,8 +267,8 @@ TEST_CASE("etcd client moves on to the next endpoint when the first is down",
 TEST_CASE("etcd master lease: one holder at a time, renewed, read back and released",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client_a(etcd.options());
-    EtcdClient client_b(etcd.options());
+    EtcdClient client_a(options_for(etcd));
+    EtcdClient client_b(options_for(etcd));
     MasterLeaseOptions options{"it", 5s, 1000ms};
     MasterLease a(client_a, options);
     MasterLease b(client_b, options);
@@ -414,8 +313,8 @@ TEST_CASE("etcd master lease: one holder at a time, renewed, read back and relea
 TEST_CASE("etcd master lease: the holder's deadline passes before etcd expires the key",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client_a(etcd.options());
-    EtcdClient client_b(etcd.options());
+    EtcdClient client_a(options_for(etcd));
+    EtcdClient client_b(options_for(etcd));
     MasterLease a(client_a, {"it", 2s, 500ms});
     MasterLease b(client_b, {"it", 2s, 500ms});
     REQUIRE(a.try_acquire(1, 1, "http://a"));
@@ -444,7 +343,7 @@ TEST_CASE(
     "etcd master lease: a deleted key is lost at the next renewal even though the lease lives",
     "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdClient client(etcd.options());
+    EtcdClient client(options_for(etcd));
     MasterLease a(client, {"it", 10s, 1000ms});
     REQUIRE(a.try_acquire(1, 1, "http://a"));
     REQUIRE(client.delete_if_value(a.key(), sqlrep::encode_master_record(a.record())));
@@ -455,7 +354,7 @@ TEST_CASE(
 TEST_CASE("etcd master lease: an unreachable etcd keeps the old deadline and says why",
           "[integration][etcd]") {
     EtcdServer etcd;
-    EtcdOptions options = etcd.options();
+    EtcdOptions options = options_for(etcd);
     options.call_timeout = 1000ms;
     EtcdClient client(options);
     MasterLease a(client, {"it", 10s, 1000ms});
