@@ -117,6 +117,11 @@ void MasterRole::on_refused(StreamRefusal kind, const StreamHello& hello,
 void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
     if (std::string why = write_refusal(); !why.empty())
         return respond(error_response(ErrorKind::unavailable, why));
+    // A fenced master could not acknowledge the write: it does not take it at all.
+    if (std::string fenced = node_.fence_reason(); !fenced.empty())
+        return respond(
+            error_response(ErrorKind::unavailable,
+                           "this master " + fenced + ": the write was not applied; send it again"));
     // A node that forwards from a later term knows a newer master than this one.
     if (auto it = raw.find(kTermHeader); it != raw.end()) {
         int64_t theirs = 0;
@@ -195,6 +200,7 @@ json::object MasterRole::status() {
                         {"role", "master"},
                         {"term", term_},
                         {"applied_index", index},
+                        {"log_first_index", sequencer_->log_first_index()},
                         {"master", node_.cluster.self_url()},
                         {"state", state},
                         {"last_error", refusal.empty() ? fenced : refusal},
@@ -218,9 +224,12 @@ std::string MasterRole::not_ready_reason() {
 }
 
 std::optional<HttpResponse> MasterRole::check_upgrade(const HttpRequest& req, PeerInfo) {
+    std::string_view target = req.target();
+    if (target.substr(0, target.find('?')) != kStreamPath)
+        return error_response(ErrorKind::not_found, "no WebSocket endpoint here");
     StreamHello hello;
     try {
-        hello = decode_stream_hello(req.target());
+        hello = decode_stream_hello(target);
     } catch (const Error& e) {
         return error_response(e);
     }

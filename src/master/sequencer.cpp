@@ -193,7 +193,7 @@ void Sequencer::maybe_trim() {
     if (!trim_floor_) return;
     int64_t floor = std::min(trim_floor_(), last_.index);
     if (floor < first_index_ + kTrimStep) return;
-    int64_t upto = std::min(floor, first_index_ + kMaxTrim);
+    int64_t upto = std::min(floor, first_index_.load() + kMaxTrim);
     try {
         WriteTransaction transaction(*writer_);
         trim_log(*writer_, upto);

@@ -9,6 +9,7 @@
 // submit() is thread-safe and never blocks on SQLite. Completions run on the writer
 // thread: they must be quick and must not call back into the sequencer.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -76,6 +77,9 @@ class Sequencer {
     void submit(std::vector<SqlStatement> statements, Done done,
                 ExecutionRule rule = ExecutionRule::write);
 
+    // The oldest entry still in the log (any thread).
+    int64_t log_first_index() const { return first_index_.load(); }
+
     int64_t term() const { return term_; }
 
   private:
@@ -102,7 +106,7 @@ class Sequencer {
 
     // writer thread only
     LogPosition last_;
-    int64_t first_index_ = 1;  // the oldest entry still in the log
+    std::atomic<int64_t> first_index_{1};  // the oldest entry still in the log
     PublishedIndex& published_;
 
     std::mutex mutex_;

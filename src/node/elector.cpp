@@ -163,8 +163,10 @@ bool Elector::elect() {
     for (const PeerStatus& p : peers) {
         highest_term = std::max(highest_term, p.term);
         // A master without the key is stepping down; a diverged node holds what no master
-        // wrote. Neither may decide the election.
-        if (p.role == "master" || p.state == "diverged") continue;
+        // wrote; a node that cannot reach etcd could never take the key. None of them
+        // takes part: the voters alone must be a majority, so they hold every write a
+        // majority acknowledged.
+        if (p.role == "master" || p.state == "diverged" || !p.etcd_reachable) continue;
         ++voters;
         if (std::tuple(p.last_term, p.applied, -p.id) > std::tuple(last_term, applied, -self)) {
             cluster.set_election("candidate: node " + std::to_string(p.id) + " is further ahead",

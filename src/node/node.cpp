@@ -224,6 +224,8 @@ std::vector<PeerStatus> Node::poll_peers(std::chrono::milliseconds timeout) cons
                 const json::value* last = o.if_contains("last_term");
                 p.last_term = last ? last->to_number<int64_t>() : p.term;
                 p.state = std::string(o.at("state").as_string());
+                const json::value* etcd = o.if_contains("etcd_reachable");
+                p.etcd_reachable = etcd != nullptr && etcd->is_bool() && etcd->get_bool();
                 out = p;
             } catch (const std::exception&) {
             }

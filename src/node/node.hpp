@@ -36,6 +36,7 @@ struct PeerStatus {
     int64_t last_term = 0;  // the term of its last entry
     int64_t applied = 0;
     std::string state;
+    bool etcd_reachable = false;
 };
 
 class Elector;

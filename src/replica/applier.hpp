@@ -34,6 +34,9 @@ class Applier {
     // Follower thread only.
     const LogPosition& position() const { return position_; }
 
+    // The oldest entry still in the log (any thread).
+    int64_t log_first_index() const { return first_index_.load(); }
+
     // The term of the last applied entry; any thread.
     int64_t term() const { return term_.load(); }
 
@@ -57,7 +60,7 @@ class Applier {
     const int64_t log_retain_;
     std::unique_ptr<EffectApplier> effects_;  // on writer_
     LogPosition position_;
-    int64_t first_index_ = 1;
+    std::atomic<int64_t> first_index_{1};  // the oldest entry still in the log
     std::atomic<int64_t> term_{0};
     PublishedIndex& published_;
 };

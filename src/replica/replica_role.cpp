@@ -140,10 +140,12 @@ json::object ReplicaRole::status() {
                         {"term", node_.cluster.term()},
                         {"last_term", applier_->term()},
                         {"applied_index", applied},
+                        {"log_first_index", applier_->log_first_index()},
                         {"master", node_.cluster.master_url()},
                         {"state", follower_->state_name()},
                         {"last_error", follower_->last_error()},
                         {"resyncs", follower_->resyncs()},
+                        {"snapshots_installed", follower_->resyncs()},
                         {"master_index", master_index},
                         {"lag", master_index - applied},
                         {"replicas", json::array{}}};

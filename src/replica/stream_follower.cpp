@@ -91,7 +91,9 @@ net::awaitable<void> StreamFollower::follow() {
         if (!wants_snapshot_) state_ = FollowerState::connecting;
         bool lost = false;
         try {
-            co_await follow_once();
+            std::string master_url = cluster_.master_url();
+            if (master_url.empty()) throw MasterLost("no master is known: looking for one");
+            co_await follow_once(std::move(master_url));
         } catch (const MasterLost& e) {
             set_error(e.what());
             spdlog::warn("stream: {}", e.what());
@@ -164,9 +166,7 @@ net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
 
 // One session: connect, handshake with our position, then apply and ack until the
 // connection ends. Throws on any failure; follow() decides what happens next.
-net::awaitable<void> StreamFollower::follow_once() {
-    std::string master_url = cluster_.master_url();
-    if (master_url.empty()) throw MasterLost("no master is known: looking for one");
+net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
     Url master = parse_url(master_url);
     websocket::stream<ByteStream> ws(co_await connect(master));
 
@@ -180,15 +180,7 @@ net::awaitable<void> StreamFollower::follow_once() {
         [this](websocket::request_type& req) { req.set(kTokenHeader, cluster_token_); }));
 
     const LogPosition& position = applier_.position();
-    StreamHello hello;
-    hello.node_id = config_.node_id;
-    hello.from = position.index;
-    if (position.index > 0) hello.hash = position.hash;
-    hello.last_term = position.term;
-    hello.term = cluster_.term();
-    hello.url = config_.advertised_url();
-    hello.wants_snapshot = wants_snapshot_;
-    std::string target = encode_stream_hello(hello);
+    std::string target = encode_stream_hello(hello());
     websocket::response_type response;
     try {
         co_await ws.async_handshake(response, master.host + ":" + std::to_string(master.port),
@@ -249,25 +241,43 @@ net::awaitable<void> StreamFollower::follow_once() {
                 master_commit_ = message.commit_index;
                 break;
             case StreamMessage::Type::error:
-                switch (message.refusal) {
-                    case StreamRefusal::diverged:
-                        // Our history is not a prefix of the master's: resync.
-                        throw Error(ErrorKind::diverged, message.error);
-                    case StreamRefusal::stale_term:
-                        throw MasterLost("the master's term is over: " + message.error);
-                    case StreamRefusal::master_behind:
-                        throw Error(ErrorKind::conflict,
-                                    "the master is behind this replica and takes no writes: " +
-                                        message.error);
-                    case StreamRefusal::other:
-                        break;
-                }
-                throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
+                throw_refusal(message);
             case StreamMessage::Type::snapshot:
                 co_await receive_snapshot(ws, message);
                 co_return;  // reconnect from the snapshot's index
         }
     }
+}
+
+// What this node tells the master when it connects.
+StreamHello StreamFollower::hello() const {
+    const LogPosition& position = applier_.position();
+    StreamHello hello;
+    hello.node_id = config_.node_id;
+    hello.from = position.index;
+    if (position.index > 0) hello.hash = position.hash;
+    hello.last_term = position.term;
+    hello.term = cluster_.term();
+    hello.url = config_.advertised_url();
+    hello.wants_snapshot = wants_snapshot_;
+    return hello;
+}
+
+// The master ended the stream: what to do depends on the refusal's kind, never its text.
+void StreamFollower::throw_refusal(const StreamMessage& message) {
+    switch (message.refusal) {
+        case StreamRefusal::diverged:
+            // Our history is not a prefix of the master's: resync.
+            throw Error(ErrorKind::diverged, message.error);
+        case StreamRefusal::stale_term:
+            throw MasterLost("the master's term is over: " + message.error);
+        case StreamRefusal::master_behind:
+            throw Error(ErrorKind::conflict,
+                        "the master is behind this replica and takes no writes: " + message.error);
+        case StreamRefusal::other:
+            break;
+    }
+    throw Error(ErrorKind::conflict, "the master ended the stream: " + message.error);
 }
 
 // Takes the master's term from its upgrade answer: never one older than ours (that node

@@ -52,8 +52,10 @@ class StreamFollower {
 
   private:
     net::awaitable<void> follow();
-    net::awaitable<void> follow_once();
+    net::awaitable<void> follow_once(std::string master_url);
+    StreamHello hello() const;
     net::awaitable<ByteStream> connect(const Url& master);
+    [[noreturn]] static void throw_refusal(const StreamMessage& message);
     void adopt_master(const websocket::response_type& response, const std::string& url);
     net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);

@@ -16,15 +16,15 @@ WriteForwarder::WriteForwarder(const ClusterState& cluster, std::shared_ptr<ssl:
       pool_(static_cast<std::size_t>(threads)),
       read_pool_(static_cast<std::size_t>(read_threads)) {}
 
-WriteForwarder::~WriteForwarder() { stop(); }
-
-void WriteForwarder::stop() {
-    stopped_ = true;
+WriteForwarder::~WriteForwarder() {
+    stop();
     for (net::thread_pool* pool : {&pool_, &read_pool_}) {
         pool->stop();
         pool->join();
     }
 }
+
+void WriteForwarder::stop() { stopped_ = true; }
 
 void WriteForwarder::forward(std::string body, Done done) {
     forward_on(pool_, std::move(body), std::move(done));

@@ -43,6 +43,9 @@ class WriteForwarder {
     // The same for a strong read, on the read threads.
     void forward_read(std::string body, Done done);
 
+    // Takes nothing more (forward() answers at once); what is queued or on its way is
+    // still sent, to whichever node is master by then, and answered. Returns at once: a
+    // role change must not wait for a forward to time out. The destructor joins.
     void stop();
 
   private:

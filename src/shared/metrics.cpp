@@ -77,7 +77,10 @@ std::string metrics_text(const json::object& status, const std::string& not_read
              "1");
     e.family("sqlrep_ready", "gauge", "1 when GET /ready answers 200, else 0.");
     e.sample("sqlrep_ready", not_ready.empty() ? "1" : "0");
-    e.field(status, "term", "sqlrep_term", "gauge", "The term of the last applied entry.");
+    e.field(status, "term", "sqlrep_term", "gauge",
+            "This node's current term (raised by every election or promotion).");
+    e.field(status, "failovers", "sqlrep_failovers_total", "counter",
+            "Times this node has seen the master role move to another node or term.");
     e.field(status, "applied_index", "sqlrep_applied_index", "gauge",
             "The last log index this node has applied.");
     // A replica's view of the master.

@@ -140,7 +140,8 @@ std::string encode_stream_hello(const StreamHello& hello) {
 
 StreamHello decode_stream_hello(std::string_view target) {
     if (target.substr(0, target.find('?')) != kStreamPath)
-        throw Error(ErrorKind::not_found, "no WebSocket endpoint here");
+        throw Error(ErrorKind::bad_request,
+                    "the stream handshake goes to " + std::string(kStreamPath));
     StreamHello hello;
     // Nodes before the version existed sent none: protocol 1.
     hello.proto = !query_param(target, "proto")

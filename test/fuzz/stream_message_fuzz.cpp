@@ -9,7 +9,10 @@
 //   - an entries frame that decodes is exactly the encoding of its entries (the format has
 //     no slack), each entry has index and term >= 1, and its body, the effects the
 //     applier will apply, decodes or fails with bad_request only;
-//   - a decoded ack is >= 0 and round-trips.
+//   - a decoded ack is >= 0 and round-trips;
+//   - a stream handshake target (the input as it is, and after "/_cluster/stream?")
+//     decodes or is rejected with bad_request; one of this protocol version re-encodes to
+//     a target that decodes to the same hello.
 
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +34,7 @@ bool same_message(const StreamMessage& a, const StreamMessage& b) {
         case StreamMessage::Type::heartbeat:
             return a.commit_index == b.commit_index;
         case StreamMessage::Type::error:
-            return a.error == b.error;
+            return a.error == b.error && a.refusal == b.refusal;
         case StreamMessage::Type::snapshot:
             return a.snapshot_position.index == b.snapshot_position.index &&
                    a.snapshot_position.term == b.snapshot_position.term &&
@@ -47,7 +50,7 @@ std::string encode(const StreamMessage& m) {
         case StreamMessage::Type::heartbeat:
             return encode_stream_heartbeat(m.commit_index);
         case StreamMessage::Type::error:
-            return encode_stream_error(m.error);
+            return encode_stream_error(m.refusal, m.error);
         case StreamMessage::Type::snapshot:
             return encode_stream_snapshot(m.snapshot_position, m.snapshot_bytes,
                                           m.snapshot_checksum);
@@ -72,6 +75,27 @@ void check_entries_frame(const std::string& frame) {
     }
 }
 
+bool same_hello(const StreamHello& a, const StreamHello& b) {
+    return a.node_id == b.node_id && a.from == b.from && a.hash == b.hash &&
+           a.last_term == b.last_term && a.term == b.term && a.url == b.url &&
+           a.wants_snapshot == b.wants_snapshot && a.proto == b.proto;
+}
+
+void check_hello(const std::string& target) {
+    StreamHello hello;
+    if (!completes_or_rejects("decode_stream_hello", [&] { hello = decode_stream_hello(target); }))
+        return;
+    if (hello.proto != kStreamProtocol) return;  // refused by the master, by name
+    check(hello.from >= 0 && hello.term >= hello.last_term && hello.last_term >= 0,
+          "decoded a hello with a negative index or last_term above term", target);
+    const std::string again = encode_stream_hello(hello);
+    StreamHello back;
+    check(completes_or_rejects("decode_stream_hello(encode(hello))",
+                               [&] { back = decode_stream_hello(again); }),
+          "a re-encoded hello does not decode", again);
+    check(same_hello(back, hello), "a hello changed through encode / decode", again);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -88,6 +112,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         check(same_message(again, m), "a message changed through encode / decode", frame);
         check(encode(again) == frame, "encode(decode(frame)) is not a fixed point", frame);
     }
+
+    check_hello(text);
+    check_hello(std::string(kStreamPath) + "?" + text);
 
     int64_t applied = -1;
     if (completes_or_rejects("decode_stream_ack", [&] { applied = decode_stream_ack(text); })) {
