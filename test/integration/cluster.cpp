@@ -902,15 +902,14 @@ void Cluster::wait_following(int id, int master_id, std::chrono::milliseconds ti
     while (true) {
         if (auto s = try_status(id)) {
             last = json::serialize(*s);
-            if (string_field(*s, "role") == "replica" &&
-                string_field(*s, "state") == "following" &&
+            if (string_field(*s, "role") == "replica" && string_field(*s, "state") == "following" &&
                 int_field_or(*s, "master_id", -2) == master_id)
                 return;
         }
         if (Clock::now() >= deadline)
             throw failure("node " + std::to_string(id) + " not following node " +
-                          std::to_string(master_id) + " within " +
-                          std::to_string(timeout.count()) + " ms; last /status: " + last);
+                          std::to_string(master_id) + " within " + std::to_string(timeout.count()) +
+                          " ms; last /status: " + last);
         std::this_thread::sleep_for(50ms);
     }
 }

@@ -330,8 +330,7 @@ class Cluster {
     void cut_etcd(int id);
     void heal_etcd(int id);
     // GET /status of node `id` with a short timeout; nullopt when it does not answer 200.
-    std::optional<json::object> try_status(int id,
-                                           std::chrono::milliseconds timeout = 1000ms);
+    std::optional<json::object> try_status(int id, std::chrono::milliseconds timeout = 1000ms);
     // One poll of every running, not paused node: the id of the node that says it is
     // master in the highest term, or -1.
     int find_master();
@@ -352,7 +351,7 @@ class Cluster {
     std::string data_dir_;
     std::string token_;
     std::vector<std::string> peer_urls_;
-    std::vector<std::unique_ptr<LinkProxy>> peer_proxies_;                // by node id
+    std::vector<std::unique_ptr<LinkProxy>> peer_proxies_;               // by node id
     std::vector<std::vector<std::unique_ptr<LinkProxy>>> etcd_proxies_;  // by node id
     std::unique_ptr<Node> master_;
     std::vector<std::unique_ptr<Node>> replicas_;
