@@ -148,7 +148,7 @@ void Node::set_role(std::shared_ptr<NodeRole> role) {
     role_ = std::move(role);
     is_master_ = std::string(role_->name()) == "master";
     cluster_.set_role(role_->name());
-    router_.set_role(role_);
+    router_.set_role(role_.get());
 }
 
 bool Node::is_master() const { return is_master_.load(); }
@@ -176,7 +176,7 @@ void Node::become_replica() {
 }
 
 std::pair<int64_t, int64_t> Node::position() const {
-    auto* replica = dynamic_cast<replica::ReplicaRole*>(router_.role().get());
+    auto* replica = dynamic_cast<replica::ReplicaRole*>(router_.role());
     int64_t last_term = replica ? replica->last_term() : cluster_.term();
     return {last_term, applied_.value()};
 }

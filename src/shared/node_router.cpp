@@ -30,15 +30,9 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
             config.advertised_url());
 }
 
-void NodeRouter::set_role(std::shared_ptr<NodeRole> role) {
-    std::lock_guard lock(role_mutex_);
-    role_ = std::move(role);
-}
+void NodeRouter::set_role(NodeRole* role) { role_.store(role, std::memory_order_release); }
 
-std::shared_ptr<NodeRole> NodeRouter::role() const {
-    std::lock_guard lock(role_mutex_);
-    return role_;
-}
+NodeRole* NodeRouter::role() const { return role_.load(std::memory_order_acquire); }
 
 json::object NodeRouter::status() {
     json::object body = this->role()->status();
@@ -199,7 +193,7 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
                 role == Role::admin && req.find(kForwardedHeader) == req.end();
             return this->role()->serve_exec(std::move(parsed), req, std::move(respond));
         }
-        std::shared_ptr<NodeRole> current = this->role();
+        NodeRole* current = this->role();
         if (parsed.level == ReadLevel::strong)
             return current->serve_strong_read(std::move(parsed), req, std::move(respond));
         if (std::string why = current->local_read_refusal(); !why.empty())

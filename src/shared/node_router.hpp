@@ -12,7 +12,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "shared/client_auth.hpp"
@@ -48,8 +47,11 @@ class NodeRouter : public RequestHandler {
                IndexWatch& applied, const PublishedIndex& published, ClusterState& cluster);
 
     // The role requests go to from now on (any thread). Set before the listener runs.
-    void set_role(std::shared_ptr<NodeRole> role);
-    std::shared_ptr<NodeRole> role() const;
+    // The caller keeps every role it ever set alive for as long as the router serves:
+    // a request may still be using the previous one (so no reference count is taken
+    // per request).
+    void set_role(NodeRole* role);
+    NodeRole* role() const;
     void set_control(ClusterControl* control) { control_ = control; }
 
     void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
@@ -95,8 +97,7 @@ class NodeRouter : public RequestHandler {
     ClusterState& cluster_;
     ClusterControl* control_ = nullptr;
 
-    mutable std::mutex role_mutex_;
-    std::shared_ptr<NodeRole> role_;  // guarded by role_mutex_
+    std::atomic<NodeRole*> role_{nullptr};
 
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);
