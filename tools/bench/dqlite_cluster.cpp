@@ -37,6 +37,8 @@ void install_if_missing() {
     capture("DEBIAN_FRONTEND=noninteractive apt-get install -y go-dqlite");
 }
 
+std::string node_name(int node) { return "dqlite-" + std::to_string(node + 1); }
+
 size_t count_voters(const std::string& cluster_listing) {
     size_t voters = 0;
     for (size_t at = 0; (at = cluster_listing.find("|voter", at)) != std::string::npos; ++at)
@@ -56,15 +58,15 @@ std::unique_ptr<DqliteCluster> DqliteCluster::start() {
         const std::string db = "127.0.0.1:" + std::to_string(ports[2 * i + 1]);
         cluster->api_urls_.push_back("http://" + api);
         cluster->db_addresses_.push_back(db);
-        const std::string name = "dqlite-" + std::to_string(i + 1);
         std::vector<std::string> args{"--api", api,     "--db",
-                                      db,      "--dir", cluster->dir_->sub(name, true)};
+                                      db,      "--dir", cluster->dir_->sub(node_name(i), true)};
         if (i > 0) {
             args.push_back("--join");
             args.push_back(cluster->db_addresses_[0]);
         }
-        cluster->processes_.push_back(
-            std::make_unique<ChildProcess>(name, kDemo, args, cluster->dir_->sub(name + ".log")));
+        cluster->args_.push_back(std::move(args));
+        cluster->processes_.emplace_back();
+        cluster->launch(i);
         if (i == 0) interrupt::sleep_for(500ms);  // let the first node bootstrap before joins
     }
 
@@ -112,7 +114,85 @@ std::unique_ptr<DqliteCluster> DqliteCluster::start() {
 }
 
 DqliteCluster::~DqliteCluster() {
-    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) (*it)->kill();
+    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it)
+        if (*it) (*it)->kill();
+}
+
+void DqliteCluster::launch(int node) {
+    const std::string name = node_name(node);
+    processes_[static_cast<size_t>(node)] = std::make_unique<ChildProcess>(
+        name, kDemo, args_[static_cast<size_t>(node)], dir_->sub(name + ".log"));
+}
+
+int DqliteCluster::leader_node() const {
+    const std::string leader = shell(".leader");
+    for (std::size_t i = 0; i < db_addresses_.size(); ++i)
+        if (leader.find(db_addresses_[i]) != std::string::npos) return static_cast<int>(i);
+    return -1;
+}
+
+int DqliteCluster::wait_healthy(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string last = "no answer";
+    for (;;) {
+        for (auto& process : processes_)
+            if (!process->running())
+                throw std::runtime_error(process->name() + " exited; log:\n" +
+                                         process->log_tail(20));
+        try {
+            // Healthy: three voters, a leader, and every node's API answering (dqlite-demo
+            // opens it once its node has joined).
+            std::string listing = shell(".cluster");
+            int leader = count_voters(listing) == kNodes ? leader_node() : -1;
+            bool answering = leader >= 0;
+            for (std::size_t i = 0; answering && i < api_urls_.size(); ++i) {
+                HttpClient client(api_urls_[i]);
+                HttpResult result = client.get("/bench-ready", 2s);
+                answering = result.status == 200;
+                if (!answering) last = api_urls_[i] + ": HTTP " + std::to_string(result.status);
+            }
+            if (answering) return leader;
+            if (leader < 0) last = listing;
+        } catch (const std::exception& e) {
+            last = e.what();
+        }
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("dqlite cluster not healthy within " +
+                                     std::to_string(timeout.count() / 1000) + " s: " + last);
+        interrupt::sleep_for(50ms);
+    }
+}
+
+void DqliteCluster::kill_node(int node) { processes_[static_cast<size_t>(node)]->kill(); }
+
+void DqliteCluster::restart_node(int node) { launch(node); }
+
+void DqliteCluster::write(Request& request, const std::string& key,
+                          const std::string& value) const {
+    request.method = http::verb::put;
+    request.target = "/" + key;
+    request.body = value;
+}
+
+bool DqliteCluster::write_succeeded(const HttpResult& result) const {
+    // dqlite-demo answers 200 even on failure, with "Error: ..." as the body.
+    return result.status == 200 && result.body.rfind("Error", 0) != 0;
+}
+
+std::set<std::string> DqliteCluster::stored_keys(const std::string& prefix) {
+    wait_healthy(60s);
+    // The shell prints one row per line; bench's keys hold no quote, newline or '|'.
+    std::string listing = shell("SELECT key FROM model WHERE substr(key, 1, " +
+                                std::to_string(prefix.size()) + ") = '" + prefix + "'");
+    std::set<std::string> keys;
+    std::size_t at = 0;
+    while (at < listing.size()) {
+        std::size_t end = listing.find('\n', at);
+        if (end == std::string::npos) end = listing.size();
+        if (end > at) keys.insert(listing.substr(at, end - at));
+        at = end + 1;
+    }
+    return keys;
 }
 
 std::string DqliteCluster::shell(const std::string& command) const {
