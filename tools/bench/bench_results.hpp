@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "failover.hpp"
 #include "latency_stats.hpp"
 #include "load_generator.hpp"
 #include "replication_probe.hpp"
@@ -37,6 +38,10 @@ struct BenchResults {
 
     long master_peak_rss_kib = -1;      // VmHWM at the end; -1 with --nodes
     std::vector<RssSample> master_rss;  // VmRSS after each phase
+
+    // --failover N: nothing above is measured, only these.
+    std::optional<FailoverResult> sqlrep_failover;
+    std::optional<FailoverResult> dqlite_failover;  // with --compare dqlite
 };
 
 }  // namespace sqlrep::bench

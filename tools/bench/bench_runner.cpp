@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include "dqlite_cluster.hpp"
+#include "failover.hpp"
 #include "interrupt.hpp"
 #include "shared/http_client.hpp"
 #include "shared/net.hpp"
 #include "sqlrep_cluster.hpp"
+#include "sqlrep_failover_cluster.hpp"
 #include "workload.hpp"
 
 namespace sqlrep::bench {
@@ -51,6 +53,8 @@ class Runner {
     BenchResults run();
 
   private:
+    // --failover N: each system in turn, alone on the machine; nothing else is measured.
+    BenchResults run_failover();
     // `client`: the token and TLS of the sqlrep nodes, or {} for dqlite.
     LoadResult measure(const std::string& what, const std::string& origin, const Workload& workload,
                        const ClientOptions& client);
@@ -85,7 +89,30 @@ void Runner::sample_rss(const std::string& after) {
         results_.master_rss.push_back({after, proc_status_kib(master->pid(), "VmRSS")});
 }
 
+BenchResults Runner::run_failover() {
+    const int rounds = options_.failover_rounds;
+    {
+        progress(
+            "failover: starting etcd and sqlrep (master 2, replica 1 2, replica 2 2, "
+            "--etcd, lease 3000 ms) ...");
+        auto cluster = SqlrepFailoverCluster::start(options_.bin_dir, options_.sync);
+        progress(
+            fmt::format("failover: killing the sqlrep master {} times under load ...", rounds));
+        results_.sqlrep_failover = measure_failover(*cluster, rounds);
+    }
+    if (options_.compare == "dqlite") {
+        progress("failover: starting dqlite-demo x3 ...");
+        auto cluster = DqliteCluster::start();
+        results_.dqlite_version = DqliteCluster::package_version();
+        progress(
+            fmt::format("failover: killing the dqlite leader {} times under load ...", rounds));
+        results_.dqlite_failover = measure_failover(*cluster, rounds);
+    }
+    return std::move(results_);
+}
+
 BenchResults Runner::run() {
+    if (options_.failover_rounds > 0) return run_failover();
     const bool compare = options_.compare == "dqlite";
     if (options_.nodes.empty()) {
         progress("starting sqlrep: master 2, replica 1 2, replica 2 2 ...");

@@ -4,6 +4,8 @@
 // runs the measurements in rounds that alternate the systems (sqlrep writes, dqlite
 // writes, sqlrep reads, dqlite reads, sqlrep ack=master writes, lone-master writes), then
 // the lag and catch-up measurements; kills everything it started before returning.
+// With --failover N it runs only the failover measurement (failover.hpp), on a sqlrep
+// cluster with etcd and, with --compare dqlite, then on a dqlite cluster.
 //
 // Blocks for the whole run, printing progress on stderr. Throws Interrupted on SIGINT,
 // std::runtime_error when a node cannot be started.

@@ -4,6 +4,8 @@
 // replication lag, catch-up rate and the master's peak RSS; with --compare dqlite it also
 // runs a 3-node dqlite-demo cluster under the same load, alternating the two systems, and
 // prints each figure as a sqlrep/dqlite ratio. docs/PERFORMANCE.md explains the method.
+// --failover N measures only failover instead (failover.hpp): the master (and dqlite's
+// leader) SIGKILLed N times under load.
 // Exit status: 0 done, 1 a node could not be started or bad usage, 130 interrupted.
 
 #include <unistd.h>
@@ -78,11 +80,18 @@ int main(int argc, char** argv) {
     app.add_option("--sync", options.sync, "SQLite synchronous of the nodes bench starts")
         ->check(CLI::IsMember({"full", "normal"}))
         ->capture_default_str();
-    app.add_option("--nodes", nodes,
-                   "Target a running cluster instead: master URL first, then replicas, "
-                   "comma-separated (no lone-master baseline, catch-up or RSS then)");
+    auto* nodes_option =
+        app.add_option("--nodes", nodes,
+                       "Target a running cluster instead: master URL first, then replicas, "
+                       "comma-separated (no lone-master baseline, catch-up or RSS then)");
     app.add_option("--compare", options.compare, "Also measure another system: dqlite")
         ->check(CLI::IsMember({"dqlite"}));
+    auto* failover =
+        app.add_option("--failover", options.failover_rounds,
+                       "Measure only failover: SIGKILL the master (with --compare dqlite also "
+                       "dqlite's leader) this many times under load; time to the first write "
+                       "and acknowledged writes lost (starts etcd)")
+            ->check(CLI::Range(1, 1000));
     std::string token = std::getenv("SQLREP_TOKEN") ? std::getenv("SQLREP_TOKEN") : "";
     std::string tls_ca;
     app.add_option("--token", token,
@@ -93,6 +102,7 @@ int main(int argc, char** argv) {
     app.add_flag("--json", options.json, "Print the results as one JSON object");
     app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
         ->capture_default_str();
+    failover->excludes(nodes_option);
     CLI11_PARSE(app, argc, argv);
 
     options.nodes = split_commas(nodes);

@@ -108,9 +108,101 @@ std::string line(const std::string& what, double ops, const Percentiles& p,
                        p.p99, vs ? fmt::format("   {:.2f}x", *vs) : std::string());
 }
 
+// --failover: the issue's targets, both "value < bound".
+std::vector<Target> failover_targets(BenchResults& res) {
+    std::optional<double> vs_dqlite;
+    if (res.sqlrep_failover && res.dqlite_failover)
+        vs_dqlite = ratio(res.sqlrep_failover->first_write_ms.percentile(0.5),
+                          res.dqlite_failover->first_write_ms.percentile(0.5));
+    std::optional<double> lost;
+    if (res.sqlrep_failover) lost = static_cast<double>(res.sqlrep_failover->lost);
+    return {{"failover p50, sqlrep / dqlite", vs_dqlite, 1, true, "x"},
+            {"acknowledged writes lost (sqlrep)", lost, 1, true, "writes"}};
+}
+
+void print_failover(std::ostream& out, BenchResults& res, const BenchOptions& options) {
+    out << "machine   " << machine() << '\n';
+    out << "command   " << options.command_line << '\n';
+    out << fmt::format(
+        "failover  {} SIGKILLs of the master (leader) per system, under {} clients writing "
+        "new keys through every live node\n          (sqlrep: ack=quorum, etcd, default "
+        "lease 3000 ms, --sync {}{})\n\n",
+        options.failover_rounds, kClients, options.sync,
+        res.dqlite_failover ? "; dqlite-demo " + res.dqlite_version : std::string());
+    out << fmt::format("{:<10} {:>24} {:>9}   {:>9} {:>6}\n", "", "first write after SIGKILL", "",
+                       "acked", "lost");
+    out << fmt::format("{:<10} {:>24} {:>9}   {:>9} {:>6}\n", "system", "p50 ms", "max ms",
+                       "writes", "writes");
+    std::vector<FailoverResult*> all;
+    if (res.sqlrep_failover) all.push_back(&*res.sqlrep_failover);
+    if (res.dqlite_failover) all.push_back(&*res.dqlite_failover);
+    for (FailoverResult* r : all)
+        out << fmt::format("{:<10} {:>24.0f} {:>9.0f}   {:>9} {:>6}\n", r->system,
+                           r->first_write_ms.percentile(0.5), r->first_write_ms.percentile(1.0),
+                           r->acked, r->lost);
+    out << "\nrounds\n";
+    for (FailoverResult* r : all) {
+        for (std::size_t i = 0; i < r->rounds.size(); ++i) {
+            const FailoverRound& round = r->rounds[i];
+            out << fmt::format(
+                "  {} {}: node {} killed, first write after {:.0f} ms, node {} leads; {} acked, "
+                "{} failed\n",
+                r->system, i + 1, round.killed, round.first_write_ms, round.next_leader,
+                round.acked, round.failed);
+            if (!round.first_failure.empty())
+                out << "      first failure after the kill: " << round.first_failure << '\n';
+        }
+        if (r->lost) out << fmt::format("  {}: lost e.g. {}\n", r->system, r->first_lost);
+    }
+    out << "\ntargets (issue 17)\n";
+    for (const auto& t : failover_targets(res))
+        out << fmt::format("  {:<4} {:<40} {:>12} (target {} {} {})\n", t.verdict(), t.what,
+                           t.value ? fmt::format("{:.2f} {}", *t.value, t.unit) : "n/a",
+                           t.at_most ? "<" : ">=", t.bound, t.unit);
+}
+
+json::object failover_json(FailoverResult& r) {
+    json::array rounds;
+    for (const auto& round : r.rounds)
+        rounds.push_back({{"killed", round.killed},
+                          {"first_write_ms", round.first_write_ms},
+                          {"next_leader", round.next_leader},
+                          {"acked", round.acked},
+                          {"failed", round.failed},
+                          {"first_failure", round.first_failure}});
+    return {{"first_write_p50_ms", r.first_write_ms.percentile(0.5)},
+            {"first_write_max_ms", r.first_write_ms.percentile(1.0)},
+            {"acked", r.acked},
+            {"lost", r.lost},
+            {"first_lost", r.first_lost},
+            {"rounds", std::move(rounds)}};
+}
+
+json::object failover_to_json(BenchResults& res, const BenchOptions& options) {
+    json::object out;
+    out["machine"] = {{"cpus", std::thread::hardware_concurrency()}, {"cpu_model", cpu_model()}};
+    out["command"] = options.command_line;
+    out["options"] = {{"failover_rounds", options.failover_rounds},
+                      {"clients", kClients},
+                      {"sync", options.sync}};
+    if (res.sqlrep_failover) out["sqlrep_failover"] = failover_json(*res.sqlrep_failover);
+    if (res.dqlite_failover) out["dqlite_failover"] = failover_json(*res.dqlite_failover);
+    if (!res.dqlite_version.empty()) out["dqlite_version"] = res.dqlite_version;
+    json::array verdicts;
+    for (const auto& t : failover_targets(res)) {
+        json::object v{
+            {"target", t.what}, {"bound", t.bound}, {"unit", t.unit}, {"verdict", t.verdict()}};
+        if (t.value) v["value"] = *t.value;
+        verdicts.push_back(std::move(v));
+    }
+    out["targets"] = std::move(verdicts);
+    return out;
+}
+
 }  // namespace
 
 void print_text(std::ostream& out, BenchResults& res, const BenchOptions& options) {
+    if (options.failover_rounds > 0) return print_failover(out, res, options);
     Figures f = figures(res);
     out << "machine   " << machine() << '\n';
     out << "command   " << options.command_line << '\n';
@@ -178,6 +270,7 @@ void print_text(std::ostream& out, BenchResults& res, const BenchOptions& option
 }
 
 json::object to_json(BenchResults& res, const BenchOptions& options) {
+    if (options.failover_rounds > 0) return failover_to_json(res, options);
     Figures f = figures(res);
     json::object out;
     out["machine"] = {{"cpus", std::thread::hardware_concurrency()}, {"cpu_model", cpu_model()}};

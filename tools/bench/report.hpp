@@ -1,7 +1,7 @@
 #pragma once
 // Turns BenchResults into what bench prints: a text table (figures, ratios, the issue's
 // targets with pass/fail) or one JSON object with the same content, plus the machine
-// the numbers came from.
+// the numbers came from. With --failover only the failover figures (and their targets).
 
 #include <ostream>
 
