@@ -47,7 +47,13 @@ json::object with_rqlite_status(json::object status, const NodeConfig& config,
                                 std::chrono::system_clock::time_point started) {
     auto now = std::chrono::system_clock::now();
     bool master = is_master(status);
-    std::string master_url = master ? config.advertised_url() : config.master_url;
+    // The master as this node knows it now (it moves on failover).
+    const json::value* known = status.if_contains("master");
+    std::string master_url = known && known->is_string() ? std::string(known->get_string())
+                             : master                    ? config.advertised_url()
+                                                         : config.master_url;
+    std::string master_id =
+        std::to_string(status.contains("master_id") ? int_field(status, "master_id") : 0);
     utsname uts{};
     uname(&uts);
 
@@ -77,8 +83,9 @@ json::object with_rqlite_status(json::object status, const NodeConfig& config,
         {"node_id", std::to_string(config.node_id)},
         {"addr", host_port(config.advertised_url())},
         {"dir", config.data_dir},
-        {"leader",
-         json::object{{"node_id", "0"}, {"addr", host_port(master_url)}, {"api_addr", master_url}}},
+        {"leader", json::object{{"node_id", master_id},
+                                {"addr", master_url.empty() ? "" : host_port(master_url)},
+                                {"api_addr", master_url}}},
         {"raft", json::object{{"state", master ? "Leader" : "Follower"},
                               {"applied_index", int_field(status, "applied_index")},
                               {"term", int_field(status, "term")}}},
@@ -110,21 +117,29 @@ json::object rqlite_nodes(const NodeConfig& config, const json::object& status, 
             {"voter", leader}, {"leader", leader}, {"reachable", reachable}};
         nodes.push_back(std::move(n));
     };
+    std::string self = std::to_string(config.node_id);
     if (master) {
-        add("0", config.advertised_url(), true, true);
-        // The master knows its replicas by id and connection, not by address.
+        add(self, config.advertised_url(), true, true);
+        // Each replica's URL is what it said in its stream handshake ("" before it did).
         if (const json::value* replicas = status.if_contains("replicas"))
             for (const auto& r : replicas->as_array()) {
                 const json::object& o = r.as_object();
                 const json::value* connected = o.if_contains("connected");
-                add(std::to_string(int_field(o, "id")), "", false,
+                const json::value* url = o.if_contains("url");
+                add(std::to_string(int_field(o, "id")),
+                    url && url->is_string() ? std::string(url->get_string()) : "", false,
                     connected && connected->is_bool() && connected->get_bool());
             }
     } else {
         const json::value* state = status.if_contains("state");
         bool following = state && state->is_string() && state->get_string() == "following";
-        add("0", config.master_url, true, following);
-        add(std::to_string(config.node_id), config.advertised_url(), false, true);
+        const json::value* url = status.if_contains("master");
+        std::string master_url =
+            url && url->is_string() ? std::string(url->get_string()) : config.master_url;
+        std::string master_id =
+            std::to_string(status.contains("master_id") ? int_field(status, "master_id") : 0);
+        add(master_id, master_url, true, following);
+        add(self, config.advertised_url(), false, true);
     }
     if (v2) return json::object{{"nodes", std::move(nodes)}};
     json::object by_id;

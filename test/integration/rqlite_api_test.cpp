@@ -292,6 +292,10 @@ TEST_CASE("rqlite /status and /readyz and /nodes on every node", "[integration]"
                 leader_seen = true;
                 CHECK(n.at("api_addr") == json::value(c.master().url()));
                 CHECK(n.at("reachable") == json::value(true));
+            } else if (node == &c.master()) {
+                // The master names each replica's address (from its stream handshake).
+                int id = std::stoi(std::string(n.at("id").as_string()));
+                CHECK(n.at("api_addr") == json::value(c.replica(id).url()));
             }
         }
         CHECK(leader_seen);
