@@ -87,7 +87,9 @@ Node::Node(NodeConfig config, bool start_as_master)
             else
                 become_master(cluster_.term());
         } else {
-            if (!config_.master_url.empty() && !start_as_master_)
+            // With etcd the key says where the master is; --master is only a first guess
+            // without it.
+            if (!config_.master_url.empty() && !start_as_master_ && !elector_)
                 cluster_.set_master(0, config_.master_url, 0);
             become_replica();
         }
