@@ -52,7 +52,7 @@ std::string NodeRouter::node_peer_problem(const PeerInfo& peer) const {
            "--tls-ca (mutual TLS)";
 }
 
-void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
+void NodeRouter::handle(HttpRequest req, PeerInfo peer, Admission admission, Respond original) {
     in_flight_->fetch_add(1);
     Respond respond = [counter = in_flight_, responses = responses_,
                        original = std::move(original)](HttpResponse res) {
@@ -68,7 +68,7 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
         spdlog::error("a request failed after its answer was handed on: {}", res.body());
     };
     try {
-        route(req, peer, respond);
+        route(req, peer, static_cast<Role>(admission.grant), respond);
     } catch (const Error& e) {
         answer(error_response(e));
     } catch (const std::exception& e) {
@@ -78,8 +78,9 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
 }
 
 // Whether the request's credentials let it in, judged on its headers alone: the
-// session calls this before it reads the body (check_headers), and route() again.
-// Returns the sender's role; throws Error(unauthorized/forbidden) to refuse.
+// session calls this before it reads the body (check_headers), and the verdict comes back
+// with the request (Admission). Returns the sender's role; throws
+// Error(unauthorized/forbidden) to refuse.
 Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer) const {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -99,9 +100,10 @@ Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer)
     return client_role(req);
 }
 
-std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers, PeerInfo peer) {
+std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers, PeerInfo peer,
+                                                      Admission& admission) {
     try {
-        check_credentials(headers, peer);
+        admission.grant = static_cast<int>(check_credentials(headers, peer));
     } catch (const Error& e) {
         return error_response(e);
     }
@@ -112,10 +114,9 @@ bool NodeRouter::is_node_request(const HttpRequest& headers) const {
     return has_cluster_token(headers);
 }
 
-void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond) {
+void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respond& respond) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    Role role = check_credentials(req, peer);
 
     if (path == "/health" || path == "/ready") {
         if (req.method() != http::verb::get)
@@ -134,7 +135,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
     if (RqliteApi::serves(path)) {
         auto native = [this, peer](HttpRequest inner, Respond answer) {
             try {
-                route(inner, peer, answer);
+                // A request built here, never seen by check_headers: judged now.
+                route(inner, peer, check_credentials(inner, peer), answer);
             } catch (const Error& e) {
                 answer(error_response(e));
             } catch (const std::exception& e) {

@@ -30,9 +30,11 @@ class NodeRouter : public RequestHandler {
     NodeRouter(const NodeConfig& config, const std::string& cluster_token, ReadPool& reads,
                IndexWatch& applied, const PublishedIndex& published);
 
-    void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
+    // `admission` carries the sender's role as check_headers judged it.
+    void handle(HttpRequest req, PeerInfo peer, Admission admission, Respond respond) override;
     // The token rules, on the headers alone (before the body is read).
-    std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer) override;
+    std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer,
+                                              Admission& admission) override;
     bool is_node_request(const HttpRequest& headers) const override;
 
     // Requests received and not yet answered (for a graceful shutdown).
@@ -72,7 +74,8 @@ class NodeRouter : public RequestHandler {
 
   private:
     Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
-    void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
+    // `role`: check_credentials' verdict on `req`.
+    void route(HttpRequest& req, const PeerInfo& peer, Role role, Respond& respond);
     bool run_read(Connection& conn, const ClientRequest& req,
                   std::chrono::steady_clock::time_point deadline, bool may_retry,
                   const Respond& respond);
