@@ -206,14 +206,19 @@ constexpr auto kInlineReadBudget = std::chrono::milliseconds(2);
 bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
                           std::chrono::steady_clock::time_point deadline, bool may_retry,
                           const Respond& respond) {
-    struct DeadlineGuard {
-        Connection& c;
-        ~DeadlineGuard() { c.set_deadline(std::chrono::steady_clock::time_point::max()); }
-    } guard{conn};
     try {
-        conn.set_deadline(deadline);
         conn.set_value_limit(config_.max_result_bytes);
+        // BEGIN and COMMIT run outside the deadline (the guard lifts it first), so the
+        // connection's deadline is set and lifted once per read.
         ReadTransaction transaction(conn);
+        struct DeadlineGuard {
+            Connection& c;
+            DeadlineGuard(Connection& conn, std::chrono::steady_clock::time_point deadline)
+                : c(conn) {
+                c.set_deadline(deadline);
+            }
+            ~DeadlineGuard() { c.set_deadline(std::chrono::steady_clock::time_point::max()); }
+        } guard{conn, deadline};
         PublishedIndex::Ticket ticket = published_.start();
         ResultLimits limits;
         limits.max_rows = config_.max_result_rows;
@@ -223,23 +228,33 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
         // this transaction's snapshot, says which index the statements saw.
         std::optional<int64_t> published = published_.index_if_unchanged(ticket);
         int64_t index = published ? *published : last_log_position(conn).index;
-        json::object body{{"ok", true}};
-        // Per-statement results only add something when there are several; with one, its
-        // columns and rows move into the answer instead of being copied.
-        const bool several = result.results.size() > 1;
+        // The answer is written as text, in this order: {"ok":true, the last statement's
+        // columns, types and rows, "index", and "results" when there were several}.
+        std::string body = R"({"ok":true)";
         if (!result.results.empty()) {
-            auto& last = result.results.back().as_object();
+            const auto& last = result.results.back().as_object();
             for (const char* field : {"columns", "types", "rows"})
-                if (auto* v = last.if_contains(field))
-                    body[field] = several ? json::value(*v) : std::move(*v);
+                if (const json::value* v = last.if_contains(field)) {
+                    body += ",\"";
+                    body += field;
+                    body += "\":";
+                    append_json(body, *v);
+                }
         }
-        body["index"] = index;
-        if (several) body["results"] = std::move(result.results);
-        respond(json_response(200, body));
+        body += R"(,"index":)";
+        body += std::to_string(index);
+        if (result.results.size() > 1) {
+            body += R"(,"results":)";
+            append_json(body, result.results);
+        }
+        body += '}';
+        respond(json_text_response(200, std::move(body)));
     } catch (const Error& e) {
         // Anything cut off by the budget (the client's statements or our own read of the
         // log position) is retried; other errors are the answer.
-        if (may_retry && (e.kind() == ErrorKind::timeout || conn.deadline_passed())) return false;
+        if (may_retry &&
+            (e.kind() == ErrorKind::timeout || std::chrono::steady_clock::now() > deadline))
+            return false;
         respond(error_response(e));
     }
     return true;
