@@ -272,35 +272,38 @@ static bool runs_inline(Connection& conn, const ClientRequest& req) {
 }
 
 void NodeRouter::serve_local_read(ClientRequest request, Respond respond) {
+    if (request.min_index <= applied_.value())
+        return run_local_read(std::move(request), std::move(respond));
+    int64_t wanted = request.min_index;
     auto req = std::make_shared<const ClientRequest>(std::move(request));
-    auto run = [this, req, respond]() {
-        // Try the read right here first: most reads finish well within the budget and so
-        // skip two thread hand-offs. One that needs longer, is not known to be short, or
-        // finds every connection busy, runs on the pool under the full query timeout.
-        bool done = reads_.try_run_here([&](Connection& conn) {
-            if (!runs_inline(conn, *req)) return false;
-            return run_read(conn, *req, std::chrono::steady_clock::now() + kInlineReadBudget, true,
-                            respond);
-        });
-        if (done) return;
-        reads_.post_client([this, req, respond](Connection& conn) {
-            run_read(conn, *req,
-                     std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(config_.query_timeout_ms),
-                     false, respond);
-        });
-    };
-    if (req->min_index <= applied_.value()) return run();
-    int64_t wanted = req->min_index;
     applied_.wait(wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
-                  [this, wanted, run, respond](bool reached) {
-                      if (reached) return run();
+                  [this, wanted, req, respond](bool reached) {
+                      if (reached) return run_local_read(*req, respond);
                       respond(error_response(
                           ErrorKind::timeout,
                           "this node has applied index " + std::to_string(applied_.value()) +
                               "; min_index " + std::to_string(wanted) + " was not reached within " +
                               std::to_string(config_.wait_timeout_ms) + " ms"));
                   });
+}
+
+void NodeRouter::run_local_read(ClientRequest req, Respond respond) {
+    // Try the read right here first: most reads finish well within the budget and so skip
+    // two thread hand-offs. One that needs longer, is not known to be short, or finds
+    // every connection busy, runs on the pool under the full query timeout.
+    bool done = reads_.try_run_here([&](Connection& conn) {
+        if (!runs_inline(conn, req)) return false;
+        return run_read(conn, req, std::chrono::steady_clock::now() + kInlineReadBudget, true,
+                        respond);
+    });
+    if (done) return;
+    reads_.post_client([this, req = std::make_shared<const ClientRequest>(std::move(req)),
+                        respond = std::move(respond)](Connection& conn) {
+        run_read(
+            conn, *req,
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.query_timeout_ms),
+            false, respond);
+    });
 }
 
 void NodeRouter::serve_checksum(Respond respond) {

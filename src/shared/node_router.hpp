@@ -76,6 +76,8 @@ class NodeRouter : public RequestHandler {
     Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
     // `role`: check_credentials' verdict on `req`.
     void route(HttpRequest& req, const PeerInfo& peer, Role role, Respond& respond);
+    // A local read once min_index is reached: inline when it may be, else on the pool.
+    void run_local_read(ClientRequest req, Respond respond);
     bool run_read(Connection& conn, const ClientRequest& req,
                   std::chrono::steady_clock::time_point deadline, bool may_retry,
                   const Respond& respond);
