@@ -159,12 +159,17 @@ void Connection::exec_internal(const std::string& sql) {
     // snapshot keeping checkpoints from finishing. (SQLite calls the progress handler
     // every 1000 VM steps of a statement's whole life, so even a kept COMMIT meets it.)
     // The watchdog must not interrupt it either, hence set_deadline rather than deadline_.
+    // Without a deadline (a read's BEGIN and COMMIT, every write's) there is nothing to lift.
     struct LiftDeadline {
         Connection& c;
-        std::chrono::steady_clock::time_point kept = c.deadline_;
-        ~LiftDeadline() { c.set_deadline(kept); }
+        int64_t kept = c.deadline_.load(std::memory_order_relaxed);
+        ~LiftDeadline() {
+            if (kept != kNoDeadline)
+                c.set_deadline(std::chrono::steady_clock::time_point(
+                    std::chrono::steady_clock::duration(kept)));
+        }
     } lift{*this};
-    set_deadline(std::chrono::steady_clock::time_point::max());
+    if (lift.kept != kNoDeadline) set_deadline(std::chrono::steady_clock::time_point::max());
     internal([&] {
         if (sql.find(';') == std::string::npos) {
             // One statement, such as the SAVEPOINT/RELEASE/COMMIT of every write: keep it
@@ -188,17 +193,25 @@ void Connection::exec_internal(const std::string& sql) {
 }
 
 void Connection::set_deadline(std::chrono::steady_clock::time_point deadline) {
-    std::lock_guard lock(deadline_mutex_);
-    deadline_ = deadline;
+    bool lifted = deadline == std::chrono::steady_clock::time_point::max();
+    deadline_.store(lifted ? kNoDeadline : deadline.time_since_epoch().count());
+    // An owner that lifts its deadline waits until an interrupt the watchdog decided on
+    // has been delivered, so none can land on the internal SQL that follows (see
+    // interrupt_if_late). The wait is that of one sqlite3_interrupt call.
+    if (lifted)
+        while (interrupting_.load()) std::this_thread::yield();
 }
 
 void Connection::interrupt_if_late() {
-    // Under the mutex: an owner that lifts its deadline waits until an interrupt decided
-    // here has been delivered, so none can land on the internal SQL that follows. (One that
-    // lands after the client's statement ended is dropped by SQLite: the flag is cleared
-    // when the connection's next statement starts with none running.)
-    std::lock_guard lock(deadline_mutex_);
+    // Dekker's handshake with set_deadline, every access sequentially consistent: this
+    // thread raises interrupting_, then reads the deadline; the owner stores its deadline,
+    // then reads interrupting_. Either the watchdog reads the lifted deadline (and does
+    // nothing), or the owner sees interrupting_ and waits for the interrupt to be
+    // delivered. (One that lands after the client's statement ended is dropped by SQLite:
+    // the flag is cleared when the connection's next statement starts with none running.)
+    interrupting_.store(true);
     if (deadline_passed()) sqlite3_interrupt(handle());
+    interrupting_.store(false);
 }
 
 void Connection::set_value_limit(std::size_t bytes) {
@@ -207,8 +220,9 @@ void Connection::set_value_limit(std::size_t bytes) {
 }
 
 bool Connection::deadline_passed() const {
-    return deadline_ != std::chrono::steady_clock::time_point::max() &&
-           std::chrono::steady_clock::now() > deadline_;
+    int64_t deadline = deadline_.load();
+    return deadline != kNoDeadline &&
+           std::chrono::steady_clock::now().time_since_epoch().count() > deadline;
 }
 
 int Connection::on_progress(void* self) {

@@ -7,10 +7,11 @@
 // still running past it, which stops the steps the progress handler never sees, such as
 // the count(*) of a whole table done in one opcode.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -74,8 +75,9 @@ class Connection {
     // Interrupts any statement that runs past `deadline` (progress handler, and the
     // watchdog thread within a few ms for a long single step); pass time_point::max() to
     // lift the limit. Once set_deadline(max) has returned, the watchdog no longer touches
-    // the connection.
+    // the connection. Lock-free: a read sets and lifts one per request.
     void set_deadline(std::chrono::steady_clock::time_point deadline);
+    // Any thread.
     bool deadline_passed() const;
 
     // The largest string or blob SQLite may build or read on this connection
@@ -131,7 +133,7 @@ class Connection {
                                bool short_steps);
 
     // For the watchdog (connection.cpp): interrupts the running statement when the deadline
-    // has passed.
+    // has passed. Any thread.
     void interrupt_if_late();
 
   private:
@@ -144,9 +146,13 @@ class Connection {
     StatementObserver* observer_ = nullptr;
     std::map<std::string, sqlite3_stmt*> cache_;
     std::unordered_map<std::string, ClientStatement> client_cache_;
-    // Written by the owning thread under deadline_mutex_, read by the watchdog under it.
-    std::mutex deadline_mutex_;
-    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+    // The deadline as steady_clock ticks (kNoDeadline: none). Written by the owning thread
+    // only, read by the watchdog and the progress handler; no lock (see interrupt_if_late
+    // for how the two threads agree without one).
+    static constexpr int64_t kNoDeadline = INT64_MAX;
+    std::atomic<int64_t> deadline_{kNoDeadline};
+    // True while the watchdog decides on and delivers an interrupt.
+    std::atomic<bool> interrupting_{false};
 };
 
 }  // namespace sqlrep

@@ -1,5 +1,6 @@
 #include "shared/effects.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include <sqlite3.h>
@@ -27,30 +28,49 @@ bool is_kind(uint8_t byte) {
 
 }  // namespace
 
-void EffectWriter::put_u32(uint32_t v) {
-    char bytes[4];
-    for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
-    out_.append(bytes, 4);
+namespace {
+
+// Writes `v` little-endian at `at` and returns the end of what it wrote.
+template <typename T>
+char* store_le(char* at, T v) {
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(at, &v, sizeof v);
+    } else {
+        for (std::size_t i = 0; i < sizeof v; ++i)
+            at[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
+    }
+    return at + sizeof v;
 }
 
-void EffectWriter::put_i64(int64_t v) {
-    char bytes[8];
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * i));
-    out_.append(bytes, 8);
+}  // namespace
+
+// Every put_ grows out_ once and writes in place: the recorder encodes each value of each
+// row change, on the master for every write and on replicas for every row they apply.
+char* EffectWriter::grow(std::size_t bytes) {
+    std::size_t at = out_.size();
+    out_.resize(at + bytes);
+    return out_.data() + at;
 }
+
+void EffectWriter::put_u32(uint32_t v) { store_le(grow(4), v); }
+
+void EffectWriter::put_i64(int64_t v) { store_le(grow(8), static_cast<uint64_t>(v)); }
 
 void EffectWriter::put_bytes(std::string_view bytes) {
-    put_u32(static_cast<uint32_t>(bytes.size()));
-    out_.append(bytes);
+    char* at = store_le(grow(4 + bytes.size()), static_cast<uint32_t>(bytes.size()));
+    if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
 }
 
 void EffectWriter::begin_row_change(EffectKind kind, std::string_view table, int64_t old_rowid,
                                     int64_t new_rowid, int columns) {
-    out_.push_back(static_cast<char>(kind));
-    put_bytes(table);
-    put_i64(old_rowid);
-    put_i64(new_rowid);
-    put_u32(static_cast<uint32_t>(columns));
+    char* at = grow(1 + 4 + table.size() + 8 + 8 + 4);
+    *at++ = static_cast<char>(kind);
+    at = store_le(at, static_cast<uint32_t>(table.size()));
+    if (!table.empty()) std::memcpy(at, table.data(), table.size());
+    at += table.size();
+    at = store_le(at, static_cast<uint64_t>(old_rowid));
+    at = store_le(at, static_cast<uint64_t>(new_rowid));
+    store_le(at, static_cast<uint32_t>(columns));
 }
 
 void EffectWriter::schema(std::string_view sql) {
@@ -79,23 +99,32 @@ void EffectWriter::sequence_row(int64_t rowid, sqlite3_value* name, sqlite3_valu
 }
 
 void EffectWriter::put_value(const Value& value) {
-    out_.push_back(static_cast<char>(value.type));
     switch (value.type) {
         case Value::Type::null:
+            out_.push_back(static_cast<char>(value.type));
             break;
-        case Value::Type::integer:
-            put_i64(value.integer);
+        case Value::Type::integer: {
+            char* at = grow(1 + 8);
+            *at = static_cast<char>(value.type);
+            store_le(at + 1, static_cast<uint64_t>(value.integer));
             break;
+        }
         case Value::Type::real: {
-            int64_t bits;
+            uint64_t bits;
             std::memcpy(&bits, &value.real, sizeof bits);
-            put_i64(bits);
+            char* at = grow(1 + 8);
+            *at = static_cast<char>(value.type);
+            store_le(at + 1, bits);
             break;
         }
         case Value::Type::text:
-        case Value::Type::blob:
-            put_bytes(value.bytes);
+        case Value::Type::blob: {
+            char* at = grow(1 + 4 + value.bytes.size());
+            *at = static_cast<char>(value.type);
+            at = store_le(at + 1, static_cast<uint32_t>(value.bytes.size()));
+            if (!value.bytes.empty()) std::memcpy(at, value.bytes.data(), value.bytes.size());
             break;
+        }
     }
 }
 

@@ -99,6 +99,8 @@ class EffectWriter {
   private:
     void begin_row_change(EffectKind kind, std::string_view table, int64_t old_rowid,
                           int64_t new_rowid, int columns);
+    // Makes room for `bytes` more at the end; returns where they go.
+    char* grow(std::size_t bytes);
     void put_u32(uint32_t v);
     void put_i64(int64_t v);
     void put_bytes(std::string_view bytes);

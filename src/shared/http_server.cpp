@@ -122,7 +122,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         if (!ec) {
             // Credentials are judged on the headers: a refused request's body is never read
             // (nor buffered), however large it says it is.
-            std::optional<HttpResponse> refusal = handler_.check_headers(parser_->get(), peer_);
+            std::optional<HttpResponse> refusal =
+                handler_.check_headers(parser_->get(), peer_, admission_);
             auto length = parser_->content_length();
             if (!refusal && length && *length > limits_.max_body_bytes) refusal = body_too_large();
             if (refusal) {
@@ -163,7 +164,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         // one from another thread (the writer, the read pool) is handed to the session's
         // context. A post here would cost every inline read a trip through the queue.
         auto self = shared_from_this();
-        handler_.handle(std::move(req), peer_, [self](HttpResponse res) {
+        handler_.handle(std::move(req), peer_, admission_, [self](HttpResponse res) {
             net::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
                 self->send(std::move(res), self->keep_alive_);
             });
@@ -224,6 +225,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::shared_ptr<ListenerState> state_;
     std::shared_ptr<ssl::context> tls_;  // null: plain HTTP
     PeerInfo peer_;
+    Admission admission_;  // check_headers' verdict on the request being read
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<HttpResponse> response_;  // the one write in flight
     bool keep_alive_ = true;

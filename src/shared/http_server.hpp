@@ -27,18 +27,29 @@ struct PeerInfo {
     bool verified_cert = false;
 };
 
+// What a handler's check_headers concluded about headers it let in. The session hands it
+// back with the whole request to handle(), so each request's headers are judged once.
+// Opaque to the session.
+struct Admission {
+    int grant = 0;  // the handler's verdict (NodeRouter: the sender's Role)
+};
+
 class RequestHandler {
   public:
     virtual ~RequestHandler() = default;
 
     // Runs on the session's thread. Must not block; completes through `respond`.
-    virtual void handle(HttpRequest req, PeerInfo peer, Respond respond) = 0;
+    // `admission` is what check_headers set for this request's headers.
+    virtual void handle(HttpRequest req, PeerInfo peer, Admission admission, Respond respond) = 0;
 
     // Once a request's headers have arrived, before its body is read: a response refuses
     // it (credentials missing or wrong) without reading the body, and the connection then
-    // closes; nullopt lets it go on. Runs on the session's thread; must not block.
-    virtual std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo) {
+    // closes; nullopt lets it go on, with `admission` set for handle(). Runs on the
+    // session's thread; must not block.
+    virtual std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo,
+                                                      Admission& admission) {
         (void)headers;
+        (void)admission;
         return std::nullopt;
     }
     // Whether these headers prove node-to-node traffic (the cluster token). Such a

@@ -3,6 +3,7 @@
 // responses ({"ok": true, ...} or {"ok": false, "error": "..."}).
 
 #include <functional>
+#include <string>
 
 #include "shared/error.hpp"
 #include "shared/net.hpp"
@@ -16,6 +17,10 @@ using HttpResponse = http::response<http::string_body>;
 using Respond = std::function<void(HttpResponse)>;
 
 HttpResponse json_response(unsigned status, const json::value& body);
+// The same, for a body already serialized (json_response's '\n' is added here).
+HttpResponse json_text_response(unsigned status, std::string body);
+// Appends `value` serialized, exactly as json::serialize writes it.
+void append_json(std::string& out, const json::value& value);
 HttpResponse error_response(const Error& error);
 HttpResponse error_response(ErrorKind kind, const std::string& message);
 

@@ -77,7 +77,7 @@ std::string NodeRouter::node_peer_problem(const PeerInfo& peer) const {
            "--tls-ca (mutual TLS)";
 }
 
-void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
+void NodeRouter::handle(HttpRequest req, PeerInfo peer, Admission admission, Respond original) {
     in_flight_->fetch_add(1);
     Respond respond = [counter = in_flight_, responses = responses_,
                        original = std::move(original)](HttpResponse res) {
@@ -93,7 +93,7 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
         spdlog::error("a request failed after its answer was handed on: {}", res.body());
     };
     try {
-        route(req, peer, respond);
+        route(req, peer, static_cast<Role>(admission.grant), respond);
     } catch (const Error& e) {
         answer(error_response(e));
     } catch (const std::exception& e) {
@@ -103,8 +103,9 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Respond original) {
 }
 
 // Whether the request's credentials let it in, judged on its headers alone: the
-// session calls this before it reads the body (check_headers), and route() again.
-// Returns the sender's role; throws Error(unauthorized/forbidden) to refuse.
+// session calls this before it reads the body (check_headers), and the verdict comes back
+// with the request (Admission). Returns the sender's role; throws
+// Error(unauthorized/forbidden) to refuse.
 Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer) const {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -124,9 +125,10 @@ Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer)
     return client_role(req);
 }
 
-std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers, PeerInfo peer) {
+std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers, PeerInfo peer,
+                                                      Admission& admission) {
     try {
-        check_credentials(headers, peer);
+        admission.grant = static_cast<int>(check_credentials(headers, peer));
     } catch (const Error& e) {
         return error_response(e);
     }
@@ -137,10 +139,9 @@ bool NodeRouter::is_node_request(const HttpRequest& headers) const {
     return has_cluster_token(headers);
 }
 
-void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond) {
+void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respond& respond) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    Role role = check_credentials(req, peer);
 
     if (path == "/health" || path == "/ready") {
         if (req.method() != http::verb::get)
@@ -160,7 +161,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Respond& respond)
     if (RqliteApi::serves(path)) {
         auto native = [this, peer](HttpRequest inner, Respond answer) {
             try {
-                route(inner, peer, answer);
+                // A request built here, never seen by check_headers: judged now.
+                route(inner, peer, check_credentials(inner, peer), answer);
             } catch (const Error& e) {
                 answer(error_response(e));
             } catch (const std::exception& e) {
@@ -286,14 +288,19 @@ constexpr auto kInlineReadBudget = std::chrono::milliseconds(2);
 bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
                           std::chrono::steady_clock::time_point deadline, bool may_retry,
                           const Respond& respond) {
-    struct DeadlineGuard {
-        Connection& c;
-        ~DeadlineGuard() { c.set_deadline(std::chrono::steady_clock::time_point::max()); }
-    } guard{conn};
     try {
-        conn.set_deadline(deadline);
         conn.set_value_limit(config_.max_result_bytes);
+        // BEGIN and COMMIT run outside the deadline (the guard lifts it first), so the
+        // connection's deadline is set and lifted once per read.
         ReadTransaction transaction(conn);
+        struct DeadlineGuard {
+            Connection& c;
+            DeadlineGuard(Connection& conn, std::chrono::steady_clock::time_point deadline)
+                : c(conn) {
+                c.set_deadline(deadline);
+            }
+            ~DeadlineGuard() { c.set_deadline(std::chrono::steady_clock::time_point::max()); }
+        } guard{conn, deadline};
         PublishedIndex::Ticket ticket = published_.start();
         ResultLimits limits;
         limits.max_rows = config_.max_result_rows;
@@ -303,23 +310,33 @@ bool NodeRouter::run_read(Connection& conn, const ClientRequest& req,
         // this transaction's snapshot, says which index the statements saw.
         std::optional<int64_t> published = published_.index_if_unchanged(ticket);
         int64_t index = published ? *published : last_log_position(conn).index;
-        json::object body{{"ok", true}};
-        // Per-statement results only add something when there are several; with one, its
-        // columns and rows move into the answer instead of being copied.
-        const bool several = result.results.size() > 1;
+        // The answer is written as text, in this order: {"ok":true, the last statement's
+        // columns, types and rows, "index", and "results" when there were several}.
+        std::string body = R"({"ok":true)";
         if (!result.results.empty()) {
-            auto& last = result.results.back().as_object();
+            const auto& last = result.results.back().as_object();
             for (const char* field : {"columns", "types", "rows"})
-                if (auto* v = last.if_contains(field))
-                    body[field] = several ? json::value(*v) : std::move(*v);
+                if (const json::value* v = last.if_contains(field)) {
+                    body += ",\"";
+                    body += field;
+                    body += "\":";
+                    append_json(body, *v);
+                }
         }
-        body["index"] = index;
-        if (several) body["results"] = std::move(result.results);
-        respond(json_response(200, body));
+        body += R"(,"index":)";
+        body += std::to_string(index);
+        if (result.results.size() > 1) {
+            body += R"(,"results":)";
+            append_json(body, result.results);
+        }
+        body += '}';
+        respond(json_text_response(200, std::move(body)));
     } catch (const Error& e) {
         // Anything cut off by the budget (the client's statements or our own read of the
         // log position) is retried; other errors are the answer.
-        if (may_retry && (e.kind() == ErrorKind::timeout || conn.deadline_passed())) return false;
+        if (may_retry &&
+            (e.kind() == ErrorKind::timeout || std::chrono::steady_clock::now() > deadline))
+            return false;
         respond(error_response(e));
     }
     return true;
@@ -337,35 +354,38 @@ static bool runs_inline(Connection& conn, const ClientRequest& req) {
 }
 
 void NodeRouter::serve_local_read(ClientRequest request, Respond respond) {
+    if (request.min_index <= applied_.value())
+        return run_local_read(std::move(request), std::move(respond));
+    int64_t wanted = request.min_index;
     auto req = std::make_shared<const ClientRequest>(std::move(request));
-    auto run = [this, req, respond]() {
-        // Try the read right here first: most reads finish well within the budget and so
-        // skip two thread hand-offs. One that needs longer, is not known to be short, or
-        // finds every connection busy, runs on the pool under the full query timeout.
-        bool done = reads_.try_run_here([&](Connection& conn) {
-            if (!runs_inline(conn, *req)) return false;
-            return run_read(conn, *req, std::chrono::steady_clock::now() + kInlineReadBudget, true,
-                            respond);
-        });
-        if (done) return;
-        reads_.post_client([this, req, respond](Connection& conn) {
-            run_read(conn, *req,
-                     std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(config_.query_timeout_ms),
-                     false, respond);
-        });
-    };
-    if (req->min_index <= applied_.value()) return run();
-    int64_t wanted = req->min_index;
     applied_.wait(wanted, std::chrono::milliseconds(config_.wait_timeout_ms),
-                  [this, wanted, run, respond](bool reached) {
-                      if (reached) return run();
+                  [this, wanted, req, respond](bool reached) {
+                      if (reached) return run_local_read(*req, respond);
                       respond(error_response(
                           ErrorKind::timeout,
                           "this node has applied index " + std::to_string(applied_.value()) +
                               "; min_index " + std::to_string(wanted) + " was not reached within " +
                               std::to_string(config_.wait_timeout_ms) + " ms"));
                   });
+}
+
+void NodeRouter::run_local_read(ClientRequest req, Respond respond) {
+    // Try the read right here first: most reads finish well within the budget and so skip
+    // two thread hand-offs. One that needs longer, is not known to be short, or finds
+    // every connection busy, runs on the pool under the full query timeout.
+    bool done = reads_.try_run_here([&](Connection& conn) {
+        if (!runs_inline(conn, req)) return false;
+        return run_read(conn, req, std::chrono::steady_clock::now() + kInlineReadBudget, true,
+                        respond);
+    });
+    if (done) return;
+    reads_.post_client([this, req = std::make_shared<const ClientRequest>(std::move(req)),
+                        respond = std::move(respond)](Connection& conn) {
+        run_read(
+            conn, *req,
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.query_timeout_ms),
+            false, respond);
+    });
 }
 
 void NodeRouter::serve_checksum(Respond respond) {

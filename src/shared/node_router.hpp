@@ -54,9 +54,11 @@ class NodeRouter : public RequestHandler {
     NodeRole* role() const;
     void set_control(ClusterControl* control) { control_ = control; }
 
-    void handle(HttpRequest req, PeerInfo peer, Respond respond) override;
+    // `admission` carries the sender's role as check_headers judged it.
+    void handle(HttpRequest req, PeerInfo peer, Admission admission, Respond respond) override;
     // The token rules, on the headers alone (before the body is read).
-    std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer) override;
+    std::optional<HttpResponse> check_headers(const HttpRequest& headers, PeerInfo peer,
+                                              Admission& admission) override;
     bool is_node_request(const HttpRequest& headers) const override;
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
     void take_upgrade(ByteStream stream, HttpRequest req) override;
@@ -80,9 +82,12 @@ class NodeRouter : public RequestHandler {
     // Throws Error(unauthorized) when --auth is on and the token is missing or unknown.
     Role client_role(const HttpRequest& req) const;
     Role check_credentials(const HttpRequest& req, const PeerInfo& peer) const;
-    void route(HttpRequest& req, const PeerInfo& peer, Respond& respond);
+    // `role`: check_credentials' verdict on `req`.
+    void route(HttpRequest& req, const PeerInfo& peer, Role role, Respond& respond);
     void route_cluster(std::string_view path, HttpRequest& req, Role role, Respond& respond);
     json::object status();
+    // A local read once min_index is reached: inline when it may be, else on the pool.
+    void run_local_read(ClientRequest req, Respond respond);
     bool run_read(Connection& conn, const ClientRequest& req,
                   std::chrono::steady_clock::time_point deadline, bool may_retry,
                   const Respond& respond);

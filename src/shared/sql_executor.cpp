@@ -279,12 +279,17 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
 
     int64_t changed = sqlite3_total_changes64(db) - changes_before;
     out.total_changes += changed;
+    // Room for every member at once (columns, types and rows, or rows_affected and
+    // last_insert_id) rather than growing one member at a time.
+    result.reserve(3);
     if (columns > 0) {
         json::array names;
+        names.reserve(static_cast<std::size_t>(columns));
         for (int c = 0; c < columns; ++c) names.emplace_back(sqlite3_column_name(stmt, c));
         result["columns"] = std::move(names);
         // Declared types ("" for an expression): rqlite's answers show them.
         json::array types;
+        types.reserve(static_cast<std::size_t>(columns));
         for (int c = 0; c < columns; ++c) {
             const char* declared = sqlite3_column_decltype(stmt, c);
             types.emplace_back(declared ? declared : "");

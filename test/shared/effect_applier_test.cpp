@@ -144,6 +144,73 @@ TEST_CASE("the replica applies with triggers and foreign keys off", "[shared]") 
     CHECK(database_content(p.replica.conn()) == database_content(p.master.conn()));
 }
 
+// --- a delete and the insert that took its place, applied as one INSERT OR REPLACE ------
+
+TEST_CASE("REPLACEs on the master leave the replica identical", "[shared]") {
+    Pair p;
+    p.write("CREATE TABLE kv(k TEXT PRIMARY KEY, v); CREATE TABLE n(id INTEGER PRIMARY KEY, v)");
+    p.write("INSERT INTO kv VALUES ('a', 1), ('b', 2); INSERT INTO n VALUES (1, 'x')");
+    SECTION("a conflict on a UNIQUE key: a new rowid") {
+        p.write("INSERT OR REPLACE INTO kv VALUES ('a', 3)");
+        p.write("REPLACE INTO kv VALUES ('b', 4), ('a', 5)");
+    }
+    SECTION("a conflict on the rowid") { p.write("INSERT OR REPLACE INTO n VALUES (1, 'y')"); }
+    SECTION("a delete and an insert of another row") {
+        p.write("DELETE FROM kv WHERE k = 'a'; INSERT INTO kv VALUES ('c', 6)");
+    }
+    SECTION("equal values under a partial UNIQUE index, which need not conflict") {
+        p.write("CREATE TABLE pu(k, v); CREATE UNIQUE INDEX pu_k ON pu(k) WHERE v > 0");
+        p.write("INSERT INTO pu VALUES ('a', 1)");
+        p.write("DELETE FROM pu WHERE k = 'a'; INSERT INTO pu VALUES ('a', -1)");
+    }
+    SECTION("equal values under an expression index, which need not conflict") {
+        p.write("CREATE TABLE eu(k, v); CREATE UNIQUE INDEX eu_k ON eu(k, v + 0)");
+        p.write("INSERT INTO eu VALUES ('a', 1)");
+        p.write("DELETE FROM eu WHERE k = 'a'; INSERT INTO eu VALUES ('a', 2)");
+    }
+    SECTION("NULLs under a UNIQUE index, which never conflict") {
+        p.write("CREATE TABLE nu(k UNIQUE, v)");
+        p.write("INSERT INTO nu VALUES (NULL, 1)");
+        p.write("DELETE FROM nu; INSERT INTO nu VALUES (NULL, 2)");
+    }
+    CHECK(database_content(p.replica.conn()) == database_content(p.master.conn()));
+}
+
+TEST_CASE("a REPLACE whose deleted row differs on the replica is divergence", "[shared]") {
+    Pair p;
+    p.write("CREATE TABLE kv(k TEXT PRIMARY KEY, v)");
+    p.write("INSERT INTO kv VALUES ('a', 1), ('b', 2)");
+    int64_t rowid = scalar(p.master.conn(), "SELECT rowid FROM kv WHERE k = 'a'").as_int64();
+    SECTION("another value") {
+        p.tamper("UPDATE kv SET v = 9 WHERE k = 'a'");
+        require_diverged(p, p.master.write("INSERT OR REPLACE INTO kv VALUES ('a', 3)"),
+                         "delete from kv rowid " + std::to_string(rowid));
+    }
+    SECTION("another rowid") {
+        p.tamper("UPDATE kv SET rowid = 100 WHERE k = 'a'");
+        require_diverged(p, p.master.write("INSERT OR REPLACE INTO kv VALUES ('a', 3)"),
+                         "delete from kv rowid " + std::to_string(rowid));
+    }
+    SECTION("missing") {
+        p.tamper("DELETE FROM kv WHERE k = 'a'");
+        require_diverged(p, p.master.write("INSERT OR REPLACE INTO kv VALUES ('a', 3)"),
+                         "not here");
+    }
+    SECTION("a row in the way of the insert") {
+        int64_t next = scalar(p.master.conn(), "SELECT max(rowid) + 1 FROM kv").as_int64();
+        p.tamper("INSERT INTO kv(rowid, k, v) VALUES (" + std::to_string(next) + ", 'x', 0)");
+        require_diverged(p, p.master.write("INSERT OR REPLACE INTO kv VALUES ('a', 3)"),
+                         "insert into kv rowid " + std::to_string(next));
+    }
+    SECTION("on the rowid") {
+        p.write("CREATE TABLE n(id INTEGER PRIMARY KEY, v)");
+        p.write("INSERT INTO n VALUES (1, 'x')");
+        p.tamper("UPDATE n SET v = 'tampered'");
+        require_diverged(p, p.master.write("INSERT OR REPLACE INTO n VALUES (1, 'y')"),
+                         "delete from n rowid 1");
+    }
+}
+
 // --- table_shape ---------------------------------------------------------------------------
 
 TEST_CASE("a table's shape lists its stored columns in order, VIRTUAL ones left out", "[shared]") {
