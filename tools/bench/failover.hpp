@@ -30,7 +30,9 @@ inline constexpr int kClients = 4;
 inline constexpr std::chrono::milliseconds kLoadBefore{2000};
 inline constexpr std::chrono::milliseconds kLoadAfter{2000};
 inline constexpr std::chrono::milliseconds kFailurePause{10};
-inline constexpr std::chrono::milliseconds kRequestTimeout{5000};
+// Long enough for a write that waits out the election (dqlite-demo holds PUTs ~5-6 s): a
+// client that gave up at 5 s and sent again measured dqlite later and less steadily.
+inline constexpr std::chrono::milliseconds kRequestTimeout{15000};
 inline constexpr std::chrono::milliseconds kRecoveryTimeout{60000};
 inline constexpr std::chrono::milliseconds kHealthyTimeout{60000};
 
