@@ -32,6 +32,7 @@ void Applier::close() {
 void Applier::install_snapshot(const std::string& path) {
     published_.hide();  // the backup API's copy does not pass the commit hook
     sqlrep::install_snapshot(*writer_, path);
+    ensure_log_schema(*writer_);  // a snapshot of an older master's file
     effects_->forget_tables();
     position_ = last_log_position(*writer_);
     first_index_ = first_log_index(*writer_);

@@ -44,11 +44,19 @@ Hash hash_from_hex(const std::string& hex) {
 
 Hash chain_hash(const Hash& previous, const Entry& entry) {
     XXH3_state_t* state = XXH3_createState();
-    XXH3_128bits_reset(state);
+    // Seed 0 (what XXH3_128bits_reset uses) without an id, 1 with one: the two input
+    // layouts never hash alike however a body's bytes happen to start.
+    XXH3_128bits_reset_withSeed(state, entry.request_id.empty() ? 0 : 1);
     XXH3_128bits_update(state, previous.data(), previous.size());
     put_int(state, entry.index);
     put_int(state, entry.term);
     put_int(state, entry.time_ms);
+    if (!entry.request_id.empty()) {
+        auto size = static_cast<uint16_t>(entry.request_id.size());
+        uint8_t bytes[2] = {static_cast<uint8_t>(size), static_cast<uint8_t>(size >> 8)};
+        XXH3_128bits_update(state, bytes, sizeof bytes);
+        XXH3_128bits_update(state, entry.request_id.data(), entry.request_id.size());
+    }
     XXH3_128bits_update(state, entry.body.data(), entry.body.size());
     XXH128_hash_t digest = XXH3_128bits_digest(state);
     XXH3_freeState(state);
@@ -57,6 +65,13 @@ Hash chain_hash(const Hash& previous, const Entry& entry) {
     Hash out;
     std::copy(std::begin(canonical.digest), std::end(canonical.digest), out.begin());
     return out;
+}
+
+bool valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > kMaxRequestIdBytes) return false;
+    for (char c : id)
+        if (c < 0x20 || c > 0x7e) return false;
+    return true;
 }
 
 int64_t unix_time_ms() {

@@ -44,7 +44,7 @@ void ensure_log_schema(Connection& conn) {
     conn.exec_internal(
         "CREATE TABLE IF NOT EXISTS _sqlrep_log ("
         " idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
-        " hash BLOB NOT NULL, body BLOB NOT NULL);"
+        " hash BLOB NOT NULL, body BLOB NOT NULL, request_id TEXT);"
         "CREATE TABLE IF NOT EXISTS _sqlrep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
     // A data dir written by a sqlrep whose entries were statements: its log means nothing
     // to this version, and following it would diverge.
@@ -58,6 +58,13 @@ void ensure_log_schema(Connection& conn) {
                     "this data dir was written by an older sqlrep whose log holds statements, "
                     "not effects: start this node on a fresh data dir (a replica then takes a "
                     "snapshot from its master)");
+    bool has_request_id = conn.internal([&] {
+        auto stmt =
+            conn.cached("SELECT 1 FROM pragma_table_info('_sqlrep_log') WHERE name = 'request_id'");
+        return sqlite3_step(stmt.get()) == SQLITE_ROW;
+    });
+    // A log from before request ids: its entries have none (NULL).
+    if (!has_request_id) conn.exec_internal("ALTER TABLE _sqlrep_log ADD COLUMN request_id TEXT");
 }
 
 LogPosition last_log_position(Connection& conn) {
@@ -101,13 +108,19 @@ std::optional<Hash> log_hash_at(Connection& conn, int64_t index) {
 void append_log_entry(Connection& conn, const Entry& e) {
     conn.internal([&] {
         auto stmt = conn.cached(
-            "INSERT INTO _sqlrep_log (idx, term, time_ms, hash, body) VALUES (?, ?, ?, ?, ?)");
+            "INSERT INTO _sqlrep_log (idx, term, time_ms, hash, body, request_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)");
         sqlite3_stmt* s = stmt.get();
         sqlite3_bind_int64(s, 1, e.index);
         sqlite3_bind_int64(s, 2, e.term);
         sqlite3_bind_int64(s, 3, e.time_ms);
         sqlite3_bind_blob(s, 4, e.hash.data(), static_cast<int>(e.hash.size()), SQLITE_STATIC);
         sqlite3_bind_blob64(s, 5, e.body.data(), e.body.size(), SQLITE_STATIC);
+        if (e.request_id.empty())
+            sqlite3_bind_null(s, 6);
+        else
+            sqlite3_bind_text64(s, 6, e.request_id.data(), e.request_id.size(), SQLITE_STATIC,
+                                SQLITE_UTF8);
         if (sqlite3_step(s) != SQLITE_DONE) fail(conn, "cannot append to the log");
     });
 }
@@ -117,7 +130,7 @@ std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t 
     return conn.internal([&] {
         std::vector<Entry> out;
         auto stmt = conn.cached(
-            "SELECT idx, term, time_ms, hash, body FROM _sqlrep_log"
+            "SELECT idx, term, time_ms, hash, body, request_id FROM _sqlrep_log"
             " WHERE idx >= ? ORDER BY idx LIMIT ?");
         sqlite3_stmt* s = stmt.get();
         sqlite3_bind_int64(s, 1, from);
@@ -131,11 +144,28 @@ std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t 
             e.time_ms = sqlite3_column_int64(s, 2);
             e.hash = column_hash(s, 3);
             e.body = column_blob(s, 4);
+            e.request_id = column_text(s, 5);  // NULL reads as ""
             bytes += e.body.size();
             out.push_back(std::move(e));
             if (bytes >= max_bytes) break;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail(conn, "cannot read the log");
+        return out;
+    });
+}
+
+std::vector<std::pair<int64_t, std::string>> read_log_request_ids(Connection& conn, int64_t after) {
+    return conn.internal([&] {
+        std::vector<std::pair<int64_t, std::string>> out;
+        auto stmt = conn.cached(
+            "SELECT idx, request_id FROM _sqlrep_log"
+            " WHERE idx > ? AND request_id IS NOT NULL ORDER BY idx");
+        sqlite3_stmt* s = stmt.get();
+        sqlite3_bind_int64(s, 1, after);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            out.emplace_back(sqlite3_column_int64(s, 0), column_text(s, 1));
+        if (rc != SQLITE_DONE) fail(conn, "cannot read the log's request ids");
         return out;
     });
 }

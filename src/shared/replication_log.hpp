@@ -1,7 +1,7 @@
 #pragma once
 // The replication log, kept in reserved tables of the node's own SQLite file so that data
 // and log commit (or vanish) in one transaction:
-//   _sqlrep_log(idx, term, time_ms, hash, body)  one row per entry
+//   _sqlrep_log(idx, term, time_ms, hash, body, request_id)  one row per entry
 //   _sqlrep_meta(key, value)                                    base position and state
 // The "base" is the position just before the first row still in the log (0 for a log
 // that was never trimmed or restored from a snapshot).
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shared/connection.hpp"
@@ -19,7 +20,8 @@
 
 namespace sqlrep {
 
-// Creates the reserved tables if they do not exist (writer connections).
+// Creates the reserved tables if they do not exist, and adds the request_id column to a
+// log written before it existed (writer connections).
 void ensure_log_schema(Connection& conn);
 
 // The last entry in the log, or the base position when the log is empty.
@@ -37,6 +39,9 @@ void append_log_entry(Connection& conn, const Entry& entry);
 // one entry when any exists).
 std::vector<Entry> read_log_entries(Connection& conn, int64_t from, std::size_t max_count,
                                     std::size_t max_bytes);
+
+// The request_id of every entry after `after` that has one, with its index, in index order.
+std::vector<std::pair<int64_t, std::string>> read_log_request_ids(Connection& conn, int64_t after);
 
 // Drops the entries up to and including `index` (which must be in the log) and makes it
 // the new base. Run inside the caller's write transaction.

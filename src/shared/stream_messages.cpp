@@ -12,10 +12,11 @@ namespace sqlrep {
 namespace {
 
 // An entries frame: this tag, then one record per entry, each kRecordHead bytes of
-// index, term, time_ms (int64 little-endian), hash (16 bytes) and body
-// size (uint32 little-endian), then the body's bytes.
-constexpr std::string_view kEntriesTag = "SRE2";
-constexpr std::size_t kRecordHead = 3 * 8 + 16 + 4;
+// index, term, time_ms (int64 little-endian), hash (16 bytes), request_id size (uint16
+// little-endian, 0 for none) and body size (uint32 little-endian), then the request_id's
+// bytes, then the body's bytes.
+constexpr std::string_view kEntriesTag = "SRE3";
+constexpr std::size_t kRecordHead = 3 * 8 + 16 + 2 + 4;
 
 template <typename Int>
 void put_le(std::string& out, Int value) {
@@ -35,13 +36,16 @@ Int get_le(const char* in) {
 // An entry's body is a column of its log row, written before the entry is streamed, so
 // SQLite's length limit on every connection bounds it far below what 32 bits can say.
 static_assert(kMaxValueBytes <= std::numeric_limits<uint32_t>::max());
+static_assert(kMaxRequestIdBytes <= std::numeric_limits<uint16_t>::max());
 
 void append_record(std::string& out, const Entry& e) {
     put_le(out, e.index);
     put_le(out, e.term);
     put_le(out, e.time_ms);
     out.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
+    put_le(out, static_cast<uint16_t>(e.request_id.size()));
     put_le(out, static_cast<uint32_t>(e.body.size()));
+    out += e.request_id;
     out += e.body;
 }
 
@@ -182,7 +186,7 @@ std::string stream_protocol_mismatch(const std::string& them, std::string_view t
 
 std::string encode_stream_entries(const std::vector<Entry>& entries) {
     std::size_t size = kEntriesTag.size();
-    for (const Entry& e : entries) size += kRecordHead + e.body.size();
+    for (const Entry& e : entries) size += kRecordHead + e.request_id.size() + e.body.size();
     std::string out;
     out.reserve(size);
     out += kEntriesTag;
@@ -192,7 +196,7 @@ std::string encode_stream_entries(const std::vector<Entry>& entries) {
 
 std::string encode_stream_entry(const Entry& entry) {
     std::string out;
-    out.reserve(kRecordHead + entry.body.size());
+    out.reserve(kRecordHead + entry.request_id.size() + entry.body.size());
     append_record(out, entry);
     return out;
 }
@@ -222,12 +226,21 @@ std::vector<Entry> decode_stream_entries(std::string_view frame) {
         e.term = get_le<int64_t>(head + 8);
         e.time_ms = get_le<int64_t>(head + 16);
         std::memcpy(e.hash.data(), head + 24, e.hash.size());
-        uint32_t body_size = get_le<uint32_t>(head + 40);
+        uint16_t id_size = get_le<uint16_t>(head + 40);
+        uint32_t body_size = get_le<uint32_t>(head + 42);
         at += kRecordHead;
+        if (frame.size() - at < id_size)
+            throw Error(ErrorKind::bad_request,
+                        "an entries frame ends inside an entry's request_id");
+        e.request_id.assign(frame.data() + at, id_size);
+        at += id_size;
         if (frame.size() - at < body_size)
             throw Error(ErrorKind::bad_request, "an entries frame ends inside an entry's body");
         if (e.index < 1 || e.term < 1)
             throw Error(ErrorKind::bad_request, "entry index and term start at 1");
+        if (id_size > 0 && !valid_request_id(e.request_id))
+            throw Error(ErrorKind::bad_request,
+                        "an entry's request_id is not 1 to 128 printable ASCII characters");
         e.body.assign(frame.data() + at, body_size);
         at += body_size;
         entries.push_back(std::move(e));

@@ -21,7 +21,8 @@ namespace sqlrep {
 // sqlrep versions say so instead of misreading each other's frames.
 // 1: entries as JSON text frames (no version sent). 2: binary entries frames.
 // 3: entries carry effects instead of statements, with no seed or row count.
-// 4: terms in the handshake (StreamHello), refusals with a kind.
+// 4: terms in the handshake (StreamHello), refusals with a kind; entries frames (tag
+//    "SRE3") carry each entry's request_id.
 inline constexpr int kStreamProtocol = 4;
 inline constexpr const char* kStreamProtocolHeader = "X-Sqlrep-Stream-Protocol";
 // The master's id, in the upgrade answer (its term is in kTermHeader).

@@ -1,9 +1,11 @@
 // Log entries: the chained hash, its hex form and the clock that stamps them. Their
 // bodies (effects) are tested in effects_test.cpp.
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
+#include <xxhash.h>
 #include <catch2/catch.hpp>
 
 #include "shared/log_entry.hpp"
@@ -77,6 +79,51 @@ TEST_CASE("chain_hash does not let fields trade places", "[shared]") {
     std::swap(c.term, c.time_ms);
     CHECK(chain_hash(previous, a) != chain_hash(previous, c));
     CHECK(chain_hash(previous, a) != chain_hash(previous, b));
+}
+
+TEST_CASE("chain_hash of an entry without request_id is the documented layout, unseeded",
+          "[shared]") {
+    // Logs written before request ids existed must still chain.
+    Hash previous{};
+    previous[1] = 0x5a;
+    Entry e = sample_entry();
+    std::string input(previous.begin(), previous.end());
+    for (int64_t v : {e.index, e.term, e.time_ms})
+        for (int i = 0; i < 8; ++i)
+            input.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    input += e.body;
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits(input.data(), input.size()));
+    Hash expected;
+    std::copy(std::begin(canonical.digest), std::end(canonical.digest), expected.begin());
+    CHECK(chain_hash(previous, e) == expected);
+}
+
+TEST_CASE("chain_hash covers the request_id, with a seed and layout of its own", "[shared]") {
+    Hash previous{};
+    Entry plain = sample_entry();
+    Entry with_id = plain;
+    with_id.request_id = "req-1";
+    Hash reference = chain_hash(previous, with_id);
+    CHECK(reference != chain_hash(previous, plain));
+    Entry other = with_id;
+    other.request_id = "req-2";
+    CHECK(chain_hash(previous, other) != reference);
+    // The id's bytes moved into the body do not give the same hash.
+    Entry moved = plain;
+    moved.body = std::string("\x05\0", 2) + "req-1" + plain.body;
+    CHECK(chain_hash(previous, moved) != reference);
+}
+
+TEST_CASE("valid_request_id takes 1 to 128 printable ASCII characters", "[shared]") {
+    CHECK(valid_request_id("a"));
+    CHECK(valid_request_id(" ~!"));
+    CHECK(valid_request_id(std::string(128, 'z')));
+    CHECK_FALSE(valid_request_id(""));
+    CHECK_FALSE(valid_request_id(std::string(129, 'z')));
+    CHECK_FALSE(valid_request_id("a\nb"));
+    CHECK_FALSE(valid_request_id("\x7f"));
+    CHECK_FALSE(valid_request_id("\xc3\xa9"));
 }
 
 // --- hex -----------------------------------------------------------------------------------

@@ -170,3 +170,53 @@ TEST_CASE("meta values round-trip and can be replaced", "[shared]") {
     write_meta(*log.writer, "k", "v2");
     CHECK(read_meta(*log.writer, "k") == std::optional<std::string>("v2"));
 }
+
+TEST_CASE("an entry's request_id is stored in the log and read back", "[shared]") {
+    Log log;
+    auto entries = chained_entries(1);
+    Entry e = entries[0];
+    e.request_id = "client-7/retry";
+    e.hash = chain_hash(Hash{}, e);
+    append_log_entry(*log.writer, e);
+    Entry plain = chained_entries(1, e.hash, 2)[0];
+    append_log_entry(*log.writer, plain);
+    auto back = read_log_entries(*log.writer, 1, 10, 1 << 20);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].request_id == "client-7/retry");
+    CHECK(back[1].request_id.empty());
+    CHECK(internal_scalar(*log.writer,
+                          "SELECT count(*) FROM _sqlrep_log WHERE request_id IS NULL") == 1);
+    auto ids = read_log_request_ids(*log.writer, 0);
+    REQUIRE(ids.size() == 1);
+    CHECK(ids[0] == std::pair<int64_t, std::string>{1, "client-7/retry"});
+    CHECK(read_log_request_ids(*log.writer, 1).empty());
+}
+
+TEST_CASE("ensure_log_schema adds request_id to a log written before it existed", "[shared]") {
+    ScratchDb db;
+    db.writer->exec_internal(
+        "CREATE TABLE _sqlrep_log (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL,"
+        " time_ms INTEGER NOT NULL, hash BLOB NOT NULL, body BLOB NOT NULL);"
+        "CREATE TABLE _sqlrep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+    Entry old = chained_entries(1)[0];
+    Hash body_digits{};  // the body as a blob literal: hex of its bytes
+    std::string body_hex;
+    for (unsigned char c : old.body) {
+        body_digits[0] = c;
+        body_hex += to_hex(body_digits).substr(0, 2);
+    }
+    db.writer->exec_internal(
+        "INSERT INTO _sqlrep_log (idx, term, time_ms, hash, body) VALUES (1, " +
+        std::to_string(old.term) + ", " + std::to_string(old.time_ms) + ", x'" + to_hex(old.hash) +
+        "', x'" + body_hex + "')");
+    ensure_log_schema(*db.writer);
+    auto back = read_log_entries(*db.writer, 1, 10, 1 << 20);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].request_id.empty());
+    CHECK(chain_hash(Hash{}, back[0]) == old.hash);  // an old log still chains
+    Entry next = chained_entries(1, old.hash, 2)[0];
+    next.request_id = "r1";
+    next.hash = chain_hash(old.hash, next);
+    append_log_entry(*db.writer, next);
+    CHECK(read_log_entries(*db.writer, 2, 10, 1 << 20).at(0).request_id == "r1");
+}

@@ -45,30 +45,65 @@ TEST_CASE("an entries frame round-trips every field", "[shared]") {
     check_same_entry(back[2], c);
 }
 
-TEST_CASE("an entries frame is SRE2 then index, term, time_ms, hash, body size and body",
-          "[shared]") {
-    // docs/PROTOCOL.md, stream protocol 3: integers little-endian, the hash as it is.
+TEST_CASE(
+    "an entries frame is SRE3 then index, term, time_ms, hash, request_id size, body size, "
+    "request_id and body",
+    "[shared]") {
+    // docs/PROTOCOL.md, stream protocol 4: integers little-endian, the hash as it is.
     Entry e;
     e.index = 0x0102030405060708;
     e.term = 2;
     e.time_ms = -2;
     for (std::size_t i = 0; i < e.hash.size(); ++i) e.hash[i] = static_cast<uint8_t>(0xa0 + i);
+    e.request_id = "r-7";
     e.body = "body";
-    std::string expected = "SRE2";
+    std::string expected = "SRE3";
     expected += std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8);
     expected += std::string("\x02\0\0\0\0\0\0\0", 8);
     expected += std::string(8, '\xff').replace(0, 1, "\xfe");
     for (uint8_t byte : e.hash) expected.push_back(static_cast<char>(byte));
+    expected += std::string("\x03\0", 2);
     expected += std::string("\x04\0\0\0", 4);
+    expected += "r-7";
     expected += "body";
     CHECK(encode_stream_entries({e}) == expected);
     CHECK(kStreamProtocol == 4);
+
+    e.request_id.clear();  // none: size 0, no bytes
+    expected.erase(expected.size() - 7, 3);
+    expected[4 + 40] = '\0';
+    CHECK(encode_stream_entries({e}) == expected);
 }
 
-TEST_CASE("an entries frame of the previous layout (SRE1) is rejected", "[shared]") {
-    std::string old = encode_stream_entries({entry(1, Hash{})});
-    old[3] = '1';
-    REQUIRE_THROWS_KIND(decode_stream_entries(old), ErrorKind::bad_request);
+TEST_CASE("an entries frame round-trips request ids", "[shared]") {
+    Entry a = entry(1, Hash{});
+    a.request_id = std::string(128, '~');
+    a.hash = chain_hash(Hash{}, a);
+    Entry b = entry(2, a.hash);
+    Entry c = entry(3, b.hash);
+    c.request_id = " 1";
+    std::vector<Entry> back = decode_stream_entries(encode_stream_entries({a, b, c}));
+    REQUIRE(back.size() == 3);
+    CHECK(back[0].request_id == a.request_id);
+    CHECK(back[1].request_id.empty());
+    CHECK(back[2].request_id == " 1");
+    CHECK(back[0].hash == chain_hash(Hash{}, back[0]));
+}
+
+TEST_CASE("an entries frame with a request_id too long or not printable is rejected", "[shared]") {
+    Entry e = entry(1, Hash{});
+    SECTION("129 characters") { e.request_id = std::string(129, 'a'); }
+    SECTION("a control character") { e.request_id = "a\tb"; }
+    SECTION("a byte past ASCII") { e.request_id = "caf\xc3\xa9"; }
+    REQUIRE_THROWS_KIND(decode_stream_entries(encode_stream_entries({e})), ErrorKind::bad_request);
+}
+
+TEST_CASE("an entries frame of a previous layout (SRE1, SRE2) is rejected", "[shared]") {
+    for (char version : {'1', '2'}) {
+        std::string old = encode_stream_entries({entry(1, Hash{})});
+        old[3] = version;
+        REQUIRE_THROWS_KIND(decode_stream_entries(old), ErrorKind::bad_request);
+    }
 }
 
 TEST_CASE("entries encoded one by one join into the same frame", "[shared]") {
@@ -79,7 +114,9 @@ TEST_CASE("entries encoded one by one join into the same frame", "[shared]") {
 }
 
 TEST_CASE("a malformed entries frame is rejected", "[shared]") {
-    const std::string good = encode_stream_entries({entry(1, Hash{}), entry(2, Hash{})});
+    Entry second = entry(2, Hash{});
+    second.request_id = "id-2";
+    const std::string good = encode_stream_entries({entry(1, Hash{}), second});
     SECTION("no entry at all") {
         REQUIRE_THROWS_KIND(decode_stream_entries(encode_stream_entries({})),
                             ErrorKind::bad_request);
@@ -105,7 +142,12 @@ TEST_CASE("a malformed entries frame is rejected", "[shared]") {
     }
     SECTION("a body size past the end of the frame") {
         std::string bad = good;
-        bad[4 + 40 + 3] = '\x7f';  // the first record's body size, most significant byte
+        bad[4 + 42 + 3] = '\x7f';  // the first record's body size, most significant byte
+        REQUIRE_THROWS_KIND(decode_stream_entries(bad), ErrorKind::bad_request);
+    }
+    SECTION("a request_id size past the end of the frame") {
+        std::string bad = good;
+        bad[4 + 40 + 1] = '\x7f';  // the first record's request_id size, high byte
         REQUIRE_THROWS_KIND(decode_stream_entries(bad), ErrorKind::bad_request);
     }
 }
