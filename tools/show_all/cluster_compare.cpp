@@ -10,6 +10,8 @@ int Verdict::exit_code() const {
             return 2;
         case VerdictKind::unreachable:
             return 3;
+        case VerdictKind::split_brain:
+            return 4;
     }
     return 3;
 }
@@ -22,11 +24,15 @@ const char* verdict_name(VerdictKind kind) {
             return "diverged";
         case VerdictKind::unreachable:
             return "unreachable";
+        case VerdictKind::split_brain:
+            return "split_brain";
     }
     return "unreachable";
 }
 
 namespace {
+
+bool claims_master(const NodeFacts& node) { return node.reachable() && node.role == "master"; }
 
 void compare_replica(const NodeFacts& master, const NodeFacts& replica,
                      std::vector<Difference>& out) {
@@ -58,17 +64,32 @@ void compare_replica(const NodeFacts& master, const NodeFacts& replica,
 
 }  // namespace
 
+size_t reference_node(const std::vector<NodeFacts>& nodes) {
+    size_t best = nodes.size();
+    for (size_t i = 0; i < nodes.size(); ++i)
+        if (claims_master(nodes[i]) && (best == nodes.size() || nodes[i].term > nodes[best].term))
+            best = i;
+    return best < nodes.size() || nodes.empty() ? best : 0;
+}
+
 Verdict compare_nodes(const std::vector<NodeFacts>& nodes) {
     Verdict verdict;
-    for (const auto& node : nodes)
+    for (const auto& node : nodes) {
         if (!node.reachable()) verdict.unreachable.push_back(node.address);
+        if (claims_master(node)) verdict.masters.push_back({node.address, node.term});
+    }
+    bool same_term = false;
+    for (size_t a = 0; a < verdict.masters.size(); ++a)
+        for (size_t b = a + 1; b < verdict.masters.size(); ++b)
+            same_term = same_term || verdict.masters[a].term == verdict.masters[b].term;
 
-    // Without the master there is nothing to compare against.
-    if (!nodes.empty() && nodes[0].reachable()) {
-        const NodeFacts& master = nodes[0];
+    // Without the reference there is nothing to compare against.
+    verdict.reference = reference_node(nodes);
+    if (verdict.reference < nodes.size() && nodes[verdict.reference].reachable()) {
+        const NodeFacts& master = nodes[verdict.reference];
         verdict.index = master.checksum_index;
-        for (size_t i = 1; i < nodes.size(); ++i) {
-            if (!nodes[i].reachable()) continue;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            if (i == verdict.reference || !nodes[i].reachable()) continue;
             size_t first_new = verdict.differences.size();
             compare_replica(master, nodes[i], verdict.differences);
             if (nodes[i].checksum_index == master.checksum_index || nodes[i].diverged()) continue;
@@ -82,7 +103,9 @@ Verdict compare_nodes(const std::vector<NodeFacts>& nodes) {
         }
     }
 
-    if (!verdict.unreachable.empty())
+    if (same_term)
+        verdict.kind = VerdictKind::split_brain;
+    else if (!verdict.unreachable.empty())
         verdict.kind = VerdictKind::unreachable;
     else if (!verdict.differences.empty())
         verdict.kind = VerdictKind::diverged;

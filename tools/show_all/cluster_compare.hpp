@@ -1,7 +1,9 @@
 #pragma once
-// Judges whether a cluster is in sync from the facts ClusterProbe gathered: every replica's
-// tables (names, row counts, checksums) against the master's, the master being the first
-// node. Pure functions, no I/O.
+// Judges whether a cluster is in sync from the facts ClusterProbe gathered: every other
+// node's tables (names, row counts, checksums) against the reference node's. The reference
+// is the master found from /status (see reference_node), so any node may be master (#17).
+// Also lists the nodes that claim the master role: two in one term is split brain. Pure
+// functions, no I/O.
 
 #include <cstdint>
 #include <string>
@@ -13,7 +15,7 @@ namespace sqlrep::show_all {
 
 struct Difference {
     std::string table;
-    std::string node;        // the replica's address
+    std::string node;        // the compared node's address
     std::string reason;      // e.g. "missing on this node", "checksum differs"
     bool lagging = false;    // the replica was at another index than the master
     int64_t node_index = 0;  // the replica's /checksum index
@@ -26,22 +28,40 @@ struct Lag {
     int64_t index = 0;
 };
 
-enum class VerdictKind { in_sync, diverged, unreachable };
+// A reachable node whose /status says role "master".
+struct MasterClaim {
+    std::string node;  // address
+    int64_t term = 0;
+};
+
+enum class VerdictKind { in_sync, diverged, unreachable, split_brain };
 
 struct Verdict {
     VerdictKind kind = VerdictKind::in_sync;
-    int64_t index = 0;  // the master's checksum index everything was compared at
+    // Position in the nodes compared of the reference (see reference_node); equal to their
+    // count when there were none.
+    size_t reference = 0;
+    int64_t index = 0;  // the reference's checksum index everything was compared at
     std::vector<Difference> differences;
     std::vector<std::string> unreachable;  // addresses
     std::vector<Lag> lagging;
+    // Every node claiming the master role, in node order. More than one is a transition (the
+    // lower term steps down) unless two share a term: then `kind` is split_brain.
+    std::vector<MasterClaim> masters;
 
-    // 0 in sync, 2 diverged, 3 a node unreachable (which wins over diverged).
+    // 0 in sync, 2 diverged, 3 a node unreachable (which wins over diverged), 4 two nodes
+    // claim the master role in the same term (which wins over everything).
     int exit_code() const;
 };
 
+// The node the others are compared against: the reachable node that says role "master" in
+// the highest term (the first of them on a tie), else the first node. nodes.size() when
+// `nodes` is empty.
+size_t reference_node(const std::vector<NodeFacts>& nodes);
+
 Verdict compare_nodes(const std::vector<NodeFacts>& nodes);
 
-// "in_sync", "diverged", "unreachable": the spelling used in --json.
+// "in_sync", "diverged", "unreachable", "split_brain": the spelling used in --json.
 const char* verdict_name(VerdictKind kind);
 
 }  // namespace sqlrep::show_all

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cluster_compare.hpp"
+
 namespace sqlrep::show_all {
 
 namespace {
@@ -129,16 +131,19 @@ void ClusterProbe::read_checksum(size_t i) {
 bool ClusterProbe::wait_for_catch_up(std::chrono::milliseconds wait) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     for (;;) {
-        if (nodes_.empty() || !nodes_[0].reachable()) return false;
-        const int64_t target = nodes_[0].checksum_index;
+        const size_t ref = reference_node(nodes_);
+        if (ref >= nodes_.size() || !nodes_[ref].reachable()) return false;
+        const int64_t target = nodes_[ref].checksum_index;
         bool agreed = true;
-        bool replica_ahead = false;
+        bool other_ahead = false;
         // A diverged replica will not catch up by waiting.
-        auto waits_for = [&](size_t i) { return nodes_[i].reachable() && !nodes_[i].diverged(); };
-        for (size_t i = 1; i < nodes_.size(); ++i) {
+        auto waits_for = [&](size_t i) {
+            return i != ref && nodes_[i].reachable() && !nodes_[i].diverged();
+        };
+        for (size_t i = 0; i < nodes_.size(); ++i) {
             if (!waits_for(i)) continue;
             agreed = agreed && nodes_[i].checksum_index == target;
-            replica_ahead = replica_ahead || nodes_[i].checksum_index > target;
+            other_ahead = other_ahead || nodes_[i].checksum_index > target;
         }
         if (agreed) return true;
         auto now = std::chrono::steady_clock::now();
@@ -149,9 +154,9 @@ bool ClusterProbe::wait_for_catch_up(std::chrono::milliseconds wait) {
         // Each refresh re-reads /status too so the applied index shown matches the
         // checksum compared.
         for (size_t i = 0; i < nodes_.size(); ++i) {
-            bool behind = i > 0 && nodes_[i].checksum_index < target;
-            bool master_stale = i == 0 && replica_ahead;
-            if ((i == 0 || waits_for(i)) && (behind || master_stale)) probe_node(i);
+            bool behind = waits_for(i) && nodes_[i].checksum_index < target;
+            bool reference_stale = i == ref && other_ahead;
+            if (behind || reference_stale) probe_node(i);
         }
     }
 }

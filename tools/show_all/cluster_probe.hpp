@@ -1,8 +1,9 @@
 #pragma once
 // Reads every node of a cluster over HTTP for show_all: /status and /checksum, waiting
-// (bounded) for lagging replicas to reach the master's index, then a sample of every
-// table. Owns one HttpClient per node. All calls block and run on the calling thread,
-// except probe(), which asks every node at once from short-lived threads of its own.
+// (bounded) for lagging nodes to reach the reference's index (the master, found from
+// /status: see reference_node), then a sample of every table. Owns one HttpClient per node. All
+// calls block and run on the calling thread, except probe(), which asks every node at once from
+// short-lived threads of its own.
 
 #include <chrono>
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace sqlrep::show_all {
 
 class ClusterProbe {
   public:
-    // `addresses` are origins ("http://host:port"); the first is taken as the master.
+    // `addresses` are origins ("http://host:port"), in any order.
     // `timeout` bounds each request.
     // `client` carries TLS for https addresses and the client token (see HttpClient).
     ClusterProbe(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout,
@@ -29,9 +30,10 @@ class ClusterProbe {
     // answers with an error is marked unreachable and left alone afterwards.
     void probe();
 
-    // Re-reads /checksum of every reachable node whose index differs from the master's
-    // until all agree or `wait` has passed. The master is re-read too when a replica got
-    // ahead of it (writes still arriving). Returns true when every node agrees.
+    // Re-reads /checksum of every reachable node whose index differs from the reference's
+    // until all agree or `wait` has passed. The reference is re-read too when another node
+    // got ahead of it (writes still arriving), and chosen again after every round, since a
+    // re-read /status may show a new master. Returns true when every node agrees.
     bool wait_for_catch_up(std::chrono::milliseconds wait);
 
     // Fetches up to `limit` rows of every table of every reachable node.

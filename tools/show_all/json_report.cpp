@@ -41,12 +41,20 @@ std::string json_report(const std::vector<NodeFacts>& nodes, const Verdict& verd
     for (const auto& lag : verdict.lagging)
         lagging.push_back(json::object{{"node", lag.node}, {"index", lag.index}});
 
+    json::array masters;
+    for (const auto& claim : verdict.masters)
+        masters.push_back(json::object{{"node", claim.node}, {"term", claim.term}});
+
+    const bool has_reference = verdict.reference < nodes.size();
     json::object doc;
     doc["nodes"] = std::move(node_list);
-    doc["master"] = nodes.empty() ? json::value(nullptr) : json::value(nodes[0].address);
+    // The node compared against: the master in the highest term, else the first node.
+    doc["master"] =
+        has_reference ? json::value(nodes[verdict.reference].address) : json::value(nullptr);
+    doc["masters"] = std::move(masters);
     doc["verdict"] = verdict_name(verdict.kind);
     // No index when there was no master to read it from.
-    bool master_read = !nodes.empty() && nodes[0].reachable();
+    bool master_read = has_reference && nodes[verdict.reference].reachable();
     doc["index"] = master_read ? json::value(verdict.index) : json::value(nullptr);
     doc["differences"] = std::move(differences);
     doc["unreachable"] = std::move(unreachable);

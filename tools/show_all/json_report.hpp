@@ -1,6 +1,7 @@
 #pragma once
-// show_all --json: the facts of the text report (nodes, their tables' row counts and
-// checksums, the verdict) as one JSON document. Pure formatting, no network.
+// show_all --json: the facts of the text report (nodes with their role and term, their
+// tables' row counts and checksums, the nodes claiming the master role, the verdict) as one
+// JSON document. Pure formatting, no network.
 
 #include <string>
 #include <vector>

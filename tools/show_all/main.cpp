@@ -1,6 +1,8 @@
 // show_all: prints every node's status and tables side by side, then whether the replicas
-// hold exactly what the master holds. Exit status: 0 in sync, 2 diverged, 3 a node
-// unreachable, 1 bad usage. See docs/API.md for the endpoints it reads.
+// hold exactly what the master holds. The master is whichever node's /status says so (the
+// highest term wins; the first node when none does). Exit status: 0 in sync, 2 diverged,
+// 3 a node unreachable, 4 two nodes claim the master role in the same term (split brain),
+// 1 bad usage. See docs/API.md for the endpoints it reads.
 
 #include <algorithm>
 #include <chrono>
@@ -33,9 +35,11 @@ int main(int argc, char** argv) {
     CLI::App app{
         "Show every sqlrep node's tables side by side and check that the replicas match the "
         "master.\n"
-        "  show_all 3                      master on 127.0.0.1:8080, replicas on 8081, 8082\n"
-        "  show_all --nodes URL,URL,...    any nodes; the first one is the master\n"
-        "Exit status: 0 in sync, 2 diverged, 3 a node unreachable, 1 bad usage."};
+        "  show_all 3                      nodes on 127.0.0.1:8080, 8081, 8082\n"
+        "  show_all --nodes URL,URL,...    any nodes\n"
+        "The master is the node whose /status says so in the highest term (else the first).\n"
+        "Exit status: 0 in sync, 2 diverged, 3 a node unreachable, 4 split brain (two masters\n"
+        "in one term), 1 bad usage."};
     app.set_version_flag("--version", sqlrep::build_info::version_line("show_all"));
     int num_databases = 0;
     std::string nodes_text;
@@ -50,10 +54,10 @@ int main(int argc, char** argv) {
 
     auto* num_option =
         app.add_option("num_databases", num_databases,
-                       "Number of nodes in the seed layout: master on 8080, replicas on 8081...")
+                       "Number of nodes in the seed layout: node 0 on 8080, node 1 on 8081...")
             ->check(CLI::Range(1, 1000));
     app.add_option("--nodes", nodes_text,
-                   "Comma-separated node URLs (http(s)://host:port); the first is the master")
+                   "Comma-separated node URLs (http(s)://host:port), in any order")
         ->excludes(num_option);
     app.add_option("--limit", limit, "Rows shown per table")
         ->check(CLI::NonNegativeNumber)
@@ -113,6 +117,9 @@ int main(int argc, char** argv) {
     Verdict verdict = compare_nodes(probe.nodes());
 
     if (as_json) {
+        if (verdict.masters.size() > 1)
+            std::cerr << "show_all: WARNING: " << verdict.masters.size()
+                      << " nodes claim the master role (see \"masters\")\n";
         std::cout << json_report(probe.nodes(), verdict) << '\n';
         return verdict.exit_code();
     }

@@ -61,14 +61,23 @@ void print_sample(std::ostream& out, const TableSample& sample, int64_t total_ro
 // The "vs master" cell of the summary for table `name` on nodes[i].
 std::string match_text(const std::vector<NodeFacts>& nodes, size_t i, const std::string& name,
                        const Verdict& verdict) {
-    if (i == 0) return "(master)";
-    if (!nodes[0].reachable()) return "?";
+    if (i == verdict.reference) return "(master)";
+    if (verdict.reference >= nodes.size() || !nodes[verdict.reference].reachable()) return "?";
+    const NodeFacts& master = nodes[verdict.reference];
     std::string match = "same";
     for (const auto& d : verdict.differences)
         if (d.table == name && d.node == nodes[i].address) match = "DIFFERS: " + d.reason;
-    if (nodes[i].checksum_index != nodes[0].checksum_index && !nodes[i].diverged())
-        match += nodes[i].checksum_index < nodes[0].checksum_index ? " (lagging)" : " (ahead)";
+    if (nodes[i].checksum_index != master.checksum_index && !nodes[i].diverged())
+        match += nodes[i].checksum_index < master.checksum_index ? " (lagging)" : " (ahead)";
     return match;
+}
+
+// "http://127.0.0.1:8080 (term 3), http://127.0.0.1:8081 (term 4)"
+std::string describe_claims(const std::vector<MasterClaim>& masters) {
+    std::string text;
+    for (const auto& claim : masters)
+        text += fmt::format("{}{} (term {})", text.empty() ? "" : ", ", claim.node, claim.term);
+    return text;
 }
 
 }  // namespace
@@ -103,18 +112,20 @@ void print_summary(std::ostream& out, const std::vector<NodeFacts>& nodes, const
         out << "  " << palette.dim("(no tables on any node)") << "\n\n";
         return;
     }
-    TextTable table({"table", "node", "index", "rows", "checksum", "vs master"});
-    table.set_align(2, Align::right);
+    TextTable table({"table", "node", "role", "term", "index", "rows", "checksum", "vs master"});
     table.set_align(3, Align::right);
+    table.set_align(4, Align::right);
+    table.set_align(5, Align::right);
     for (const auto& name : names) {
         for (size_t i = 0; i < nodes.size(); ++i) {
             const NodeFacts& node = nodes[i];
             if (!node.reachable()) {
-                table.add_row({name, node.address, "", "", "", "unreachable"});
+                table.add_row({name, node.address, "", "", "", "", "", "unreachable"});
                 continue;
             }
             const TableSummary* t = node.find_table(name);
-            table.add_row({name, node.address, std::to_string(node.checksum_index),
+            table.add_row({name, node.address, node.role.empty() ? "?" : node.role,
+                           std::to_string(node.term), std::to_string(node.checksum_index),
                            t ? std::to_string(t->rows) : "-", t ? t->checksum : "(missing)",
                            match_text(nodes, i, name, verdict)});
         }
@@ -124,10 +135,28 @@ void print_summary(std::ostream& out, const std::vector<NodeFacts>& nodes, const
 
 void print_verdict(std::ostream& out, const std::vector<NodeFacts>& nodes, const Verdict& verdict,
                    const Palette& palette) {
-    if (!nodes.empty() && nodes[0].reachable() && nodes[0].role != "master")
-        out << palette.yellow(fmt::format("NOTE: {} is a {}, not the master; the others were "
-                                          "compared against it anyway",
-                                          nodes[0].address, nodes[0].role))
+    if (verdict.masters.size() > 1) {
+        out << palette.red(fmt::format("WARNING: {} nodes claim the master role: {}",
+                                       verdict.masters.size(), describe_claims(verdict.masters)))
+            << '\n';
+        if (verdict.kind == VerdictKind::split_brain)
+            out << palette.red("SPLIT BRAIN: two masters in the same term; writes may be lost")
+                << '\n';
+        else
+            out << palette.yellow(fmt::format(
+                       "NOTE: a transition (the master of the lower term steps down); compared "
+                       "against {}",
+                       nodes[verdict.reference].address))
+                << '\n';
+    }
+    if (verdict.masters.empty() && verdict.reference < nodes.size() &&
+        nodes[verdict.reference].reachable())
+        out << palette.yellow(fmt::format("NOTE: no node claims the master role; the others were "
+                                          "compared against {} ({})",
+                                          nodes[verdict.reference].address,
+                                          nodes[verdict.reference].role.empty()
+                                              ? "role unknown"
+                                              : nodes[verdict.reference].role))
             << '\n';
     // A replica read after the master may be past the master's index while writes go on.
     for (const auto& lag : verdict.lagging)

@@ -23,7 +23,8 @@ void print_nodes(std::ostream& out, const std::vector<NodeFacts>& nodes,
 void print_summary(std::ostream& out, const std::vector<NodeFacts>& nodes, const Verdict& verdict,
                    const Palette& palette);
 
-// IN SYNC / DIVERGED / UNREACHABLE (and LAGGING notes), one fact per line.
+// IN SYNC / DIVERGED / UNREACHABLE (and LAGGING notes), one fact per line; first a WARNING
+// when several nodes claim the master role (SPLIT BRAIN when two share a term).
 void print_verdict(std::ostream& out, const std::vector<NodeFacts>& nodes, const Verdict& verdict,
                    const Palette& palette);
 
