@@ -24,6 +24,19 @@ std::unique_ptr<Connection> open_writer(const NodeConfig& config) {
     return writer;
 }
 
+// The answer to a committed (and acknowledged) write. A duplicate answers with what the
+// sequencer still knows of the first outcome.
+json::object success_body(WriteOutcome& outcome) {
+    json::object body{{"ok", true}, {"index", outcome.index}};
+    if (outcome.counts_known) {
+        body["rows_affected"] = outcome.result.rows_affected;
+        body["last_insert_id"] = outcome.result.last_insert_id;
+    }
+    if (outcome.results_known) body["results"] = std::move(outcome.result.results);
+    if (outcome.duplicate) body["duplicate"] = true;
+    return body;
+}
+
 }  // namespace
 
 MasterRole::MasterRole(const NodeServices& node, int64_t term)
@@ -114,14 +127,19 @@ void MasterRole::on_refused(StreamRefusal kind, const StreamHello& hello,
     }
 }
 
+// Every error answer of an exec says what became of the write (ExecOutcome): refused
+// before it ran, or failed and rolled back, it was not applied; committed but not
+// acknowledged in time, it is committed at its index; committed on a master that may
+// have lost the role, unknown.
 void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) {
+    constexpr ExecOutcome not_applied = ExecOutcome::not_applied;
     if (std::string why = write_refusal(); !why.empty())
-        return respond(error_response(ErrorKind::unavailable, why));
+        return respond(exec_error_response(ErrorKind::unavailable, why, not_applied));
     // A fenced master could not acknowledge the write: it does not take it at all.
     if (std::string fenced = node_.fence_reason(); !fenced.empty())
-        return respond(
-            error_response(ErrorKind::unavailable,
-                           "this master " + fenced + ": the write was not applied; send it again"));
+        return respond(exec_error_response(
+            ErrorKind::unavailable,
+            "this master " + fenced + ": the write was not applied; send it again", not_applied));
     // A node that forwards from a later term knows a newer master than this one.
     if (auto it = raw.find(kTermHeader); it != raw.end()) {
         int64_t theirs = 0;
@@ -130,10 +148,11 @@ void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond r
         if (theirs > term_) {
             refuse_writes("a node forwarded a write from term " + std::to_string(theirs));
             node_.newer_term(theirs, -1, "");
-            return respond(
-                error_response(ErrorKind::unavailable,
-                               "this node is no longer the master (term " + std::to_string(theirs) +
-                                   " has begun): the write was not applied; send it again"));
+            return respond(exec_error_response(
+                ErrorKind::unavailable,
+                "this node is no longer the master (term " + std::to_string(theirs) +
+                    " has begun): the write was not applied; send it again",
+                not_applied));
         }
     }
     AckMode mode = req.ack.value_or(node_.config.default_ack);
@@ -142,39 +161,37 @@ void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond r
     sequencer_->submit(
         std::move(req.statements),
         [this, mode, timeout, respond](WriteOutcome outcome) {
-            // On the writer thread: only hand the result on.
-            if (outcome.error) return respond(error_response(*outcome.error));
+            // On the writer thread: only hand the result on. A failed write rolled back.
+            if (outcome.error)
+                return respond(exec_error_response(*outcome.error, ExecOutcome::not_applied));
             int64_t index = outcome.index;
-            auto result = std::make_shared<ExecutionResult>(std::move(outcome.result));
+            auto done = std::make_shared<WriteOutcome>(std::move(outcome));
             registry_.wait_for_ack(
-                mode, index, timeout, [this, mode, index, result, respond](bool acked) {
+                mode, index, timeout, [this, mode, index, done, respond](bool acked) {
                     if (!acked) {
                         int needed = registry_.replicas_needed(mode);
-                        return respond(error_response(
+                        return respond(exec_error_response(
                             ErrorKind::timeout,
                             "the write is committed on the master at index " +
                                 std::to_string(index) + " but not yet acknowledged by " +
                                 std::to_string(needed) + " of " +
                                 std::to_string(registry_.num_replicas()) +
                                 " replica(s) (ack=" + ack_mode_name(mode) + ") within " +
-                                std::to_string(node_.config.ack_timeout_ms) + " ms"));
+                                std::to_string(node_.config.ack_timeout_ms) + " ms",
+                            ExecOutcome::committed, index));
                     }
                     // Fenced: another node may be master by now, and may not have this entry.
                     if (std::string fenced = node_.fence_reason(); !fenced.empty())
-                        return respond(error_response(
+                        return respond(exec_error_response(
                             ErrorKind::unavailable,
                             "the write is committed at index " + std::to_string(index) +
                                 " on a master that may no longer be master (" + fenced +
-                                "): whether it survives is unknown"));
-                    respond(
-                        json_response(200, json::object{{"ok", true},
-                                                        {"index", index},
-                                                        {"rows_affected", result->rows_affected},
-                                                        {"last_insert_id", result->last_insert_id},
-                                                        {"results", std::move(result->results)}}));
+                                "): whether it survives is unknown",
+                            ExecOutcome::unknown, index));
+                    respond(json_response(200, success_body(*done)));
                 });
         },
-        rule);
+        rule, std::move(req.request_id));
 }
 
 void MasterRole::serve_strong_read(ClientRequest req, const HttpRequest&, Respond respond) {

@@ -1,5 +1,8 @@
 #include "master/sequencer.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include <spdlog/spdlog.h>
 
 #include "shared/wal_sync_hook.hpp"
@@ -14,6 +17,10 @@ constexpr std::size_t kMaxGroup = 1024;
 // at most kMaxTrim at once, so the writer never pauses long for it.
 constexpr int64_t kTrimStep = 1000;
 constexpr int64_t kMaxTrim = 50000;
+// A remembered outcome keeps its per-statement results only up to this size (serialized),
+// so kRememberedIds outcomes stay a few MiB at most; beyond it a duplicate answers
+// without "results".
+constexpr std::size_t kMaxRememberedResults = 1024;
 
 }  // namespace
 
@@ -31,6 +38,15 @@ Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
     first_index_ = first_log_index(*writer_);
     published_.watch(writer_->handle());
     published_.publish(last_.index);
+    // The ids of the entries this node holds: their index, not their results.
+    auto window = static_cast<int64_t>(kRememberedIds);
+    for (auto& [index, id] : read_log_request_ids(*writer_, last_.index - window)) {
+        WriteOutcome outcome;
+        outcome.index = index;
+        outcome.counts_known = false;
+        outcome.results_known = false;
+        remember(id, outcome);
+    }
 }
 
 Sequencer::~Sequencer() { stop(); }
@@ -64,8 +80,9 @@ void Sequencer::stop(const std::string& reason) {
     writer_.reset();
 }
 
-void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule) {
-    Pending p{std::move(statements), std::move(done), rule};
+void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule,
+                       std::string request_id) {
+    Pending p{std::move(statements), std::move(done), rule, std::move(request_id)};
     std::string why;
     {
         std::lock_guard lock(mutex_);
@@ -107,9 +124,22 @@ void Sequencer::run() {
 // log inside the same transaction; one COMMIT (one fsync) for all.
 void Sequencer::run_group(std::vector<Pending>& group) {
     std::vector<WriteOutcome> outcomes(group.size());
-    std::vector<std::size_t> to_run(group.size());
-    for (std::size_t i = 0; i < group.size(); ++i) to_run[i] = i;
+    std::vector<std::size_t> to_run;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        // A request id committed before: the first outcome, nothing runs.
+        auto known =
+            group[i].request_id.empty() ? remembered_.end() : remembered_.find(group[i].request_id);
+        if (known == remembered_.end()) {
+            to_run.push_back(i);
+            continue;
+        }
+        outcomes[i] = known->second;
+        outcomes[i].duplicate = true;
+    }
     LogPosition before = last_;
+    // duplicate_of[i] = j: request i has the id of request j, which ran before it in this
+    // group and succeeded; i then takes j's outcome.
+    std::vector<std::optional<std::size_t>> duplicate_of(group.size());
 
     // Usually one pass. A request SQLite aborts together with the whole transaction (an
     // interrupted write does that) takes the group's earlier successes with it: that
@@ -120,13 +150,22 @@ void Sequencer::run_group(std::vector<Pending>& group) {
         try {
             WriteTransaction transaction(*writer_);
             std::optional<std::size_t> lost;
+            std::unordered_map<std::string_view, std::size_t> ids;  // this pass's successes
+            std::fill(duplicate_of.begin(), duplicate_of.end(), std::nullopt);
             for (std::size_t i : to_run) {
+                if (const std::string& id = group[i].request_id; !id.empty()) {
+                    if (auto first = ids.find(id); first != ids.end()) {
+                        duplicate_of[i] = first->second;
+                        continue;
+                    }
+                }
                 writer_->exec_internal("SAVEPOINT request");
                 if (std::optional<Entry> entry = run_one(group[i], outcomes[i])) {
                     writer_->exec_internal("RELEASE request");
                     last_ = {entry->index, entry->term, entry->hash};
                     written.push_back(std::move(*entry));
                     writers.push_back(i);
+                    if (!group[i].request_id.empty()) ids.emplace(group[i].request_id, i);
                 } else if (!writer_->in_transaction()) {
                     lost = i;
                     break;
@@ -155,7 +194,8 @@ void Sequencer::run_group(std::vector<Pending>& group) {
                           e.what());
             if (retract_ && !written.empty()) retract_(before.index);
             last_ = before;
-            for (auto& outcome : outcomes) {
+            for (std::size_t i : to_run) {  // not the duplicates of earlier groups
+                WriteOutcome& outcome = outcomes[i];
                 if (outcome.error) continue;
                 outcome.error =
                     Error(ErrorKind::unavailable,
@@ -165,9 +205,37 @@ void Sequencer::run_group(std::vector<Pending>& group) {
         }
     }
 
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        if (!duplicate_of[i]) continue;
+        outcomes[i] = outcomes[*duplicate_of[i]];
+        if (!outcomes[i].error) outcomes[i].duplicate = true;
+    }
+    for (std::size_t i : writers)
+        if (!outcomes[i].error && !group[i].request_id.empty())
+            remember(group[i].request_id, outcomes[i]);
+
     published_.publish(last_.index);
     if (last_.index != before.index) on_commit_(last_.index);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+}
+
+// Keeps `outcome` as the answer to a later request with `request_id`, forgetting the
+// oldest id past kRememberedIds.
+void Sequencer::remember(const std::string& request_id, const WriteOutcome& outcome) {
+    auto [it, added] = remembered_.try_emplace(request_id, outcome);
+    if (!added) return;
+    WriteOutcome& kept = it->second;
+    kept.error.reset();
+    kept.duplicate = false;
+    if (kept.results_known && json::serialize(kept.result.results).size() > kMaxRememberedResults) {
+        kept.result.results.clear();
+        kept.results_known = false;
+    }
+    remembered_order_.push_back(request_id);
+    if (remembered_order_.size() > kRememberedIds) {
+        remembered_.erase(remembered_order_.front());
+        remembered_order_.pop_front();
+    }
 }
 
 // COMMIT, publishing the group to the stream the moment SQLite has written it to the WAL
@@ -214,6 +282,7 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
     entry.index = last_.index + 1;
     entry.term = term_;
     entry.time_ms = unix_time_ms();
+    entry.request_id = request.request_id;
     try {
         recorder_->begin_entry();
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);

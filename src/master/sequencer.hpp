@@ -6,6 +6,12 @@
 // the whole group with one fsync. run_group() reads top to bottom as
 // the write path; docs/ARCHITECTURE.md explains why it is shaped this way.
 //
+// A request may carry a request_id (stored in its entry). The sequencer remembers the
+// outcome of the last kRememberedIds ids it committed, rebuilt from the log's last
+// kRememberedIds entries when it starts (so a new master knows the ids of every entry it
+// holds): a request whose id is known does not run, and gets the first outcome, flagged
+// duplicate. The same id twice in one group: the second gets the first's outcome.
+//
 // submit() is thread-safe and never blocks on SQLite. Completions run on the writer
 // thread: they must be quick and must not call back into the sequencer.
 
@@ -13,11 +19,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "shared/connection.hpp"
@@ -35,6 +44,12 @@ struct WriteOutcome {
     std::optional<Error> error;  // set when the request failed and changed nothing
     int64_t index = 0;           // the entry's log index on success
     ExecutionResult result;
+    // The request_id was seen before: this is the first request's outcome; nothing ran.
+    bool duplicate = false;
+    // A duplicate's result may be partly forgotten: an id rebuilt from the log has neither
+    // (only its index), and a large `results` is not kept.
+    bool counts_known = true;   // result.rows_affected and result.last_insert_id
+    bool results_known = true;  // result.results
 };
 
 class Sequencer {
@@ -74,8 +89,12 @@ class Sequencer {
 
     // Queues one write: the statements run as one atomic unit and become one entry.
     // `rule` is write, or data_write for a client that may not change the schema.
+    // `request_id` ("" for none) must satisfy valid_request_id.
     void submit(std::vector<SqlStatement> statements, Done done,
-                ExecutionRule rule = ExecutionRule::write);
+                ExecutionRule rule = ExecutionRule::write, std::string request_id = "");
+
+    // How many request ids (the most recent) the sequencer remembers.
+    static constexpr std::size_t kRememberedIds = 10000;
 
     // The oldest entry still in the log (any thread).
     int64_t log_first_index() const { return first_index_.load(); }
@@ -87,6 +106,7 @@ class Sequencer {
         std::vector<SqlStatement> statements;
         Done done;
         ExecutionRule rule;
+        std::string request_id;
     };
 
     void run();
@@ -94,6 +114,7 @@ class Sequencer {
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
     void commit_group(WriteTransaction& transaction, std::vector<Entry>& written);
     void maybe_trim();
+    void remember(const std::string& request_id, const WriteOutcome& outcome);
 
     std::unique_ptr<Connection> writer_;
     const int64_t term_;
@@ -108,6 +129,9 @@ class Sequencer {
     LogPosition last_;
     std::atomic<int64_t> first_index_{1};  // the oldest entry still in the log
     PublishedIndex& published_;
+    // The outcomes of recent request ids (duplicate set), oldest first in remembered_order_.
+    std::unordered_map<std::string, WriteOutcome> remembered_;
+    std::deque<std::string> remembered_order_;
 
     std::mutex mutex_;
     std::condition_variable wake_;

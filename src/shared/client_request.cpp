@@ -4,6 +4,7 @@
 
 #include "shared/error.hpp"
 #include "shared/json_number.hpp"
+#include "shared/log_entry.hpp"
 
 namespace sqlrep {
 namespace {
@@ -45,6 +46,45 @@ SqlStatement parse_statement(const json::object& o, const RequestLimits& limits,
 }
 
 }  // namespace
+
+const char* exec_outcome_name(ExecOutcome outcome) {
+    switch (outcome) {
+        case ExecOutcome::not_applied:
+            return "not_applied";
+        case ExecOutcome::committed:
+            return "committed";
+        case ExecOutcome::unknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+std::optional<ExecOutcome> parse_exec_outcome(std::string_view name) {
+    for (ExecOutcome o : {ExecOutcome::not_applied, ExecOutcome::committed, ExecOutcome::unknown})
+        if (name == exec_outcome_name(o)) return o;
+    return std::nullopt;
+}
+
+HttpResponse with_exec_outcome(HttpResponse res, ExecOutcome outcome, int64_t index) {
+    boost::system::error_code ec;
+    json::value body = json::parse(res.body(), ec);
+    if (ec || !body.is_object()) return res;
+    body.get_object()["outcome"] = exec_outcome_name(outcome);
+    if (index > 0) body.get_object()["index"] = index;
+    res.body() = json::serialize(body);
+    res.body().push_back('\n');
+    res.prepare_payload();
+    return res;
+}
+
+HttpResponse exec_error_response(const Error& error, ExecOutcome outcome, int64_t index) {
+    return with_exec_outcome(error_response(error), outcome, index);
+}
+
+HttpResponse exec_error_response(ErrorKind kind, const std::string& message, ExecOutcome outcome,
+                                 int64_t index) {
+    return with_exec_outcome(error_response(kind, message), outcome, index);
+}
 
 std::optional<AckMode> parse_ack_mode(const std::string& text) {
     if (text == "master") return AckMode::master;
@@ -112,6 +152,13 @@ ClientRequest parse_client_request(const std::string& body, const RequestLimits&
         if (!ack->is_string()) bad("\"ack\" must be \"master\", \"quorum\" or \"all\"");
         req.ack = parse_ack_mode(std::string(ack->get_string()));
         if (!req.ack) bad("\"ack\" must be \"master\", \"quorum\" or \"all\"");
+    }
+    if (const json::value* id = o.if_contains("request_id")) {
+        if (req.command != ClientRequest::Command::exec) bad("\"request_id\" applies to exec only");
+        if (!id->is_string() || !valid_request_id(id->get_string()))
+            bad("\"request_id\" must be a string of 1 to " + std::to_string(kMaxRequestIdBytes) +
+                " printable ASCII characters");
+        req.request_id = std::string(id->get_string());
     }
     if (const json::value* min_index = o.if_contains("min_index")) {
         if (!min_index->is_int64() || min_index->get_int64() < 0)

@@ -75,6 +75,16 @@ struct Setup {
     std::future<WriteOutcome> submit(const std::string& sql, json::value params = nullptr) {
         return submit(std::vector<SqlStatement>{{sql, std::move(params)}});
     }
+    // An insert of `v` into t with `request_id`.
+    std::future<WriteOutcome> submit_with_id(const std::string& v, const std::string& request_id) {
+        auto promise = std::make_shared<std::promise<WriteOutcome>>();
+        auto future = promise->get_future();
+        sequencer->submit(
+            {SqlStatement{"INSERT INTO t(v) VALUES (?)", json::array{v}}},
+            [promise](WriteOutcome outcome) { promise->set_value(std::move(outcome)); },
+            ExecutionRule::write, request_id);
+        return future;
+    }
 
     std::vector<Entry> log() {
         auto reader = open_reader(path);
@@ -428,4 +438,109 @@ TEST_CASE("sequencer publishes each group's entries before its commit callback",
         CHECK(published[i].hash == log[i].hash);
         CHECK(published[i].body == log[i].body);
     }
+}
+
+// --- request ids ---------------------------------------------------------------------------
+
+TEST_CASE("a request_id sent again gets the first outcome, flagged duplicate, and runs once",
+          "[master]") {
+    Setup s;
+    auto first = s.submit_with_id("a", "req-1");
+    WriteOutcome one = wait(first);
+    REQUIRE_FALSE(one.error);
+    CHECK_FALSE(one.duplicate);
+    // The retry's statement differs: it does not run at all.
+    auto again = s.submit_with_id("other", "req-1");
+    WriteOutcome two = wait(again);
+    REQUIRE_FALSE(two.error);
+    CHECK(two.duplicate);
+    CHECK(two.index == one.index);
+    CHECK(two.counts_known);
+    CHECK(two.results_known);
+    CHECK(two.result.rows_affected == 1);
+    CHECK(two.result.last_insert_id == one.result.last_insert_id);
+    CHECK(two.result.results == one.result.results);
+    auto next = s.submit_with_id("b", "req-2");
+    CHECK(wait(next).index == one.index + 1);
+    s.sequencer->stop();
+    CHECK(s.values() == json::array{json::array{"a"}, json::array{"b"}});
+    auto log = s.log();
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].request_id == "req-1");
+    CHECK(log[1].request_id == "req-2");
+}
+
+TEST_CASE("the same request_id twice in one group runs once; the second gets the first's outcome",
+          "[master]") {
+    Setup s;
+    // Keeps the writer busy so that what follows queues up into one group.
+    auto busy = s.submit(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+        "INSERT INTO t(v) SELECT 'busy' FROM (SELECT max(x) FROM c)");
+    auto a = s.submit_with_id("a", "same");
+    auto b = s.submit_with_id("b", "same");
+    auto c = s.submit_with_id("c", "different");
+    REQUIRE_FALSE(wait(busy).error);
+    WriteOutcome oa = wait(a), ob = wait(b), oc = wait(c);
+    REQUIRE_FALSE(oa.error);
+    REQUIRE_FALSE(ob.error);
+    CHECK_FALSE(oa.duplicate);
+    CHECK(ob.duplicate);
+    CHECK(ob.index == oa.index);
+    CHECK(ob.result.rows_affected == 1);
+    CHECK(oc.index == oa.index + 1);
+    s.sequencer->stop();
+    CHECK(s.values() == json::array{json::array{"busy"}, json::array{"a"}, json::array{"c"}});
+}
+
+TEST_CASE("a request_id whose write failed is not remembered: the retry runs", "[master]") {
+    Setup s;
+    auto taken = s.submit_with_id("a", "first");
+    REQUIRE_FALSE(wait(taken).error);
+    auto clash = s.submit_with_id("a", "retry-me");  // UNIQUE(v): fails, rolled back
+    WriteOutcome failed = wait(clash);
+    REQUIRE(failed.error);
+    CHECK(failed.error->kind() == ErrorKind::bad_request);
+    auto retry = s.submit_with_id("b", "retry-me");
+    WriteOutcome ok = wait(retry);
+    REQUIRE_FALSE(ok.error);
+    CHECK_FALSE(ok.duplicate);
+    CHECK(ok.index == 2);
+}
+
+TEST_CASE("a restarted sequencer knows the request ids in its log, by index only", "[master]") {
+    Setup s;
+    auto first = s.submit_with_id("a", "before-restart");
+    WriteOutcome one = wait(first);
+    REQUIRE_FALSE(one.error);
+    auto plain = s.submit("INSERT INTO t(v) VALUES ('b')");
+    REQUIRE_FALSE(wait(plain).error);
+    s.restart(4);
+    auto again = s.submit_with_id("x", "before-restart");
+    WriteOutcome two = wait(again);
+    REQUIRE_FALSE(two.error);
+    CHECK(two.duplicate);
+    CHECK(two.index == one.index);
+    CHECK_FALSE(two.counts_known);
+    CHECK_FALSE(two.results_known);
+    s.sequencer->stop();
+    CHECK(s.log().size() == 2);
+    CHECK(s.values() == json::array{json::array{"a"}, json::array{"b"}});
+}
+
+TEST_CASE("the sequencer forgets the oldest request ids past kRememberedIds", "[master]") {
+    Setup s;
+    std::vector<std::future<WriteOutcome>> futures;
+    for (std::size_t i = 0; i <= Sequencer::kRememberedIds; ++i)
+        futures.push_back(s.submit_with_id("v" + std::to_string(i), "id-" + std::to_string(i)));
+    for (auto& f : futures) REQUIRE_FALSE(wait(f).error);
+    auto oldest = s.submit_with_id("again-0", "id-0");  // forgotten: runs
+    WriteOutcome forgotten = wait(oldest);
+    REQUIRE_FALSE(forgotten.error);
+    CHECK_FALSE(forgotten.duplicate);
+    // id-0 came back and pushed out id-1; id-2 is still known.
+    auto recent = s.submit_with_id("again-2", "id-2");
+    WriteOutcome known = wait(recent);
+    CHECK(known.duplicate);
+    CHECK(known.index == 3);
 }

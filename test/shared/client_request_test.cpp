@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -274,4 +275,61 @@ TEST_CASE("a parameter below the smallest subnormal is zero, not a bad request",
         R"({"command":"exec","query":"SELECT ?, ?","params":[0e400, -1e-400]})");
     CHECK(req.statements[0].params.get_array()[0].get_double() == 0.0);
     CHECK(std::signbit(req.statements[0].params.get_array()[1].get_double()));
+}
+
+// --- request_id and the outcome of a failed exec ----------------------------------------
+
+TEST_CASE("an exec takes a request_id of 1 to 128 printable ASCII characters", "[shared]") {
+    auto req = parse_client_request(
+        R"x({"command":"exec","query":"INSERT INTO t VALUES (1)","request_id":"order 42/a~"})x");
+    CHECK(req.request_id == "order 42/a~");
+    std::string longest(128, 'x');
+    CHECK(parse_client_request(R"({"command":"exec","query":"DELETE FROM t","request_id":")" +
+                               longest + "\"}")
+              .request_id == longest);
+    CHECK(parse_client_request(R"({"command":"exec","query":"DELETE FROM t"})").request_id.empty());
+}
+
+TEST_CASE("a request_id that is empty, too long, not a string or not printable is a bad request",
+          "[shared]") {
+    const std::vector<std::string> ids{R"("")",
+                                       "\"" + std::string(129, 'x') + "\"",
+                                       "42",
+                                       "null",
+                                       R"(["a"])",
+                                       R"("tab\there")",
+                                       R"("new\nline")",
+                                       R"("caf\u00e9")",
+                                       R"("del\u007f")"};
+    for (const std::string& id : ids)
+        require_bad_request(R"({"command":"exec","query":"DELETE FROM t","request_id":)" + id +
+                            "}");
+}
+
+TEST_CASE("a request_id on a query is a bad request", "[shared]") {
+    require_bad_request(R"({"command":"query","query":"SELECT 1","request_id":"a"})");
+}
+
+TEST_CASE("an exec error response carries its outcome, and its index when committed", "[shared]") {
+    auto body = [](const HttpResponse& res) { return json::parse(res.body()).as_object(); };
+    HttpResponse not_applied =
+        exec_error_response(ErrorKind::bad_request, "no such table: t", ExecOutcome::not_applied);
+    CHECK(not_applied.result_int() == 400);
+    CHECK(body(not_applied).at("outcome") == "not_applied");
+    CHECK(body(not_applied).at("ok") == false);
+    CHECK(body(not_applied).at("error") == "no such table: t");
+    CHECK_FALSE(body(not_applied).contains("index"));
+
+    HttpResponse committed =
+        exec_error_response(Error(ErrorKind::timeout, "not acked"), ExecOutcome::committed, 7);
+    CHECK(committed.result_int() == 504);
+    CHECK(body(committed).at("outcome") == "committed");
+    CHECK(body(committed).at("index") == 7);
+
+    CHECK(body(with_exec_outcome(error_response(ErrorKind::unavailable, "gone"),
+                                 ExecOutcome::unknown))
+              .at("outcome") == "unknown");
+    for (ExecOutcome o : {ExecOutcome::not_applied, ExecOutcome::committed, ExecOutcome::unknown})
+        CHECK(parse_exec_outcome(exec_outcome_name(o)) == o);
+    CHECK_FALSE(parse_exec_outcome("applied"));
 }
