@@ -154,6 +154,15 @@ void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond r
                     " has begun): the write was not applied; send it again",
                 not_applied));
         }
+        // And one that forwards from an earlier term has not yet followed this master:
+        // it learns the term on its stream and sends the write again.
+        if (theirs < term_)
+            return respond(exec_error_response(ErrorKind::unavailable,
+                                               "the forwarding node is still in term " +
+                                                   std::to_string(theirs) + ", this master's is " +
+                                                   std::to_string(term_) +
+                                                   ": the write was not applied; send it again",
+                                               not_applied));
     }
     AckMode mode = req.ack.value_or(node_.config.default_ack);
     auto timeout = std::chrono::milliseconds(node_.config.ack_timeout_ms);

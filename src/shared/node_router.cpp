@@ -77,6 +77,16 @@ std::string NodeRouter::node_peer_problem(const PeerInfo& peer) const {
            "--tls-ca (mutual TLS)";
 }
 
+namespace {
+// An error the router answers itself on POST / ran nothing: it says so, as the role's
+// own errors do ("outcome", docs/API.md), so a client knows a write may be sent again.
+HttpResponse refusal(const HttpRequest& req, HttpResponse res) {
+    std::string_view target = req.target();
+    if (req.method() != http::verb::post || target.substr(0, target.find('?')) != "/") return res;
+    return with_exec_outcome(std::move(res), ExecOutcome::not_applied);
+}
+}  // namespace
+
 void NodeRouter::handle(HttpRequest req, PeerInfo peer, Admission admission, Respond original) {
     in_flight_->fetch_add(1);
     Respond respond = [counter = in_flight_, responses = responses_,
@@ -95,7 +105,7 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Admission admission, Res
     try {
         route(req, peer, static_cast<Role>(admission.grant), respond);
     } catch (const Error& e) {
-        answer(error_response(e));
+        answer(refusal(req, error_response(e)));
     } catch (const std::exception& e) {
         spdlog::error("request failed unexpectedly: {}", e.what());
         answer(error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
@@ -130,7 +140,7 @@ std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers
     try {
         admission.grant = static_cast<int>(check_credentials(headers, peer));
     } catch (const Error& e) {
-        return error_response(e);
+        return refusal(headers, error_response(e));
     }
     return std::nullopt;
 }

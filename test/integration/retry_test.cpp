@@ -77,8 +77,47 @@ TEST_CASE("a request_id of the wrong shape is refused with 400 and not applied",
             c.exec(*via, kInsert, json::array{"x", 1}, {{"request_id", std::string(129, 'x')}});
         INFO(r.describe());
         CHECK(r.status == 400);
+        CHECK(field(r, "outcome") == "not_applied");
     }
     CHECK(count(c, c.master(), "x") == 0);
+}
+
+TEST_CASE("a write the router refuses before any role sees it says it was not applied",
+          "[integration][retry]") {
+    Cluster c;
+    c.exec_ok(c.master(), kTable);
+    for (Node* via : {&c.master(), &c.replica(1)}) {
+        NodeClient client(via->url());
+        Response bad = client.post(json::value("not an object"));
+        INFO(bad.describe());
+        CHECK(bad.status == 400);
+        CHECK(field(bad, "outcome") == "not_applied");
+        // A forged node-to-node claim: refused on the headers, before the body is read.
+        Response forged = client.post(
+            json::object{{"command", "exec"}, {"query", "INSERT INTO kv VALUES ('f', 1)"}},
+            {{"X-Sqlrep-Token", "wrong"}});
+        INFO(forged.describe());
+        CHECK(forged.status == 403);
+        CHECK(field(forged, "outcome") == "not_applied");
+    }
+    CHECK(count(c, c.master(), "f") == 0);
+}
+
+TEST_CASE("the master refuses a write forwarded from an earlier term, unapplied",
+          "[integration][retry]") {
+    Cluster c;
+    c.exec_ok(c.master(), kTable);
+    NodeClient client(c.master().url());
+    Response r = client.post(
+        json::object{{"command", "exec"}, {"query", "INSERT INTO kv VALUES ('old', 1)"}},
+        {{"X-Sqlrep-Token", c.token()}, {"X-Sqlrep-Forwarded-By", "1"}, {"X-Sqlrep-Term", "0"}});
+    INFO(r.describe());
+    CHECK(r.status == 503);
+    CHECK(field(r, "outcome") == "not_applied");
+    CHECK(r.error().find("term 0") != std::string::npos);
+    CHECK(count(c, c.master(), "old") == 0);
+    // The replicas, which follow this master's term, forward as usual.
+    CHECK(c.exec(c.replica(1), kInsert, json::array{"new", 1}).ok());
 }
 
 TEST_CASE("failed writes say whether they were not applied, committed at an index, or unknown",
