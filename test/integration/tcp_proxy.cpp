@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -143,6 +144,136 @@ void TcpProxy::relay(int client_fd) {
         linger hard{1, 0};
         ::setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
         ::setsockopt(target_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    ::close(client_fd);
+    ::close(target_fd);
+}
+
+// ---------------------------------------------------------------------------------------
+// LinkProxy
+
+namespace {
+constexpr int kLinkPollMs = 50;
+
+// An abortive close (RST), as when a link dies.
+void reset_and_close(int fd) {
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(fd);
+}
+}  // namespace
+
+LinkProxy::LinkProxy(uint16_t target_port) : target_port_(target_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0)
+        throw std::runtime_error(std::string("link proxy socket: ") + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr = loopback(0);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 128) != 0) {
+        std::string err = std::strerror(errno);
+        ::close(listen_fd_);
+        throw std::runtime_error("link proxy bind/listen: " + err);
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+LinkProxy::~LinkProxy() {
+    stop_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    std::vector<Worker> workers;
+    {
+        std::lock_guard lock(mutex_);
+        workers.swap(workers_);
+    }
+    for (auto& w : workers)
+        if (w.thread.joinable()) w.thread.join();
+    ::close(listen_fd_);
+}
+
+std::string LinkProxy::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+void LinkProxy::cut() {
+    cut_ = true;
+    ++cuts_;
+}
+
+void LinkProxy::heal() { cut_ = false; }
+
+void LinkProxy::reap_finished() {
+    std::lock_guard lock(mutex_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+        if (it->done->load()) {
+            it->thread.join();
+            it = workers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void LinkProxy::accept_loop() {
+    while (!stop_) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        int r = ::poll(&p, 1, kLinkPollMs);
+        reap_finished();
+        if (r <= 0) continue;
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        const uint64_t born = cuts_.load();  // before cut_: a cut() in between ends it
+        const bool silent = cut_.load();
+        std::lock_guard lock(mutex_);
+        workers_.push_back({std::thread([this, fd, done, silent, born] {
+                                if (silent)
+                                    hold(fd);
+                                else
+                                    relay(fd, born);
+                                *done = true;
+                            }),
+                            done});
+    }
+}
+
+// A connection accepted while cut: never answered; closed at heal() or shutdown.
+void LinkProxy::hold(int client_fd) {
+    while (!stop_ && cut_) std::this_thread::sleep_for(std::chrono::milliseconds(kLinkPollMs));
+    reset_and_close(client_fd);
+}
+
+void LinkProxy::relay(int client_fd, uint64_t born) {
+    int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = loopback(target_port_);
+    if (target_fd < 0 ||
+        ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (target_fd >= 0) ::close(target_fd);
+        ::close(client_fd);
+        return;
+    }
+    std::vector<char> buf(64 * 1024);
+    bool open = true;
+    while (open && !stop_ && cuts_.load() == born) {
+        pollfd p[2] = {{client_fd, POLLIN, 0}, {target_fd, POLLIN, 0}};
+        int r = ::poll(p, 2, kLinkPollMs);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0 || cuts_.load() != born) continue;
+        for (int i = 0; i < 2 && open; ++i) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int from = i == 0 ? client_fd : target_fd;
+            int to = i == 0 ? target_fd : client_fd;
+            ssize_t n = ::recv(from, buf.data(), buf.size(), 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || !send_all(to, buf.data(), static_cast<std::size_t>(n))) open = false;
+        }
+    }
+    if (cuts_.load() != born) {
+        reset_and_close(client_fd);
+        reset_and_close(target_fd);
+        return;
     }
     ::close(client_fd);
     ::close(target_fd);

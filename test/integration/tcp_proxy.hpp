@@ -1,5 +1,8 @@
 #pragma once
-// A small TCP proxy for tests: listens on 127.0.0.1 (a free port) and relays every
+// TCP relays for tests, on 127.0.0.1: TcpProxy tears one transfer, LinkProxy (below) cuts
+// and heals a link.
+//
+// TcpProxy: listens on 127.0.0.1 (a free port) and relays every
 // accepted connection to 127.0.0.1:<target_port>. It can cut one connection once it has
 // relayed a given number of bytes from the target back to the client (a torn transfer);
 // after that one cut it passes everything through.
@@ -10,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,6 +56,51 @@ class TcpProxy {
     std::thread acceptor_;
     std::mutex mutex_;
     std::vector<std::thread> relays_;  // guarded by mutex_
+};
+
+// A TCP relay from a free 127.0.0.1 port to 127.0.0.1:<target_port> that a test can cut
+// and heal: a network partition on loopback. cut() resets every open connection and
+// leaves the ones accepted while cut silent (never relayed, so a client times out as
+// across a dead link) until heal(), which closes them; later connections pass again.
+//
+// Thread contract: its own accept thread and one thread per connection; every public
+// member may be called from any thread. The destructor closes every socket and joins
+// every thread (bounded: they poll with a short timeout).
+class LinkProxy {
+  public:
+    explicit LinkProxy(uint16_t target_port);
+    ~LinkProxy();
+    LinkProxy(const LinkProxy&) = delete;
+    LinkProxy& operator=(const LinkProxy&) = delete;
+
+    uint16_t port() const { return port_; }
+    std::string url() const;  // http://127.0.0.1:<port>
+
+    void cut();
+    void heal();
+    bool is_cut() const { return cut_.load(); }
+
+  private:
+    void accept_loop();
+    void relay(int client_fd, uint64_t born);
+    void hold(int client_fd);
+    void reap_finished();
+
+    // fixed after construction
+    uint16_t target_port_;
+    uint16_t port_ = 0;
+    int listen_fd_ = -1;
+
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> cut_{false};
+    std::atomic<uint64_t> cuts_{0};  // bumped by cut(): connections older than it end
+    std::thread acceptor_;
+    struct Worker {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex mutex_;
+    std::vector<Worker> workers_;  // guarded by mutex_
 };
 
 }  // namespace sqlrep::test
