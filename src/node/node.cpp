@@ -83,7 +83,7 @@ Node::Node(NodeConfig config, bool start_as_master)
             locate_master();
             ClusterState::Master known = cluster_.master();
             if (known.id >= 0 && known.id != cluster_.self_id() && known.term >= cluster_.term())
-                become_replica();  // a failover happened while this node was away
+                become_replica(/*was_master=*/true);  // a failover happened meanwhile
             else
                 become_master(cluster_.term());
         } else {
@@ -91,7 +91,9 @@ Node::Node(NodeConfig config, bool start_as_master)
             // without it.
             if (!config_.master_url.empty() && !start_as_master_ && !elector_)
                 cluster_.set_master(0, config_.master_url, 0);
-            become_replica();
+            // A node started as `master` (with etcd, the election decides) may hold
+            // writes of its last run that no one acknowledged.
+            become_replica(/*was_master=*/start_as_master_);
         }
         started.set_value();
     });
@@ -168,13 +170,15 @@ void Node::become_master(int64_t term) {
                  applied_.value());
 }
 
-void Node::become_replica() {
+void Node::become_replica(bool was_master) {
+    was_master = was_master || is_master();
     if (role_) {
         role_->stop();
         retired_.push_back(role_);
         role_ = nullptr;
     }
-    set_role(std::make_shared<replica::ReplicaRole>(services_, [this] { on_master_lost(); }));
+    set_role(std::make_shared<replica::ReplicaRole>(
+        services_, [this] { on_master_lost(); }, was_master));
 }
 
 std::pair<int64_t, int64_t> Node::position() const {
@@ -412,6 +416,11 @@ void Node::take_master_role(int64_t term, std::function<void(bool)> done) {
     });
 }
 
-std::string Node::why_not_lead() const { return router_.role()->local_read_refusal(); }
+std::string Node::why_not_lead() const {
+    // Only divergence disqualifies: a node that stepped down and has not been checked yet
+    // may still be the one holding the most (its ranking decides that).
+    auto* replica = dynamic_cast<replica::ReplicaRole*>(router_.role());
+    return replica && replica->diverged() ? replica->local_read_refusal() : "";
+}
 
 }  // namespace sqlrep

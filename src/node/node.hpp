@@ -75,7 +75,9 @@ class Node : public ClusterControl {
   private:
     // Control thread only.
     void become_master(int64_t term);
-    void become_replica();
+    // `was_master`: this node may have been master before (it is, now, unless it just
+    // started), so it serves no read until the new master has checked its log.
+    void become_replica(bool was_master = false);
     void set_role(std::shared_ptr<NodeRole> role);
     void locate_master();
     // Why promoting this node could lose acknowledged writes, or "" when it cannot.

@@ -52,8 +52,9 @@ std::string with_request_id(std::string body, const std::string& id) {
 
 }  // namespace
 
-ReplicaRole::ReplicaRole(const NodeServices& node, std::function<void()> master_lost)
-    : node_(node) {
+ReplicaRole::ReplicaRole(const NodeServices& node, std::function<void()> master_lost,
+                         bool was_master)
+    : node_(node), unchecked_(was_master) {
     auto writer = std::make_unique<Connection>(node.config.database_path(),
                                                Connection::Mode::writer, node.config.sync);
     writer->checkpoint_in_background();
@@ -155,7 +156,18 @@ void ReplicaRole::serve_strong_read(ClientRequest, const HttpRequest& raw, Respo
 // A diverged replica's rows are not the master's: no read is answered from them until a
 // snapshot has replaced them (the follower then says following again).
 std::string ReplicaRole::local_read_refusal() {
-    if (follower_->state() != FollowerState::diverged) return "";
+    FollowerState state = follower_->state();
+    // A node that was master until now may hold writes the new master never had: it
+    // serves no read until the new master has seen its log (it follows) or replaced it.
+    if (unchecked_.load()) {
+        if (state != FollowerState::following)
+            return "this node was master until just now and may hold writes that were never "
+                   "acknowledged; it serves reads once the new master has checked its log. Read "
+                   "from " +
+                   node_.cluster.master_url() + " or another replica";
+        unchecked_ = false;
+    }
+    if (state != FollowerState::diverged) return "";
     return "this replica has diverged from the master and serves no reads until it has "
            "resynced: " +
            follower_->last_error() + "; read from " + node_.cluster.master_url() +

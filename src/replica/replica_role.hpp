@@ -24,7 +24,10 @@ class ReplicaRole : public NodeRole {
     // Opens the node's database for writing and starts following the master the
     // cluster state names. `master_lost()` runs (on the follower's thread) when that
     // master cannot be followed: unreachable, or of an older term than ours.
-    ReplicaRole(const NodeServices& node, std::function<void()> master_lost);
+    // `was_master`: the node stepped down to this role, so its log may end in entries
+    // no one acknowledged; it serves no read until the new master has checked it.
+    ReplicaRole(const NodeServices& node, std::function<void()> master_lost,
+                bool was_master = false);
     ~ReplicaRole() override;
 
     const char* name() const override { return "replica"; }
@@ -34,6 +37,9 @@ class ReplicaRole : public NodeRole {
     std::string not_ready_reason() override;
     std::string local_read_refusal() override;
     void stop() override;
+
+    // Whether this node's data has diverged from the master's (until a snapshot is in).
+    bool diverged() const { return follower_->state() == FollowerState::diverged; }
 
     // The term of the last entry this node holds (any thread).
     int64_t last_term() const { return applier_->term(); }
@@ -46,6 +52,7 @@ class ReplicaRole : public NodeRole {
     std::unique_ptr<StreamFollower> follower_;
     std::unique_ptr<WriteForwarder> forwarder_;
     std::atomic<bool> stopped_{false};
+    std::atomic<bool> unchecked_;  // stepped down, not yet following the new master
 };
 
 }  // namespace sqlrep::replica
