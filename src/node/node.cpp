@@ -74,30 +74,44 @@ Node::Node(NodeConfig config, bool start_as_master)
         services_.fence_reason = [this] { return elector_->fence_reason(); };
     }
 
-    // The first role. With etcd every node starts as a replica and the election decides;
-    // without, the command line does, unless the peers know a later master.
     std::promise<void> started;
-    run_on_control([&] {
-        if (start_as_master_ && config_.etcd.empty()) {
-            cluster_.raise_term(std::max<int64_t>(cluster_.term(), 1));
-            locate_master();
-            ClusterState::Master known = cluster_.master();
-            if (known.id >= 0 && known.id != cluster_.self_id() && known.term >= cluster_.term())
-                become_replica(/*was_master=*/true);  // a failover happened meanwhile
-            else
-                become_master(cluster_.term());
-        } else {
-            // With etcd the key says where the master is; --master is only a first guess
-            // without it.
-            if (!config_.master_url.empty() && !start_as_master_ && !elector_)
-                cluster_.set_master(0, config_.master_url, 0);
-            // A node started as `master` (with etcd, the election decides) may hold
-            // writes of its last run that no one acknowledged.
-            become_replica(/*was_master=*/start_as_master_);
+    net::post(control_, [&] {
+        try {
+            start_first_role();
+            started.set_value();
+        } catch (...) {
+            started.set_exception(std::current_exception());  // the node does not start
         }
-        started.set_value();
     });
-    started.get_future().get();
+    try {
+        started.get_future().get();
+    } catch (...) {
+        control_work_.reset();
+        control_thread_.join();  // a constructor that throws runs no destructor
+        throw;
+    }
+}
+
+// The first role. With etcd every node starts as a replica and the election decides;
+// without, the command line does, unless the peers know a later master. Control thread.
+void Node::start_first_role() {
+    if (start_as_master_ && config_.etcd.empty()) {
+        cluster_.raise_term(std::max<int64_t>(cluster_.term(), 1));
+        locate_master();
+        ClusterState::Master known = cluster_.master();
+        if (known.id >= 0 && known.id != cluster_.self_id() && known.term >= cluster_.term())
+            become_replica(/*was_master=*/true);  // a failover happened meanwhile
+        else
+            become_master(cluster_.term());
+    } else {
+        // With etcd the key says where the master is; --master is only a first guess
+        // without it.
+        if (!config_.master_url.empty() && !start_as_master_ && !elector_)
+            cluster_.set_master(0, config_.master_url, 0);
+        // A node started as `master` (with etcd, the election decides) may hold
+        // writes of its last run that no one acknowledged.
+        become_replica(/*was_master=*/start_as_master_);
+    }
 }
 
 Node::~Node() {

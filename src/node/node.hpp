@@ -74,6 +74,7 @@ class Node : public ClusterControl {
 
   private:
     // Control thread only.
+    void start_first_role();
     void become_master(int64_t term);
     // `was_master`: this node may have been master before (it is, now, unless it just
     // started), so it serves no read until the new master has checked its log.
