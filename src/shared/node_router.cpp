@@ -121,8 +121,9 @@ Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer)
     std::string_view path = target.substr(0, target.find('?'));
 
     // Node-to-node headers are credentials: a request that shows one must prove it.
-    bool claims_cluster =
-        req.find(kTokenHeader) != req.end() || req.find(kForwardedHeader) != req.end();
+    bool claims_cluster = req.find(kTokenHeader) != req.end() ||
+                          req.find(kForwardedHeader) != req.end() ||
+                          req.find(kTermHeader) != req.end();
     if (claims_cluster && !has_cluster_token(req))
         throw Error(ErrorKind::forbidden,
                     "node-to-node requests need the right cluster token (X-Sqlrep-Token)");
@@ -279,8 +280,11 @@ void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role rol
     std::optional<int64_t> id = integer("id");
     std::optional<int64_t> term = integer("term");
     const json::value* url = body.if_contains("url");
-    if (!id || !term || *term < 1 || url == nullptr || !url->is_string())
-        throw Error(ErrorKind::bad_request, "announce takes {\"id\", \"url\", \"term\"}");
+    if (!id || *id < 0 || *id > config_.num_replicas || !term || *term < 1 || url == nullptr ||
+        !url->is_string())
+        throw Error(ErrorKind::bad_request, "announce takes {\"id\": 0.." +
+                                                std::to_string(config_.num_replicas) +
+                                                ", \"url\", \"term\": 1 or more}");
     control_->announce(static_cast<int>(*id), std::string(url->get_string()), *term,
                        std::move(respond));
 }

@@ -237,6 +237,23 @@ TEST_CASE("a client's forged replicated flag sent to a replica gets 403 and chan
     }
 }
 
+TEST_CASE("a client's forged term header gets 403 and the master stays master",
+          "[integration][security]") {
+    Cluster c;
+    c.exec_ok(c.master(), "CREATE TABLE f (v TEXT)");
+    json::object body{{"command", "exec"}, {"query", "INSERT INTO f VALUES ('forged')"}};
+    for (Node* node : c.nodes()) {
+        // A later term from a node would make the master step down: only nodes may say it.
+        check_json_error(NodeClient(node->url()).post(body, {{"X-Sqlrep-Term", "99"}}), 403);
+    }
+    json::object s = c.status(c.master());
+    INFO(json::serialize(s));
+    CHECK(s.at("role") == json::value("master"));
+    CHECK(s.at("term") == json::value(1));
+    c.exec_ok(c.replica(1), "INSERT INTO f VALUES ('still the same master')");
+    CHECK(count_rows(c, c.master(), "f") == 1);
+}
+
 TEST_CASE("a client that trickles its headers or idles is cut off at --header-timeout-ms",
           "[integration][security]") {
     ClusterOptions options;
