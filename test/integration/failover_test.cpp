@@ -119,6 +119,15 @@ void check_acked_present(Cluster& c, Node& node, const std::vector<Acked>& acked
     CHECK(wrong == 0);
 }
 
+// The end of every failover test: every node has caught up with `master`, holds every
+// write the writers were told succeeded, and has the same checksums as `master`.
+void check_converged(Cluster& c, Node& master, const std::vector<AckedWriter*>& writers) {
+    c.wait_converged(kApplyTimeout, &master);
+    std::vector<Acked> acked = acked_rows(writers);
+    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
+    c.check_same_checksums(&master);
+}
+
 // Catch checks: no writer got an answer a down, paused or leaderless node never gives.
 void check_no_unexpected(const std::vector<AckedWriter*>& writers) {
     for (auto* w : writers) {
@@ -377,10 +386,7 @@ TEST_CASE(
     CHECK(num(s0, "master_id") == 1);
     CHECK(c.find_master() == 1);
 
-    c.wait_converged(kApplyTimeout, &c.replica(1));
-    auto acked = acked_rows(writers.all);
-    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
-    c.check_same_checksums(&c.replica(1));
+    check_converged(c, c.replica(1), writers.all);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,10 +443,7 @@ void kill_master_rounds(uint64_t first_seed, int rounds) {
     std::cout << "failover: times to the first write after SIGKILL (ms):" << times << "\n";
 
     CHECK(c.find_master() == master);
-    c.wait_converged(kApplyTimeout, &c.node(master));
-    auto acked = acked_rows(writers.all);
-    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
-    c.check_same_checksums(&c.node(master));
+    check_converged(c, c.node(master), writers.all);
 }
 
 }  // namespace
@@ -511,10 +514,7 @@ TEST_CASE(
     INFO("old master /status: " << json::serialize(s));
     CHECK(num(s, "term") >= new_term);
     CHECK(c.find_master() == next);
-    c.wait_converged(kApplyTimeout, &c.node(next));
-    auto acked = acked_rows(writers.all);
-    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
-    c.check_same_checksums(&c.node(next));
+    check_converged(c, c.node(next), writers.all);
 }
 
 TEST_CASE(
@@ -572,10 +572,7 @@ TEST_CASE(
     std::cout << "failover: etcd cut " << describe_outcomes(writers.all) << "\n";
     CHECK(c.find_master() == next);
     c.wait_following(old, next, 10s);
-    c.wait_converged(kApplyTimeout, &c.node(next));
-    auto acked = acked_rows(writers.all);
-    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
-    c.check_same_checksums(&c.node(next));
+    check_converged(c, c.node(next), writers.all);
 }
 
 TEST_CASE(
@@ -625,8 +622,5 @@ TEST_CASE(
     for (auto* w : writers.all) wait_for_acks({w}, w->acked_count() + 5, 20s);
     writers.finish();
     std::cout << "failover: peer cut " << describe_outcomes(writers.all) << "\n";
-    c.wait_converged(kApplyTimeout, &c.node(old));
-    auto acked = acked_rows(writers.all);
-    for (Node* node : c.nodes()) check_acked_present(c, *node, acked);
-    c.check_same_checksums(&c.node(old));
+    check_converged(c, c.node(old), writers.all);
 }

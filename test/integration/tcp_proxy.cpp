@@ -16,7 +16,8 @@ namespace sqlrep::test {
 
 namespace {
 
-constexpr int kPollMs = 100;
+// How long a proxy thread waits before it looks at its stop and cut flags again.
+constexpr int kPollMs = 50;
 
 sockaddr_in loopback(uint16_t port) {
     sockaddr_in addr{};
@@ -38,24 +39,45 @@ bool send_all(int fd, const char* data, std::size_t size) {
     return true;
 }
 
-}  // namespace
-
-TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0)
-        throw std::runtime_error(std::string("proxy socket: ") + std::strerror(errno));
+// A listening socket on a free 127.0.0.1 port, which it stores in `port`.
+int listen_on_loopback(uint16_t& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(std::string("proxy socket: ") + std::strerror(errno));
     int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr = loopback(0);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd, 128) != 0) {
         std::string err = std::strerror(errno);
-        ::close(listen_fd_);
+        ::close(fd);
         throw std::runtime_error("proxy bind/listen: " + err);
     }
     socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    return fd;
+}
+
+// A connection to 127.0.0.1:`port`, or -1.
+int connect_to_loopback(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = loopback(port);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    if (fd >= 0) ::close(fd);
+    return -1;
+}
+
+// An abortive close (RST), as when a link dies.
+void reset_and_close(int fd) {
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(fd);
+}
+
+}  // namespace
+
+TcpProxy::TcpProxy(uint16_t target_port) : target_port_(target_port) {
+    listen_fd_ = listen_on_loopback(port_);
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -90,11 +112,8 @@ void TcpProxy::accept_loop() {
 }
 
 void TcpProxy::relay(int client_fd) {
-    int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = loopback(target_port_);
-    if (target_fd < 0 ||
-        ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        if (target_fd >= 0) ::close(target_fd);
+    int target_fd = connect_to_loopback(target_port_);
+    if (target_fd < 0) {
         ::close(client_fd);
         return;
     }
@@ -140,10 +159,9 @@ void TcpProxy::relay(int client_fd) {
         }
     }
     if (cut) {
-        // An abortive close (RST) on both sides, as when a link dies.
-        linger hard{1, 0};
-        ::setsockopt(client_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-        ::setsockopt(target_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        reset_and_close(client_fd);
+        reset_and_close(target_fd);
+        return;
     }
     ::close(client_fd);
     ::close(target_fd);
@@ -152,33 +170,8 @@ void TcpProxy::relay(int client_fd) {
 // ---------------------------------------------------------------------------------------
 // LinkProxy
 
-namespace {
-constexpr int kLinkPollMs = 50;
-
-// An abortive close (RST), as when a link dies.
-void reset_and_close(int fd) {
-    linger hard{1, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-    ::close(fd);
-}
-}  // namespace
-
 LinkProxy::LinkProxy(uint16_t target_port) : target_port_(target_port) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0)
-        throw std::runtime_error(std::string("link proxy socket: ") + std::strerror(errno));
-    int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr = loopback(0);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 128) != 0) {
-        std::string err = std::strerror(errno);
-        ::close(listen_fd_);
-        throw std::runtime_error("link proxy bind/listen: " + err);
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = listen_on_loopback(port_);
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -219,7 +212,7 @@ void LinkProxy::reap_finished() {
 void LinkProxy::accept_loop() {
     while (!stop_) {
         pollfd p{listen_fd_, POLLIN, 0};
-        int r = ::poll(&p, 1, kLinkPollMs);
+        int r = ::poll(&p, 1, kPollMs);
         reap_finished();
         if (r <= 0) continue;
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -241,16 +234,13 @@ void LinkProxy::accept_loop() {
 
 // A connection accepted while cut: never answered; closed at heal() or shutdown.
 void LinkProxy::hold(int client_fd) {
-    while (!stop_ && cut_) std::this_thread::sleep_for(std::chrono::milliseconds(kLinkPollMs));
+    while (!stop_ && cut_) std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
     reset_and_close(client_fd);
 }
 
 void LinkProxy::relay(int client_fd, uint64_t born) {
-    int target_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = loopback(target_port_);
-    if (target_fd < 0 ||
-        ::connect(target_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        if (target_fd >= 0) ::close(target_fd);
+    int target_fd = connect_to_loopback(target_port_);
+    if (target_fd < 0) {
         ::close(client_fd);
         return;
     }
@@ -258,7 +248,7 @@ void LinkProxy::relay(int client_fd, uint64_t born) {
     bool open = true;
     while (open && !stop_ && cuts_.load() == born) {
         pollfd p[2] = {{client_fd, POLLIN, 0}, {target_fd, POLLIN, 0}};
-        int r = ::poll(p, 2, kLinkPollMs);
+        int r = ::poll(p, 2, kPollMs);
         if (r < 0 && errno != EINTR) break;
         if (r <= 0 || cuts_.load() != born) continue;
         for (int i = 0; i < 2 && open; ++i) {
