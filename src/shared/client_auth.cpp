@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "shared/base64.hpp"
 #include "shared/error.hpp"
 #include "shared/net.hpp"
 #include "shared/sql_executor.hpp"

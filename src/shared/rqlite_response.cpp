@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "shared/base64.hpp"
 #include "shared/sql_executor.hpp"
 
 namespace sqlrep {

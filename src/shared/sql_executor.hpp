@@ -53,9 +53,4 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
 // Throws Error(forbidden) for statements the policy refuses.
 bool contains_privileged(Connection& conn, const std::vector<SqlStatement>& unit);
 
-// JSON <-> SQLite value conversions, exposed for the tools and tests.
-// A blob is {"blob": "<base64>"}.
-std::string base64_encode(const std::string& bytes);
-std::string base64_decode(const std::string& text);  // throws Error(bad_request)
-
 }  // namespace sqlrep

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/base64.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/sql_executor.hpp"

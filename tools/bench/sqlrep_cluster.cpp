@@ -11,18 +11,18 @@
 
 namespace sqlrep::bench {
 
-namespace {
-
-using namespace std::chrono_literals;
-constexpr auto kReadyTimeout = 60s;
-
-std::string random_token() {
+std::string random_cluster_token() {
     std::random_device random;
     std::string token;
     const char* hex = "0123456789abcdef";
     for (int i = 0; i < 64; ++i) token += hex[random() % 16];
     return token;
 }
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kReadyTimeout = 60s;
 
 std::string url_for(uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
 
@@ -40,7 +40,7 @@ std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch) 
     std::unique_ptr<SqlrepCluster> cluster(new SqlrepCluster);
     cluster->dir_ = std::make_unique<ScratchDir>("bench-" + launch.name);
     const std::string data_dir = cluster->dir_->sub("data", true);
-    const std::string token = random_token();
+    const std::string token = random_cluster_token();
     const std::string n = std::to_string(launch.replicas);
     auto ports = free_ports(1 + launch.replicas);
     auto common = [&](uint16_t port) {

@@ -19,6 +19,9 @@
 
 namespace sqlrep::bench {
 
+// A fresh --cluster-token for the nodes bench starts (64 hex digits).
+std::string random_cluster_token();
+
 struct SqlrepLaunch {
     std::string bin_dir;  // where `master` and `replica` are
     int replicas = 2;     // 0: a lone master (`master 0`)

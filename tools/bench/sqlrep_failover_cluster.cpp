@@ -1,12 +1,12 @@
 #include "sqlrep_failover_cluster.hpp"
 
-#include <random>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "interrupt.hpp"
 #include "shared/http_client.hpp"
+#include "sqlrep_cluster.hpp"
 #include "workload.hpp"
 
 namespace sqlrep::bench {
@@ -15,14 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr int kNodes = 3;
-
-std::string random_token() {
-    std::random_device random;
-    std::string token;
-    const char* hex = "0123456789abcdef";
-    for (int i = 0; i < 64; ++i) token += hex[random() % 16];
-    return token;
-}
 
 std::string string_field(const json::object& o, const char* name) {
     const json::value* v = o.if_contains(name);
@@ -52,7 +44,7 @@ std::unique_ptr<SqlrepFailoverCluster> SqlrepFailoverCluster::start(const std::s
     cluster->etcd_ = EtcdMember::start();
     cluster->dir_ = std::make_unique<ScratchDir>("bench-failover");
     const std::string data_dir = cluster->dir_->sub("data", true);
-    const std::string token = random_token();
+    const std::string token = random_cluster_token();
     auto ports = free_ports(kNodes);
     std::string peers;
     for (int i = 0; i < kNodes; ++i) {
