@@ -22,6 +22,20 @@ constexpr int64_t kMaxTrim = 50000;
 // without "results".
 constexpr std::size_t kMaxRememberedResults = 1024;
 
+// Whether `results` fit kMaxRememberedResults. Every forwarded write has an id, so this
+// runs on the writer thread for most writes: a statement's result without rows (two
+// integers) is counted, not serialized; only RETURNING rows are.
+bool small_enough_to_remember(const json::array& results) {
+    constexpr std::size_t kPlainResult = 64;  // {"rows_affected":..,"last_insert_id":..}
+    if (results.size() * kPlainResult <= kMaxRememberedResults) {
+        bool plain = std::all_of(results.begin(), results.end(), [](const json::value& r) {
+            return r.is_object() && !r.get_object().contains("rows");
+        });
+        if (plain) return true;
+    }
+    return json::serialize(results).size() <= kMaxRememberedResults;
+}
+
 }  // namespace
 
 Sequencer::Sequencer(std::unique_ptr<Connection> writer, int64_t term,
@@ -227,7 +241,7 @@ void Sequencer::remember(const std::string& request_id, const WriteOutcome& outc
     WriteOutcome& kept = it->second;
     kept.error.reset();
     kept.duplicate = false;
-    if (kept.results_known && json::serialize(kept.result.results).size() > kMaxRememberedResults) {
+    if (kept.results_known && !small_enough_to_remember(kept.result.results)) {
         kept.result.results.clear();
         kept.results_known = false;
     }
