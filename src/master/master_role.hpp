@@ -33,8 +33,6 @@ class MasterRole : public NodeRole {
     void take_upgrade(ByteStream stream, HttpRequest req) override;
     void stop() override;
 
-    int64_t term() const { return term_; }
-
     // For a handover: takes no more writes (those queued fail, never applied) and
     // returns the last committed index. The streams keep going, so replicas catch up.
     int64_t stop_writes(const std::string& reason);

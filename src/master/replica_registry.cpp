@@ -13,30 +13,31 @@ ReplicaRegistry::ReplicaRegistry(net::io_context& ioc, int num_replicas, int sel
         if (id != self_id) replicas_.push_back(Replica{id, "", 0, {}, false});
 }
 
-bool ReplicaRegistry::is_replica(int id) const {
+bool ReplicaRegistry::is_replica(int id) const { return find(id) != nullptr; }
+
+const ReplicaRegistry::Replica* ReplicaRegistry::find(int id) const {
     for (const auto& r : replicas_)
-        if (r.id == id) return true;
-    return false;
+        if (r.id == id) return &r;
+    return nullptr;
 }
 
 ReplicaRegistry::Replica& ReplicaRegistry::replica_locked(int id) {
+    // Only the registry's own members get here, with ids a stream was accepted for.
     for (auto& r : replicas_)
         if (r.id == id) return r;
     throw Error(ErrorKind::bad_request, "no replica " + std::to_string(id));
 }
 
-const ReplicaRegistry::Replica& ReplicaRegistry::replica_locked(int id) const {
-    return const_cast<ReplicaRegistry*>(this)->replica_locked(id);
-}
-
 int64_t ReplicaRegistry::acked(int id) const {
     std::lock_guard lock(mutex_);
-    return is_replica(id) ? replica_locked(id).acked : 0;
+    const Replica* r = find(id);
+    return r ? r->acked : 0;
 }
 
 std::string ReplicaRegistry::url(int id) const {
     std::lock_guard lock(mutex_);
-    return is_replica(id) ? replica_locked(id).url : "";
+    const Replica* r = find(id);
+    return r ? r->url : "";
 }
 
 int ReplicaRegistry::replicas_needed(AckMode mode) const {

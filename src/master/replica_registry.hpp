@@ -99,8 +99,10 @@ class ReplicaRegistry {
 
     net::io_context& ioc_;
     mutable std::mutex mutex_;
+    // The replica with `id`: the set of ids is fixed at construction, so finding one
+    // needs no lock; its fields do.
+    const Replica* find(int id) const;
     Replica& replica_locked(int id);
-    const Replica& replica_locked(int id) const;
 
     std::vector<Replica> replicas_;  // in id order, without the master; guarded by mutex_
     uint64_t epoch_ = 0;             // retractions so far; guarded by mutex_

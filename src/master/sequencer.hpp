@@ -99,8 +99,6 @@ class Sequencer {
     // The oldest entry still in the log (any thread).
     int64_t log_first_index() const { return first_index_.load(); }
 
-    int64_t term() const { return term_; }
-
   private:
     struct Pending {
         std::vector<SqlStatement> statements;

@@ -132,10 +132,7 @@ void Elector::lead() {
 void Elector::follow_or_elect() {
     std::optional<MasterHolder> holder = lease_.current();
     if (node_.is_master()) return claim(holder);
-    if (!holder) {
-        elect();
-        return;
-    }
+    if (!holder) return elect();
     const MasterRecord& record = holder->record;
     if (record.id == node_.cluster().self_id()) {
         // Held by this node's previous run: wait for its lease to expire.
@@ -148,12 +145,12 @@ void Elector::follow_or_elect() {
         node_.on_newer_term(record.term, static_cast<int>(record.id), record.url);
 }
 
-bool Elector::elect() {
+void Elector::elect() {
     ClusterState& cluster = node_.cluster();
     const NodeConfig& config = node_.config();
     if (!node_.may_lead()) {
         cluster.set_election("not a candidate: " + node_.why_not_lead(), true);
-        return false;
+        return;
     }
     std::vector<PeerStatus> peers = node_.poll_peers(std::chrono::milliseconds(500));
     auto [last_term, applied] = node_.position();
@@ -171,19 +168,19 @@ bool Elector::elect() {
         if (std::tuple(p.last_term, p.applied, -p.id) > std::tuple(last_term, applied, -self)) {
             cluster.set_election("candidate: node " + std::to_string(p.id) + " is further ahead",
                                  true);
-            return false;
+            return;
         }
     }
-    int majority = (config.num_replicas + 1) / 2 + 1;
+    int majority = config.majority();
     if (voters < majority) {
         cluster.set_election("candidate: sees " + std::to_string(voters) + " of " +
                                  std::to_string(config.num_replicas + 1) +
                                  " nodes, a majority is " + std::to_string(majority),
                              true);
-        return false;
+        return;
     }
     int64_t term = next_term(highest_term + 1);
-    if (!lease_.try_acquire(self, term, cluster.self_url())) return false;  // another was faster
+    if (!lease_.try_acquire(self, term, cluster.self_url())) return;  // another was faster
     deadline_ns_ = to_ns(lease_.deadline());
     leading_ = true;
     spdlog::info("node {} won the election for term {} (index {} of term {}, {} of {} nodes seen)",
@@ -194,10 +191,9 @@ bool Elector::elect() {
         leading_ = false;
         deadline_ns_ = 0;
         lease_.release();
-        return false;
+        return;
     }
     cluster.set_election("leader", true);
-    return true;
 }
 
 // This node became master without an election (a handover named it): it takes the key

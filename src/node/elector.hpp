@@ -52,7 +52,7 @@ class Elector {
     void tick();
     void lead();
     void follow_or_elect();
-    bool elect();
+    void elect();
     void claim(const std::optional<MasterHolder>& holder);
     int64_t next_term(int64_t at_least);
 

@@ -40,8 +40,6 @@ std::string peer_url(const NodeConfig& config, int id) {
     return "";
 }
 
-int majority(const NodeConfig& config) { return (config.num_replicas + 1) / 2 + 1; }
-
 }  // namespace
 
 Node::Node(NodeConfig config, bool start_as_master)
@@ -277,7 +275,7 @@ std::string Node::promotion_risk(const std::vector<PeerStatus>& peers) const {
         return "this node has no --peers, so it cannot check that no other node holds "
                "acknowledged writes it lacks";
     int visible = 1 + static_cast<int>(peers.size());
-    if (visible < majority(config_))
+    if (visible < config_.majority())
         return "it sees " + std::to_string(visible) + " of " +
                std::to_string(config_.num_replicas + 1) +
                " nodes (itself included), not a majority: a write acknowledged by the others "

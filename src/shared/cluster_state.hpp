@@ -55,7 +55,6 @@ class ClusterState {
 
     // {"term", "role", "master", "master_id", "role_since_ms", "failovers", "election"...}
     json::object status() const;
-    int64_t failovers() const { return failovers_.load(); }
 
   private:
     void write_term_file(int64_t term) const;

@@ -73,6 +73,8 @@ struct NodeConfig {
     std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
 
+    // Nodes that make a majority of the cluster's 1 + num_replicas.
+    int majority() const { return (num_replicas + 1) / 2 + 1; }
     HttpLimits http_limits() const;
     RequestLimits request_limits() const;
     std::string database_path() const;   // <data-dir>/master.db or replica_<id>.db
