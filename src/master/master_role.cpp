@@ -37,6 +37,21 @@ json::object success_body(WriteOutcome& outcome) {
     return body;
 }
 
+// The answer to a write that failed and changed nothing; after the error, the results of
+// the statements that ran before it, rolled back with it (rqlite's API shows them).
+HttpResponse failure_response(const WriteOutcome& outcome) {
+    HttpResponse res = exec_error_response(*outcome.error, ExecOutcome::not_applied);
+    if (outcome.result.results.empty()) return res;
+    boost::system::error_code ec;
+    json::value body = json::parse(res.body(), ec);
+    if (ec || !body.is_object()) return res;
+    body.get_object()["rolled_back"] = outcome.result.results;
+    res.body() = json::serialize(body);
+    res.body().push_back('\n');
+    res.prepare_payload();
+    return res;
+}
+
 }  // namespace
 
 MasterRole::MasterRole(const NodeServices& node, int64_t term)
@@ -171,8 +186,7 @@ void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond r
         std::move(req.statements),
         [this, mode, timeout, respond](WriteOutcome outcome) {
             // On the writer thread: only hand the result on. A failed write rolled back.
-            if (outcome.error)
-                return respond(exec_error_response(*outcome.error, ExecOutcome::not_applied));
+            if (outcome.error) return respond(failure_response(outcome));
             int64_t index = outcome.index;
             auto done = std::make_shared<WriteOutcome>(std::move(outcome));
             registry_.wait_for_ack(

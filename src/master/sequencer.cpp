@@ -300,7 +300,7 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
     try {
         recorder_->begin_entry();
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
-        outcome.result = execute(*writer_, request.statements, request.rule);
+        execute(*writer_, request.statements, request.rule, {}, outcome.result);
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
         entry.body = recorder_->finish_entry();
     } catch (const Error& e) {

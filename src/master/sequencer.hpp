@@ -43,6 +43,8 @@ namespace sqlrep::master {
 struct WriteOutcome {
     std::optional<Error> error;  // set when the request failed and changed nothing
     int64_t index = 0;           // the entry's log index on success
+    // On an error, `results` holds those of the statements before the failing one (rolled
+    // back with it).
     ExecutionResult result;
     // The request_id was seen before: this is the first request's outcome; nothing ran.
     bool duplicate = false;

@@ -190,6 +190,13 @@ json::array statement_results(const json::value& body, bool read) {
     return json::array{std::move(one)};
 }
 
+// The results of the statements a failed write ran before its error ("rolled_back").
+const json::value* rolled_back(const json::value& body) {
+    if (!body.is_object()) return nullptr;
+    const json::value* r = body.get_object().if_contains("rolled_back");
+    return r && r->is_array() ? r : nullptr;
+}
+
 }  // namespace
 
 void RqliteApi::run(std::shared_ptr<Job> job) {
@@ -211,7 +218,13 @@ void RqliteApi::run(std::shared_ptr<Job> job) {
              if (!statement_failure(status))
                  return job->respond(rqlite_text(status, error_text(body, status)));
              if (one_by_one_on_error) return run_each(job);
-             // One statement, or a transaction: nothing was applied, and the one error says why.
+             // One statement, or a transaction: nothing was applied. As rqlite, the results of
+             // the statements before the failing one (rolled back too), then its error.
+             if (const json::value* earlier = rolled_back(body))
+                 for (const auto& r : earlier->get_array())
+                     if (r.is_object())
+                         job->results.push_back(rqlite_result(r.get_object(), job->options,
+                                                              std::nullopt));
              job->results.push_back(rqlite_error_result(error_text(body, status)));
              finish(job);
          });

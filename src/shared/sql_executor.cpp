@@ -316,6 +316,12 @@ void run_prepared(Connection& conn, sqlite3_stmt* stmt, const json::value& param
 ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
                         const ResultLimits& limits) {
     ExecutionResult out;
+    execute(conn, unit, rule, limits, out);
+    return out;
+}
+
+void execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
+             const ResultLimits& limits, ExecutionResult& out) {
     sqlite3* db = conn.handle();
     Budget budget;
     // Statements prepared while the reserved tables are allowed must never be found again
@@ -372,7 +378,6 @@ ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit,
         }
         if (statements_in_text == 0) throw Error(ErrorKind::bad_request, "the query is empty");
     }
-    return out;
 }
 
 bool contains_privileged(Connection& conn, const std::vector<SqlStatement>& unit) {

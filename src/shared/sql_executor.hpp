@@ -47,6 +47,11 @@ struct ExecutionResult {
 ExecutionResult execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
                         const ResultLimits& limits = {});
 
+// The same into `out`: when a statement throws, `out.results` still holds the results of
+// the statements before it (rqlite lists them beside a failed transaction's error).
+void execute(Connection& conn, const std::vector<SqlStatement>& unit, ExecutionRule rule,
+             const ResultLimits& limits, ExecutionResult& out);
+
 // Prepares (never steps) every statement of `unit` and reports whether any changes the
 // schema. Statements that cannot be prepared here (e.g. they name a table an earlier
 // statement would create) stop the scan: the master will judge them.
