@@ -624,3 +624,71 @@ TEST_CASE(
     std::cout << "failover: peer cut " << describe_outcomes(writers.all) << "\n";
     check_converged(c, c.node(old), writers.all);
 }
+
+// ---------------------------------------------------------------------------------------
+// Review of issue #17: each case below broke before its fix.
+
+TEST_CASE(
+    "etcd failover: with etcd gone no master is elected and the old master serves no "
+    "reads, and once etcd is back a master is elected and every node follows it",
+    "[integration][failover][etcd]") {
+    // Back from an outage longer than the lease, the old master refused to run for the
+    // key for good ("try_acquire while holding"), burning a term in etcd four times a
+    // second, while the others deferred to it as the node furthest ahead: no master ever.
+    EtcdServer etcd;
+    Cluster c(etcd_options(etcd));
+    const int old = c.wait_for_master(kElectionTimeout);
+    c.exec_ok(c.node(old), kTable);
+    c.wait_converged(kApplyTimeout, &c.node(old));
+
+    Writers writers(c, "etcdgone");
+    writers.start();
+    wait_for_acks(writers.all, 30);
+
+    etcd.node().kill();
+    // The master stops acting as one once its lease can have run out: it steps down.
+    auto deadline = Clock::now() + 15s;
+    std::string last;
+    for (;;) {
+        if (auto s = c.try_status(old)) {
+            last = json::serialize(*s);
+            if (str(*s, "role") == "replica") break;
+        }
+        if (Clock::now() >= deadline)
+            FAIL("node " << old << " still master 15 s after etcd died: " << last);
+        std::this_thread::sleep_for(50ms);
+    }
+    const int64_t acked_when_down = total_acks(writers.all);
+    std::this_thread::sleep_for(1s);
+
+    // No master: writes fail through every node, saying what became of them; the
+    // replicas serve local reads; the old master, which may hold writes nobody
+    // acknowledged, serves none (503) until a new master has checked its log.
+    for (int id = 0; id <= c.replica_count(); ++id) {
+        Response w = c.exec(c.node(id), "INSERT INTO acked(writer, seq) VALUES ('nomaster', ?)",
+                            json::array{id});
+        INFO("write through node " << id << " without etcd: " << w.describe());
+        CHECK(w.status == 503);
+        REQUIRE(w.body.is_object());
+        CHECK_FALSE(str(w.body.as_object(), "outcome").empty());
+        Response r = c.query(c.node(id), "SELECT count(*) FROM acked");
+        INFO("local read on node " << id << " (the old master is " << old << "): " << r.describe());
+        CHECK(r.status == (id == old ? 503u : 200u));
+    }
+    CHECK(total_acks(writers.all) == acked_when_down);
+
+    etcd.restart();
+    int next = c.wait_for_master(30s);
+    json::object s = c.status(c.node(next));
+    std::cout << "failover: etcd back; node " << next << " master of term " << num(s, "term")
+              << "\n";
+    for (int id = 0; id <= c.replica_count(); ++id)
+        if (id != next) c.wait_following(id, next, 30s);
+    for (auto* w : writers.all) wait_for_acks({w}, w->acked_count() + 5, 20s);
+    writers.finish();
+    std::cout << "failover: etcd gone " << describe_outcomes(writers.all) << "\n";
+    Response r = c.query(c.node(old), "SELECT count(*) FROM acked");
+    INFO("local read on the old master once it follows: " << r.describe());
+    CHECK(r.ok());
+    check_converged(c, c.node(next), writers.all);
+}
