@@ -280,6 +280,15 @@ std::string Node::promotion_risk(const std::vector<PeerStatus>& peers) const {
                std::to_string(config_.num_replicas + 1) +
                " nodes (itself included), not a majority: a write acknowledged by the others "
                "may be missing here";
+    // A master that still takes writes may acknowledge one (with the other replicas'
+    // acks) after this node's position was read: it would be missing here.
+    for (const PeerStatus& p : peers)
+        if (p.role == "master" && p.state == "serving")
+            return "node " + std::to_string(p.id) + " (" + p.url + ") is master of term " +
+                   std::to_string(p.term) +
+                   " and takes writes: a write it acknowledges meanwhile would be missing "
+                   "here; move the role with POST /_cluster/handover {\"id\": " +
+                   std::to_string(config_.node_id) + "} on it, or stop it first";
     auto [last_term, applied] = position();
     for (const PeerStatus& p : peers)
         if (std::pair(p.last_term, p.applied) > std::pair(last_term, applied))

@@ -692,3 +692,28 @@ TEST_CASE(
     CHECK(r.ok());
     check_converged(c, c.node(next), writers.all);
 }
+
+TEST_CASE("promotion is refused while a reachable master still takes writes, unless forced",
+          "[integration][failover]") {
+    // Promoted while the master went on acknowledging writes with the other replica's
+    // acks, node 1 lacked those writes, and they were gone once the cluster followed it.
+    Cluster c(peers_options());
+    c.exec_ok(c.master(), kTable);
+    c.wait_converged();
+
+    Response refused = cluster_op(c, c.replica(1), "promote", {});
+    INFO("promote on replica 1 with the master alive: " << refused.describe());
+    CHECK(refused.status == 409);
+    CHECK(refused.error().find("not promoted") != std::string::npos);
+    CHECK(refused.error().find("handover") != std::string::npos);
+    CHECK(str(c.status(c.replica(1)), "role") == "replica");
+    CHECK(str(c.status(c.master()), "role") == "master");
+    c.exec_ok(c.replica(2), "INSERT INTO acked(writer, seq) VALUES ('after-refusal', 1)", nullptr,
+              json::object{{"ack", "all"}});
+
+    // Forced, it is what the operator asked for: node 1 is master in a later term.
+    Response forced = cluster_op(c, c.replica(1), "promote", {{"force", true}});
+    INFO("forced promote: " << forced.describe());
+    REQUIRE(forced.status == 200);
+    CHECK(c.wait_for_master(20s) == 1);
+}
