@@ -212,7 +212,7 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         proto != std::to_string(kStreamProtocol))
         throw Error(ErrorKind::conflict,
                     stream_protocol_mismatch("the master", proto, "this replica"));
-    adopt_master(response, master_url);
+    const int64_t master_term = adopt_master(response, master_url);
     if (!wants_snapshot_) {
         state_ = FollowerState::following;
         set_error("");
@@ -225,6 +225,13 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         co_await ws.async_read(buffer, net::use_awaitable);
         auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
         std::string_view frame(static_cast<const char*>(bytes.data()), bytes.size());
+        // This node has learned of a later term (an announce, the election) while the
+        // old master's stream was still open: nothing more from it is applied or acked,
+        // or that master could count this node's ack for a write the new one never has.
+        if (int64_t now = cluster_.term(); now > master_term)
+            throw MasterLost("term " + std::to_string(now) + " has begun: " + master_url +
+                             " (master of term " + std::to_string(master_term) +
+                             ") is followed no more");
         if (ws.got_binary()) {
             if (wants_snapshot_)
                 throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
@@ -282,8 +289,8 @@ void StreamFollower::throw_refusal(const StreamMessage& message) {
 
 // Takes the master's term from its upgrade answer: never one older than ours (that node
 // was master once, and another has been since), a later one is ours from now on.
-void StreamFollower::adopt_master(const websocket::response_type& response,
-                                  const std::string& url) {
+int64_t StreamFollower::adopt_master(const websocket::response_type& response,
+                                     const std::string& url) {
     int64_t term = header_int(response, kTermHeader);
     int id = static_cast<int>(header_int(response, kStreamNodeHeader));
     if (term < 1) throw Error(ErrorKind::conflict, "the master's upgrade answer has no term");
@@ -292,6 +299,7 @@ void StreamFollower::adopt_master(const websocket::response_type& response,
                          ", older than this node's " + std::to_string(cluster_.term()));
     cluster_.raise_term(term);
     cluster_.set_master(id, url, term);
+    return term;
 }
 
 // Receives the snapshot's bytes into a file next to the database, checks the file's

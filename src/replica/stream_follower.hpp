@@ -56,7 +56,8 @@ class StreamFollower {
     StreamHello hello() const;
     net::awaitable<ByteStream> connect(const Url& master);
     [[noreturn]] static void throw_refusal(const StreamMessage& message);
-    void adopt_master(const websocket::response_type& response, const std::string& url);
+    // Returns the master's term.
+    int64_t adopt_master(const websocket::response_type& response, const std::string& url);
     net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);
     void set_error(const std::string& message);

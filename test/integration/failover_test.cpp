@@ -717,3 +717,33 @@ TEST_CASE("promotion is refused while a reachable master still takes writes, unl
     REQUIRE(forced.status == 200);
     CHECK(c.wait_for_master(20s) == 1);
 }
+
+TEST_CASE(
+    "a replica that has learned a later term applies and acks nothing more from the "
+    "old master's stream",
+    "[integration][failover]") {
+    // Told (as an announce does) that node 1 is master of a later term, replica 2 went on
+    // applying node 0's entries and acking them, so node 0 could still gather a quorum
+    // for writes that node 1's history never has.
+    ClusterOptions o = peers_options();
+    o.master_args = {"--ack-timeout-ms", "1500"};
+    Cluster c(o);
+    c.exec_ok(c.master(), kTable);
+    c.wait_converged();
+    const int64_t term = num(c.status(c.master()), "term");
+    const int64_t before = num(c.status(c.replica(2)), "applied_index");
+
+    Response announced = cluster_op(c, c.replica(2), "announce",
+                                    {{"id", 1}, {"url", c.peer_urls()[1]}, {"term", term + 1}});
+    INFO("announce to replica 2: " << announced.describe());
+    REQUIRE(announced.status == 200);
+
+    Response r = c.exec(c.master(), "INSERT INTO acked(writer, seq) VALUES ('old-term', 1)",
+                        nullptr, json::object{{"ack", "all"}});
+    INFO("ack=all write on the master of term " << term << ": " << r.describe());
+    CHECK_FALSE(r.ok());  // 504: committed on node 0, acknowledged by replica 1 alone
+    json::object s2 = c.status(c.replica(2));
+    INFO("replica 2 /status: " << json::serialize(s2));
+    CHECK(num(s2, "applied_index") == before);
+    CHECK(num(s2, "term") == term + 1);
+}
