@@ -747,3 +747,30 @@ TEST_CASE(
     CHECK(num(s2, "applied_index") == before);
     CHECK(num(s2, "term") == term + 1);
 }
+
+TEST_CASE(
+    "a write forwarded to a master that is down was never sent: its outcome says "
+    "not_applied, on the native and the rqlite API",
+    "[integration][failover]") {
+    ClusterOptions o;
+    o.replica_args = {"--wait-timeout-ms", "1000"};
+    Cluster c(o);
+    c.exec_ok(c.master(), kTable);
+    c.wait_converged();
+    c.master().kill();
+
+    Response r = c.exec(c.replica(1), "INSERT INTO acked(writer, seq) VALUES ('down', 1)", nullptr,
+                        json::object{{"request_id", "review-down-1"}});
+    INFO("write through replica 1 with the master down: " << r.describe());
+    CHECK(r.status == 503);
+    REQUIRE(r.body.is_object());
+    CHECK(str(r.body.as_object(), "outcome") == "not_applied");
+
+    NodeClient client = c.client(c.replica(1));
+    Response q = client.request(http::verb::post, "/db/execute",
+                                R"J([["INSERT INTO acked(writer, seq) VALUES ('down', 2)"]])J",
+                                {{"Content-Type", "application/json"}});
+    INFO("/db/execute through replica 1: HTTP " << q.status << " " << q.raw);
+    CHECK(q.status == 503);
+    CHECK(q.raw.find("outcome: not_applied") != std::string::npos);
+}
