@@ -333,10 +333,20 @@ void Node::promote(bool force, Respond respond) {
                                                                    "promote anyway)"));
         int64_t term = cluster_.term();
         for (const PeerStatus& p : peers) term = std::max(term, p.term);
-        become_master(term + 1);
-        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term + 1);
+        ++term;
+        if (elector_) {
+            try {
+                term = elector_->reserve_term(term);  // no candidate can have it
+            } catch (const std::exception& e) {
+                return respond(error_response(
+                    ErrorKind::unavailable,
+                    std::string("not promoted: cannot take a term from etcd: ") + e.what()));
+            }
+        }
+        become_master(term);
+        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term);
         respond(json_response(200, json::object{{"ok", true},
-                                                {"term", term + 1},
+                                                {"term", term},
                                                 {"master", cluster_.self_url()},
                                                 {"index", applied_.value()}}));
     });
@@ -359,6 +369,18 @@ void Node::handover(int target, Respond respond) {
                 ErrorKind::conflict,
                 "node " + std::to_string(target) + " has not connected to this master"));
         auto started = std::chrono::steady_clock::now();
+        // The target's term. With etcd it comes from the counter, so no candidate has it
+        // and the target can take the key with it once this node gives the key up.
+        int64_t term = cluster_.term() + 1;
+        if (elector_) {
+            try {
+                term = elector_->reserve_term(term);
+            } catch (const std::exception& e) {
+                return respond(error_response(
+                    ErrorKind::unavailable,
+                    std::string("cannot take a term from etcd: ") + e.what() + ": no handover"));
+            }
+        }
         int64_t last =
             master->stop_writes("a handover to node " + std::to_string(target) + " is under way");
         // The target must hold every entry before it takes over: nothing is lost.
@@ -367,13 +389,12 @@ void Node::handover(int target, Respond respond) {
                std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         if (master->registry().acked(target) < last) {
-            become_master(cluster_.term() + 1);  // writes resume here, in a new term
+            become_master(term);  // writes resume here, in a new term
             return respond(error_response(ErrorKind::timeout, "node " + std::to_string(target) +
                                                                   " did not catch up with index " +
                                                                   std::to_string(last) +
                                                                   ": no handover"));
         }
-        int64_t term = cluster_.term() + 1;
         try {
             HttpClient client(url, ClientOptions{client_tls_, ""});
             HttpResult r = client.post(
