@@ -340,6 +340,7 @@ net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStre
     applied_.reset(position.index);
     wants_snapshot_ = false;
     ++resyncs_;
+    cluster_.count_snapshot();
     state_ = FollowerState::following;
     set_error("");
     spdlog::info("installed a snapshot at index {}", position.index);
