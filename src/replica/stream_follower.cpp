@@ -164,6 +164,29 @@ net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
     co_return stream;
 }
 
+struct StreamFollower::SessionWatch {
+    explicit SessionWatch(net::any_io_executor executor) : timer(std::move(executor)) {}
+    net::steady_timer timer;
+    beast::tcp_stream* tcp = nullptr;  // the session's connection, while !done
+    bool done = false;                 // the session has ended
+    bool superseded = false;           // the watch closed the connection
+};
+
+// On the follower's thread, like the session it watches.
+net::awaitable<void> StreamFollower::watch_term(std::shared_ptr<SessionWatch> watch,
+                                                int64_t master_term) {
+    while (!watch->done) {
+        watch->timer.expires_after(std::chrono::milliseconds(100));
+        co_await watch->timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (watch->done) co_return;
+        if (cluster_.term() > master_term) {
+            watch->superseded = true;
+            watch->tcp->close();  // the session's pending read fails at once
+            co_return;
+        }
+    }
+}
+
 // One session: connect, handshake with our position, then apply and ack until the
 // connection ends. Throws on any failure; follow() decides what happens next.
 net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
@@ -219,10 +242,29 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         spdlog::info("following {} from index {}", master_url, position.index);
     }
 
+    auto watch = std::make_shared<SessionWatch>(ws.get_executor());
+    watch->tcp = &ws.next_layer().tcp();
+    struct EndWatch {
+        SessionWatch& watch;
+        ~EndWatch() {
+            watch.done = true;
+            watch.timer.cancel();
+        }
+    } end_watch{*watch};
+    net::co_spawn(ws.get_executor(), watch_term(watch, master_term), net::detached);
+
     beast::flat_buffer buffer;
     for (;;) {
         buffer.clear();
-        co_await ws.async_read(buffer, net::use_awaitable);
+        try {
+            co_await ws.async_read(buffer, net::use_awaitable);
+        } catch (const boost::system::system_error&) {
+            if (watch->superseded)
+                throw MasterLost("term " + std::to_string(cluster_.term()) +
+                                 " has begun: " + master_url + " (master of term " +
+                                 std::to_string(master_term) + ") is followed no more");
+            throw;
+        }
         auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
         std::string_view frame(static_cast<const char*>(bytes.data()), bytes.size());
         // This node has learned of a later term (an announce, the election) while the
