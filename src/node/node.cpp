@@ -403,11 +403,24 @@ void Node::handover(int target, Respond respond) {
                 {{kTokenHeader, token_}}, std::chrono::milliseconds(2000));
             if (r.status != 200) throw Error(ErrorKind::conflict, r.body);
         } catch (const std::exception& e) {
-            become_master(term);
+            // The target may still act on the announce (sent, but its answer lost or late,
+            // as from a paused node): it would then be master of `term` beside this node.
+            // So this node goes on in a later term and tells the others, the target too,
+            // which then steps down (or refuses the older announce when it comes second).
+            int64_t stay = term + 1;
+            if (elector_) {
+                try {
+                    stay = elector_->reserve_term(stay);
+                } catch (const std::exception&) {
+                    // etcd's key still names this node: the target cannot take it.
+                }
+            }
+            become_master(stay);
+            announce_to_peers(cluster_.self_id(), cluster_.self_url(), stay);
             return respond(error_response(
                 ErrorKind::unavailable,
                 "node " + std::to_string(target) + " did not take the master role (" + e.what() +
-                    "): this node stays master, in term " + std::to_string(term)));
+                    "): this node stays master, in term " + std::to_string(stay)));
         }
         cluster_.raise_term(term);
         cluster_.set_master(target, url, term);

@@ -849,3 +849,50 @@ TEST_CASE(
     check_fields("after");
     CHECK(c.find_master() == 2);
 }
+
+TEST_CASE(
+    "a handover to a paused replica fails, and once it resumes it follows the master "
+    "instead of being a second master of the same term",
+    "[integration][failover]") {
+    // The announce to the paused target timed out, the old master stayed master in the
+    // term it had offered, and the target, resumed, acted on the announce waiting in its
+    // socket: two nodes serving as master of one term.
+    Cluster c(peers_options());
+    c.exec_ok(c.master(), kTable);
+    c.wait_converged();
+    c.replica(1).stop();
+    Response h = cluster_op(c, c.master(), "handover", {{"id", 1}});
+    INFO("handover to the paused node 1: " << h.describe());
+    CHECK(h.status == 503);
+    c.replica(1).resume();
+
+    // What waited in its sockets (the offered term, then the master's later one) runs
+    // after SIGCONT: wait for it to have reached the master's term, then to follow.
+    const int64_t term = num(c.status(c.master()), "term");
+    auto deadline = Clock::now() + 30s;
+    std::string last;
+    for (;;) {
+        if (auto s = c.try_status(1)) {
+            last = json::serialize(*s);
+            if (num(*s, "term") >= term) break;
+        }
+        if (Clock::now() >= deadline) FAIL("node 1 never reached term " << term << ": " << last);
+        std::this_thread::sleep_for(50ms);
+    }
+    c.wait_following(1, 0, 30s);
+    std::map<int64_t, int> masters_by_term;
+    for (int id = 0; id <= c.replica_count(); ++id) {
+        json::object s = c.status(c.node(id));
+        INFO("node " << id << " /status: " << json::serialize(s));
+        if (str(s, "role") == "master") ++masters_by_term[num(s, "term")];
+    }
+    for (const auto& [term, n] : masters_by_term) {
+        INFO("term " << term);
+        CHECK(n == 1);
+    }
+    CHECK(c.find_master() == 0);
+    int64_t idx = c.exec_ok(c.replica(1), "INSERT INTO acked(writer, seq) VALUES ('resumed', 1)",
+                            nullptr, json::object{{"ack", "all"}});
+    c.wait_all_applied(idx);
+    c.check_same_checksums();
+}
