@@ -41,6 +41,7 @@ int64_t to_ns(std::chrono::steady_clock::time_point t) {
 Elector::Elector(Node& node)
     : node_(node),
       client_(etcd_options(node.config())),
+      reserve_client_(etcd_options(node.config())),
       lease_(client_, lease_options(node.config())),
       ttl_(std::chrono::duration_cast<std::chrono::milliseconds>(lease_ttl(node.config()))) {}
 
@@ -92,8 +93,12 @@ void Elector::run() {
         } catch (const std::exception& e) {
             spdlog::error("election: {}", e.what());
         }
-        // The master renews six times per lease; the others look four times a second.
-        auto pause = leading_ ? ttl_ / 6 : std::chrono::milliseconds(250);
+        // The master renews six times per lease; the others look four times a second, but
+        // a master waiting for the key (a handover named it) twenty times: it takes no
+        // writes until it holds the key.
+        auto pause = leading_            ? ttl_ / 6
+                     : node_.is_master() ? std::chrono::milliseconds(50)
+                                         : std::chrono::milliseconds(250);
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, pause, [this] { return stopping_ || woken_; });
         if (stopping_) return;
@@ -159,6 +164,15 @@ void Elector::elect() {
     int64_t highest_term = cluster.term();
     for (const PeerStatus& p : peers) {
         highest_term = std::max(highest_term, p.term);
+        // A master of this node's term or later that can reach etcd was named by a
+        // handover (or a forced promotion) and takes the key at its next look: electing
+        // another node now would take the role from it.
+        if (p.role == "master" && p.etcd_reachable && p.term >= cluster.term()) {
+            cluster.set_election("candidate: node " + std::to_string(p.id) + " is master of term " +
+                                     std::to_string(p.term) + " and takes the key",
+                                 true);
+            return;
+        }
         // A master without the key is stepping down; a diverged node holds what no master
         // wrote; a node that cannot reach etcd could never take the key. None of them
         // takes part: the voters alone must be a majority, so they hold every write a
@@ -179,7 +193,7 @@ void Elector::elect() {
                              true);
         return;
     }
-    int64_t term = next_term(highest_term + 1);
+    int64_t term = next_term(client_, highest_term + 1);
     if (!lease_.try_acquire(self, term, cluster.self_url())) return;  // another was faster
     deadline_ns_ = to_ns(lease_.deadline());
     leading_ = true;
@@ -208,11 +222,15 @@ void Elector::claim(const std::optional<MasterHolder>& holder) {
         cluster.set_election("master waiting for the key", true);
         return;
     }
-    if (next_term(term) != term) {
-        // Another node took this term through the counter meanwhile: not ours to claim.
-        node_.on_newer_term(term + 1, -1, "");
+    // The term was reserved for this node (reserve_term); a counter past it means a later
+    // term has been handed out since, to a node that may be master now: not ours to claim.
+    std::optional<EtcdKeyValue> counter = client_.get(term_key());
+    int64_t handed_out = counter ? std::stoll(counter->value) : 0;
+    if (handed_out > term) {
+        node_.on_newer_term(handed_out, -1, "");
         return;
     }
+    if (handed_out < term && next_term(client_, term) != term) return;  // raced: look again
     if (!lease_.try_acquire(cluster.self_id(), term, cluster.self_url())) return;
     deadline_ns_ = to_ns(lease_.deadline());
     leading_ = true;
@@ -222,16 +240,23 @@ void Elector::claim(const std::optional<MasterHolder>& holder) {
 
 // The next term from etcd's counter, at least `at_least`: a compare-and-set, so two
 // elections never hand out the same term, even when neither saw the other's master.
-int64_t Elector::next_term(int64_t at_least) {
-    std::string key = "/sqlrep/" + node_.config().cluster_name + "/term";
+int64_t Elector::next_term(EtcdClient& client, int64_t at_least) {
+    std::string key = term_key();
     for (int attempt = 0; attempt < 8; ++attempt) {
-        std::optional<EtcdKeyValue> current = client_.get(key);
+        std::optional<EtcdKeyValue> current = client.get(key);
         int64_t stored = current ? std::stoll(current->value) : 0;
         int64_t next = std::max(stored + 1, at_least);
-        if (client_.compare_and_put(key, current ? current->mod_revision : 0, std::to_string(next)))
+        if (client.compare_and_put(key, current ? current->mod_revision : 0, std::to_string(next)))
             return next;
     }
     throw Error(ErrorKind::conflict, "the term counter in etcd keeps changing");
 }
+
+int64_t Elector::reserve_term(int64_t at_least) {
+    std::lock_guard lock(reserve_mutex_);
+    return next_term(reserve_client_, at_least);
+}
+
+std::string Elector::term_key() const { return "/sqlrep/" + node_.config().cluster_name + "/term"; }
 
 }  // namespace sqlrep

@@ -12,9 +12,12 @@
 //   election: ask every peer for its position (GET /status); go on only if a majority of
 //   the cluster answers (masters left out: a master without the key is stepping down),
 //   and only if no answering node is further ahead (last entry's term, then index; the
-//   lower id wins a tie). The winner takes a new term from the counter key
-//   /sqlrep/<cluster>/term (compare-and-set, so no two masters ever share a term), then
-//   the master key.
+//   lower id wins a tie), and only while no answering master that can reach etcd is in
+//   this node's term or a later one (a handover's target, about to take the key). The
+//   winner takes a new term from the counter key /sqlrep/<cluster>/term (compare-and-set,
+//   so no two masters ever share a term), then the master key.
+// - Master without the key (a handover's target, a forced promotion): its term was taken
+//   from the counter for it (reserve_term); it takes the key with that term once free.
 // docs/ARCHITECTURE.md ("Failover") says why no acknowledged write can be lost.
 
 #include <atomic>
@@ -47,6 +50,12 @@ class Elector {
     // thread.
     std::string fence_reason() const;
 
+    // A term of its own from etcd's counter, at least `at_least`, for a master named
+    // without an election (a handover's target, a forced promotion): no candidate can
+    // have it or take it, so claim() takes the key with it. Control thread (it has an
+    // etcd client of its own); throws EtcdError when etcd cannot be reached.
+    int64_t reserve_term(int64_t at_least);
+
   private:
     void run();
     void tick();
@@ -54,10 +63,13 @@ class Elector {
     void follow_or_elect();
     void elect();
     void claim(const std::optional<MasterHolder>& holder);
-    int64_t next_term(int64_t at_least);
+    int64_t next_term(EtcdClient& client, int64_t at_least);
+    std::string term_key() const;
 
     Node& node_;
     EtcdClient client_;
+    std::mutex reserve_mutex_;
+    EtcdClient reserve_client_;  // reserve_term's, guarded by reserve_mutex_
     MasterLease lease_;
     const std::chrono::milliseconds ttl_;
 

@@ -280,6 +280,15 @@ std::string Node::promotion_risk(const std::vector<PeerStatus>& peers) const {
                std::to_string(config_.num_replicas + 1) +
                " nodes (itself included), not a majority: a write acknowledged by the others "
                "may be missing here";
+    // A master that still takes writes may acknowledge one (with the other replicas'
+    // acks) after this node's position was read: it would be missing here.
+    for (const PeerStatus& p : peers)
+        if (p.role == "master" && p.state == "serving")
+            return "node " + std::to_string(p.id) + " (" + p.url + ") is master of term " +
+                   std::to_string(p.term) +
+                   " and takes writes: a write it acknowledges meanwhile would be missing "
+                   "here; move the role with POST /_cluster/handover {\"id\": " +
+                   std::to_string(config_.node_id) + "} on it, or stop it first";
     auto [last_term, applied] = position();
     for (const PeerStatus& p : peers)
         if (std::pair(p.last_term, p.applied) > std::pair(last_term, applied))
@@ -324,10 +333,20 @@ void Node::promote(bool force, Respond respond) {
                                                                    "promote anyway)"));
         int64_t term = cluster_.term();
         for (const PeerStatus& p : peers) term = std::max(term, p.term);
-        become_master(term + 1);
-        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term + 1);
+        ++term;
+        if (elector_) {
+            try {
+                term = elector_->reserve_term(term);  // no candidate can have it
+            } catch (const std::exception& e) {
+                return respond(error_response(
+                    ErrorKind::unavailable,
+                    std::string("not promoted: cannot take a term from etcd: ") + e.what()));
+            }
+        }
+        become_master(term);
+        announce_to_peers(cluster_.self_id(), cluster_.self_url(), term);
         respond(json_response(200, json::object{{"ok", true},
-                                                {"term", term + 1},
+                                                {"term", term},
                                                 {"master", cluster_.self_url()},
                                                 {"index", applied_.value()}}));
     });
@@ -350,6 +369,18 @@ void Node::handover(int target, Respond respond) {
                 ErrorKind::conflict,
                 "node " + std::to_string(target) + " has not connected to this master"));
         auto started = std::chrono::steady_clock::now();
+        // The target's term. With etcd it comes from the counter, so no candidate has it
+        // and the target can take the key with it once this node gives the key up.
+        int64_t term = cluster_.term() + 1;
+        if (elector_) {
+            try {
+                term = elector_->reserve_term(term);
+            } catch (const std::exception& e) {
+                return respond(error_response(
+                    ErrorKind::unavailable,
+                    std::string("cannot take a term from etcd: ") + e.what() + ": no handover"));
+            }
+        }
         int64_t last =
             master->stop_writes("a handover to node " + std::to_string(target) + " is under way");
         // The target must hold every entry before it takes over: nothing is lost.
@@ -358,13 +389,12 @@ void Node::handover(int target, Respond respond) {
                std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         if (master->registry().acked(target) < last) {
-            become_master(cluster_.term() + 1);  // writes resume here, in a new term
+            become_master(term);  // writes resume here, in a new term
             return respond(error_response(ErrorKind::timeout, "node " + std::to_string(target) +
                                                                   " did not catch up with index " +
                                                                   std::to_string(last) +
                                                                   ": no handover"));
         }
-        int64_t term = cluster_.term() + 1;
         try {
             HttpClient client(url, ClientOptions{client_tls_, ""});
             HttpResult r = client.post(
@@ -373,11 +403,24 @@ void Node::handover(int target, Respond respond) {
                 {{kTokenHeader, token_}}, std::chrono::milliseconds(2000));
             if (r.status != 200) throw Error(ErrorKind::conflict, r.body);
         } catch (const std::exception& e) {
-            become_master(term);
+            // The target may still act on the announce (sent, but its answer lost or late,
+            // as from a paused node): it would then be master of `term` beside this node.
+            // So this node goes on in a later term and tells the others, the target too,
+            // which then steps down (or refuses the older announce when it comes second).
+            int64_t stay = term + 1;
+            if (elector_) {
+                try {
+                    stay = elector_->reserve_term(stay);
+                } catch (const std::exception&) {
+                    // etcd's key still names this node: the target cannot take it.
+                }
+            }
+            become_master(stay);
+            announce_to_peers(cluster_.self_id(), cluster_.self_url(), stay);
             return respond(error_response(
                 ErrorKind::unavailable,
                 "node " + std::to_string(target) + " did not take the master role (" + e.what() +
-                    "): this node stays master, in term " + std::to_string(term)));
+                    "): this node stays master, in term " + std::to_string(stay)));
         }
         cluster_.raise_term(term);
         cluster_.set_master(target, url, term);

@@ -207,7 +207,6 @@ json::object ReplicaRole::status() {
                         {"state", follower_->state_name()},
                         {"last_error", follower_->last_error()},
                         {"resyncs", follower_->resyncs()},
-                        {"snapshots_installed", follower_->resyncs()},
                         {"master_index", master_index},
                         {"lag", master_index - applied},
                         {"replicas", json::array{}}};

@@ -164,6 +164,29 @@ net::awaitable<ByteStream> StreamFollower::connect(const Url& master) {
     co_return stream;
 }
 
+struct StreamFollower::SessionWatch {
+    explicit SessionWatch(net::any_io_executor executor) : timer(std::move(executor)) {}
+    net::steady_timer timer;
+    beast::tcp_stream* tcp = nullptr;  // the session's connection, while !done
+    bool done = false;                 // the session has ended
+    bool superseded = false;           // the watch closed the connection
+};
+
+// On the follower's thread, like the session it watches.
+net::awaitable<void> StreamFollower::watch_term(std::shared_ptr<SessionWatch> watch,
+                                                int64_t master_term) {
+    while (!watch->done) {
+        watch->timer.expires_after(std::chrono::milliseconds(100));
+        co_await watch->timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (watch->done) co_return;
+        if (cluster_.term() > master_term) {
+            watch->superseded = true;
+            watch->tcp->close();  // the session's pending read fails at once
+            co_return;
+        }
+    }
+}
+
 // One session: connect, handshake with our position, then apply and ack until the
 // connection ends. Throws on any failure; follow() decides what happens next.
 net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
@@ -212,19 +235,45 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         proto != std::to_string(kStreamProtocol))
         throw Error(ErrorKind::conflict,
                     stream_protocol_mismatch("the master", proto, "this replica"));
-    adopt_master(response, master_url);
+    const int64_t master_term = adopt_master(response, master_url);
     if (!wants_snapshot_) {
         state_ = FollowerState::following;
         set_error("");
         spdlog::info("following {} from index {}", master_url, position.index);
     }
 
+    auto watch = std::make_shared<SessionWatch>(ws.get_executor());
+    watch->tcp = &ws.next_layer().tcp();
+    struct EndWatch {
+        SessionWatch& watch;
+        ~EndWatch() {
+            watch.done = true;
+            watch.timer.cancel();
+        }
+    } end_watch{*watch};
+    net::co_spawn(ws.get_executor(), watch_term(watch, master_term), net::detached);
+
     beast::flat_buffer buffer;
     for (;;) {
         buffer.clear();
-        co_await ws.async_read(buffer, net::use_awaitable);
+        try {
+            co_await ws.async_read(buffer, net::use_awaitable);
+        } catch (const boost::system::system_error&) {
+            if (watch->superseded)
+                throw MasterLost("term " + std::to_string(cluster_.term()) +
+                                 " has begun: " + master_url + " (master of term " +
+                                 std::to_string(master_term) + ") is followed no more");
+            throw;
+        }
         auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
         std::string_view frame(static_cast<const char*>(bytes.data()), bytes.size());
+        // This node has learned of a later term (an announce, the election) while the
+        // old master's stream was still open: nothing more from it is applied or acked,
+        // or that master could count this node's ack for a write the new one never has.
+        if (int64_t now = cluster_.term(); now > master_term)
+            throw MasterLost("term " + std::to_string(now) + " has begun: " + master_url +
+                             " (master of term " + std::to_string(master_term) +
+                             ") is followed no more");
         if (ws.got_binary()) {
             if (wants_snapshot_)
                 throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
@@ -282,8 +331,8 @@ void StreamFollower::throw_refusal(const StreamMessage& message) {
 
 // Takes the master's term from its upgrade answer: never one older than ours (that node
 // was master once, and another has been since), a later one is ours from now on.
-void StreamFollower::adopt_master(const websocket::response_type& response,
-                                  const std::string& url) {
+int64_t StreamFollower::adopt_master(const websocket::response_type& response,
+                                     const std::string& url) {
     int64_t term = header_int(response, kTermHeader);
     int id = static_cast<int>(header_int(response, kStreamNodeHeader));
     if (term < 1) throw Error(ErrorKind::conflict, "the master's upgrade answer has no term");
@@ -292,6 +341,7 @@ void StreamFollower::adopt_master(const websocket::response_type& response,
                          ", older than this node's " + std::to_string(cluster_.term()));
     cluster_.raise_term(term);
     cluster_.set_master(id, url, term);
+    return term;
 }
 
 // Receives the snapshot's bytes into a file next to the database, checks the file's
@@ -332,6 +382,7 @@ net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStre
     applied_.reset(position.index);
     wants_snapshot_ = false;
     ++resyncs_;
+    cluster_.count_snapshot();
     state_ = FollowerState::following;
     set_error("");
     spdlog::info("installed a snapshot at index {}", position.index);

@@ -53,10 +53,16 @@ class StreamFollower {
   private:
     net::awaitable<void> follow();
     net::awaitable<void> follow_once(std::string master_url);
+    // Ends a session (closes its connection) once this node's term is above
+    // `master_term`, the session master's: a paused or cut-off master sends nothing that
+    // would end it sooner than the idle timeout.
+    struct SessionWatch;
+    net::awaitable<void> watch_term(std::shared_ptr<SessionWatch> watch, int64_t master_term);
     StreamHello hello() const;
     net::awaitable<ByteStream> connect(const Url& master);
     [[noreturn]] static void throw_refusal(const StreamMessage& message);
-    void adopt_master(const websocket::response_type& response, const std::string& url);
+    // Returns the master's term.
+    int64_t adopt_master(const websocket::response_type& response, const std::string& url);
     net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);
     void set_error(const std::string& message);

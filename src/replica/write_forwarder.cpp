@@ -101,6 +101,7 @@ WriteForwarder::Attempt WriteForwarder::send(const std::string& body) {
                 false};
     try {
         if (!client || client_url != master.url) {
+            client.reset();
             client = std::make_unique<HttpClient>(master.url, ClientOptions{tls_, ""});
             client_url = master.url;
         }
@@ -111,11 +112,12 @@ WriteForwarder::Attempt WriteForwarder::send(const std::string& body) {
                                          timeout_);
         return {std::move(result), std::nullopt, true};
     } catch (const Error& e) {
-        // HttpClient does not say (as a type) whether the request went out before the
-        // connection failed: it may have.
+        // Sent only when the whole request went out before the connection failed (then the
+        // master may have run it); a refused connect or a failed send reached nobody.
+        bool sent = client && client->request_sent();
         return {std::nullopt,
                 Error(e.kind(), "cannot reach the master at " + master.url + ": " + e.what()),
-                true};
+                sent};
     }
 }
 

@@ -109,13 +109,11 @@ void ClusterState::set_election(std::string state, bool etcd_reachable) {
 
 json::object ClusterState::status() const {
     std::lock_guard lock(mutex_);
-    return json::object{{"term", term_.load()},
-                        {"master", master_.url},
-                        {"master_id", master_.id},
-                        {"role_since_ms", role_since_ms_},
-                        {"failovers", failovers_.load()},
-                        {"election", election_},
-                        {"etcd_reachable", etcd_reachable_}};
+    return json::object{
+        {"term", term_.load()},           {"master", master_.url},
+        {"master_id", master_.id},        {"role_since_ms", role_since_ms_},
+        {"failovers", failovers_.load()}, {"snapshots_installed", snapshots_installed_.load()},
+        {"election", election_},          {"etcd_reachable", etcd_reachable_}};
 }
 
 }  // namespace sqlrep

@@ -53,7 +53,12 @@ class ClusterState {
     // The election's state and whether etcd answered lately (for /status).
     void set_election(std::string state, bool etcd_reachable);
 
-    // {"term", "role", "master", "master_id", "role_since_ms", "failovers", "election"...}
+    // Counts a snapshot installed over this node's data, in whichever role (for /status:
+    // a node that resynced as a replica and is master now still shows it).
+    void count_snapshot() { ++snapshots_installed_; }
+
+    // {"term", "role", "master", "master_id", "role_since_ms", "failovers", "election",
+    // "snapshots_installed"...}
     json::object status() const;
 
   private:
@@ -64,6 +69,7 @@ class ClusterState {
     const std::string term_file_;
     std::atomic<int64_t> term_{0};
     std::atomic<int64_t> failovers_{0};
+    std::atomic<int64_t> snapshots_installed_{0};
 
     mutable std::mutex mutex_;
     Master master_;                  // guarded by mutex_

@@ -58,6 +58,7 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
     // deadline covers resolve, connect, write and read together.
     ioc_.restart();
     stale_connection_ = false;
+    request_sent_ = false;
     bool fresh = false;
     if (!stream_) {
         stream_ = options_.tls
@@ -98,6 +99,7 @@ HttpResult HttpClient::attempt(const http::request<http::string_body>& req,
             return;
         }
         wrote = true;
+        request_sent_ = true;
         http::async_read(*stream_, buffer, *response, on_read);
     };
     auto send = [&] { http::async_write(*stream_, req, on_write); };

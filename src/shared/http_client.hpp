@@ -59,6 +59,12 @@ class HttpClient {
         return request(http::verb::post, target, body, headers, timeout);
     }
 
+    // Whether the last request() may have reached the server: all of its bytes were
+    // handed to the connection. False after a failure means the server certainly never
+    // got the whole request (it could not connect, or the connection failed while
+    // sending), so it did not act on it.
+    bool request_sent() const { return request_sent_; }
+
     const Url& url() const { return url_; }
     // What this client uses, to reach other nodes the same way.
     const ClientOptions& options() const { return options_; }
@@ -73,6 +79,7 @@ class HttpClient {
     net::io_context ioc_;
     std::unique_ptr<ByteStream> stream_;
     bool stale_connection_ = false;  // the last attempt hit a connection the server had closed
+    bool request_sent_ = false;      // the last attempt wrote the whole request
 };
 
 }  // namespace sqlrep

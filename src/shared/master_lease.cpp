@@ -47,7 +47,11 @@ void MasterLease::forget() {
 }
 
 bool MasterLease::try_acquire(int64_t id, int64_t term, const std::string& url) {
-    if (lease_ != 0) throw Error(ErrorKind::conflict, "try_acquire while holding " + key_);
+    if (held()) throw Error(ErrorKind::conflict, "try_acquire while holding " + key_);
+    // A renewal that could not reach etcd before the deadline lost the key: that lease
+    // has expired in etcd (or soon will, taking the key with it), so it is forgotten here
+    // rather than refused forever.
+    forget();
     MasterRecord record{id, term, url};
     std::string value = encode_master_record(record);
 

@@ -28,6 +28,29 @@ std::string error_text(const json::value& body, unsigned status) {
     return "request failed with HTTP " + std::to_string(status);
 }
 
+// A failure of the whole request, as rqlite writes one: plain text. A write's text ends
+// with what became of it (sqlrep's "outcome", and its index when committed), which is
+// also in the X-Sqlrep-Outcome and X-Sqlrep-Index headers: a client that retries needs
+// to know whether the write was applied.
+HttpResponse request_failure(const json::value& body, unsigned status) {
+    std::string text = error_text(body, status);
+    const json::value* outcome = nullptr;
+    const json::value* index = nullptr;
+    if (body.is_object()) {
+        outcome = body.get_object().if_contains("outcome");
+        index = body.get_object().if_contains("index");
+    }
+    if (outcome == nullptr || !outcome->is_string()) return rqlite_text(status, text);
+    std::string name(outcome->get_string());
+    bool indexed = index != nullptr && index->is_int64();
+    text += " (outcome: " + name +
+            (indexed ? ", index " + std::to_string(index->get_int64()) : std::string()) + ")";
+    HttpResponse res = rqlite_text(status, text);
+    res.set("X-Sqlrep-Outcome", name);
+    if (indexed) res.set("X-Sqlrep-Index", std::to_string(index->get_int64()));
+    return res;
+}
+
 // Whether every statement is a read, judged by SQLite (sqlite3_stmt_readonly) on a read
 // connection. A statement that does not prepare here counts as a write: the write path
 // reports its error.
@@ -215,8 +238,7 @@ void RqliteApi::run(std::shared_ptr<Job> job) {
                          job->options.timings ? std::optional<double>(took) : std::nullopt));
                  return finish(job);
              }
-             if (!statement_failure(status))
-                 return job->respond(rqlite_text(status, error_text(body, status)));
+             if (!statement_failure(status)) return job->respond(request_failure(body, status));
              if (one_by_one_on_error) return run_each(job);
              // One statement, or a transaction: nothing was applied. As rqlite, the results of
              // the statements before the failing one (rolled back too), then its error.
@@ -242,7 +264,7 @@ void RqliteApi::run_each(std::shared_ptr<Job> job) {
         } else if (statement_failure(status)) {
             job->results.push_back(rqlite_error_result(error_text(body, status)));
         } else {
-            return job->respond(rqlite_text(status, error_text(body, status)));
+            return job->respond(request_failure(body, status));
         }
         run_each(job);
     });

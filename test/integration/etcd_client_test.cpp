@@ -369,3 +369,34 @@ TEST_CASE("etcd master lease: an unreachable etcd keeps the old deadline and say
     CHECK(renewed.error->etcd_kind() == EtcdErrorKind::unreachable);
     CHECK(a.held());
 }
+
+TEST_CASE(
+    "etcd master lease: a key lost while etcd was unreachable can be taken again once etcd "
+    "is back",
+    "[integration][etcd]") {
+    EtcdServer etcd;
+    EtcdOptions options = options_for(etcd);
+    options.call_timeout = 500ms;
+    EtcdClient client(options);
+    MasterLease a(client, {"it", 2s, 500ms});
+    REQUIRE(a.try_acquire(1, 1, "http://a"));
+
+    // etcd goes away until the holder's deadline has passed: it lost the key.
+    etcd.node().kill();
+    CHECK(eventually([&] { return !a.renew().held; }, 10s));
+    CHECK_FALSE(a.held());
+
+    // Back: once the old lease has expired, the same holder takes the key again (it
+    // used to refuse for good, "try_acquire while holding", with nothing held).
+    etcd.restart();
+    bool taken = false;
+    auto deadline = Clock::now() + 20s;
+    while (!taken && Clock::now() < deadline) {
+        REQUIRE_NOTHROW(taken = a.try_acquire(1, 2, "http://a"));
+        if (!taken) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(taken);
+    CHECK(a.held());
+    CHECK(a.current()->record.term == 2);
+    a.release();
+}

@@ -94,6 +94,12 @@ class EtcdServer {
 
     std::string url() const { return node_->url(); }
     Node& node() { return *node_; }
+    // Starts the member again on its data dir (after node().kill()), and returns once it
+    // is healthy. Its keys and leases survive; etcd extends each lease by its TTL.
+    void restart() {
+        node_->restart();
+        wait_healthy();
+    }
 
   private:
     void wait_healthy() {
