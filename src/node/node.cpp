@@ -114,6 +114,10 @@ void Node::start_first_role() {
 }
 
 Node::~Node() {
+    // Cluster overviews run on detached threads and answer through the listener's
+    // sessions: let them end first (each is bounded by its requests' timeouts).
+    for (int i = 0; i < 200 && overviews_->load() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     elector_.reset();
     run_on_control([this] {
         if (role_) role_->stop();
