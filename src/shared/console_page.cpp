@@ -53,11 +53,11 @@ const std::string& console_content_security_policy() {
 }
 
 bool is_console_request(const HttpRequest& req) {
-    if (req.method() != http::verb::get && req.method() != http::verb::head) return false;
+    if (req.method() != http::verb::get) return false;
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/console") return true;
-    if (path != "/" || req.method() != http::verb::get) return false;
+    if (path != "/") return false;
     auto accept = req.find(http::field::accept);
     return accept != req.end() && accept->value().find("text/html") != std::string_view::npos;
 }

@@ -18,7 +18,7 @@ namespace sqlrep {
 // The page's bytes, as built.
 std::string_view console_html();
 
-// Whether `req` asks for the console: GET (or HEAD) /console, or GET / accepting text/html.
+// Whether `req` asks for the console: GET /console, or GET / accepting text/html.
 bool is_console_request(const HttpRequest& req);
 
 // 200 text/html with the page and its security headers, for HTTP `version` (11 or 10).
