@@ -433,6 +433,7 @@ void Node::overview(Respond respond) {
         sources.urls.push_back(peer_url(config_, id));
     sources.client = ClientOptions{client_tls_, ""};
     sources.cluster_token = token_;
+    sources.expected_nodes = config_.num_replicas + 1;
     // Owns copies only: it may outlive a request, not the process (it is bounded by the
     // overview's timeouts, a few seconds).
     std::thread([sources = std::move(sources), respond = std::move(respond), count = overviews_] {

@@ -204,10 +204,20 @@ json::object cluster_overview(const OverviewSources& sources) {
     for (const auto& m : verdict.masters)
         masters.push_back(json::object{{"node", m.node}, {"term", m.term}});
 
+    std::string kind = verdict_name(verdict.kind);
+    std::string text = summary(verdict, nodes);
+    auto found = static_cast<int>(nodes.size());
+    if (verdict.kind == VerdictKind::in_sync && found < sources.expected_nodes) {
+        kind = "incomplete";
+        text += ", but only " + std::to_string(found) + " of the " +
+                std::to_string(sources.expected_nodes) +
+                " nodes were found (give every node --peers to find the others)";
+    }
     return json::object{{"ok", true},
-                        {"verdict", verdict_name(verdict.kind)},
-                        {"summary", summary(verdict, nodes)},
+                        {"verdict", kind},
+                        {"summary", text},
                         {"index", verdict.index},
+                        {"expected_nodes", sources.expected_nodes},
                         {"nodes", std::move(out_nodes)},
                         {"differences", std::move(differences)},
                         {"masters", std::move(masters)}};

@@ -28,14 +28,19 @@ struct OverviewSources {
     ClientOptions client;
     // Sent as X-Sqlrep-Token: the other nodes answer /status and /checksum to their peers.
     std::string cluster_token;
+    // The cluster's size (1 + num_replicas): fewer nodes found makes an in-sync verdict
+    // "incomplete". 0: not checked.
+    int expected_nodes = 0;
     std::chrono::milliseconds timeout{1500};
     std::chrono::milliseconds catch_up{2000};
 };
 
-// {"ok": true, "verdict": "in_sync" | "diverged" | "unreachable" | "split_brain",
-//  "summary": "IN SYNC at index 12" (or what differs), "index", "nodes": [...],
-//  "differences": [...], "masters": [...]}. Never throws for a node that cannot be
-// reached: that node carries an "error" and the verdict says "unreachable".
+// {"ok": true, "verdict": "in_sync" | "incomplete" | "diverged" | "unreachable" |
+//  "split_brain", "summary": "IN SYNC at index 12" (or what differs), "index",
+//  "expected_nodes", "nodes": [...], "differences": [...], "masters": [...]}. Never throws
+// for a node that cannot be reached: that node carries an "error" and the verdict says
+// "unreachable". "incomplete": the nodes found agree, but fewer than expected_nodes were
+// found (a node none of them names: without --peers, a replica not connected to the master).
 json::object cluster_overview(const OverviewSources& sources);
 
 }  // namespace sqlrep

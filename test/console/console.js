@@ -4,7 +4,7 @@
 //   node console.js CONFIG.json
 // with {"mode": "cluster" | "auth" | "tls", "chromium", "profile", "pid_file",
 // "screenshots", "urls": [master, replica 1, replica 2], "stop_pid" (cluster: replica 2's
-// pid), "read_token", "write_token" (auth)}.
+// pid), "read_token", "write_token", "admin_token" (auth)}.
 //
 // Every step is an assertion; the step's screenshot is saved as <screenshots>/NN-name.png
 // and its path printed. Prints "PASS <step>" per step and exits 0 when all pass, 1 on the
@@ -23,6 +23,8 @@ let browser = null;
 let currentPage = null;
 let shot = 0;
 const pageErrors = [];
+const dialogs = [];
+let confirmAnswer = false;
 
 function log(...args) { console.log(...args); }
 
@@ -48,7 +50,12 @@ async function openConsole(url, target) {
     // A Content-Security-Policy violation (our own inline script or style refused) shows here.
     if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push("console: " + m.text());
   });
-  page.on("dialog", (d) => d.accept());  // the admin actions' confirm(); none in these steps
+  // The admin actions' confirm() and the alert() with their outcome: recorded, and
+  // answered as the step wants.
+  page.on("dialog", (d) => {
+    dialogs.push({ type: d.type(), message: d.message() });
+    if (d.type() === "confirm" && !confirmAnswer) d.dismiss(); else d.accept();
+  });
   const response = await page.goto(url + (target || "/console"), { waitUntil: "load" });
   check(response.status() === 200, "the console page answers 200 (got " + response.status() + ")");
   const headers = response.headers();
@@ -265,6 +272,37 @@ async function authSteps() {
   check(execShown, "a write token gets the exec option");
   await screenshot(page, "write-token");
   pass("a write token gets the write action");
+
+  // An admin token gets the admin actions, each behind a confirmation: dismissed, nothing
+  // happens; accepted, the master hands its role over to node 1.
+  await page.click("#logout");
+  await waitFor(page, () => document.getElementById("login").open, null, "the dialog again");
+  await login(cfg.admin_token);
+  await waitFor(page, () => window.sqlrepConsole.role === "admin" && window.sqlrepConsole.status &&
+                            document.querySelectorAll("#cluster tbody tr button.danger").length === 2,
+                null, "the admin's hand-over buttons");
+  const handOver = async () => page.evaluate(() => {
+    const row = [...document.querySelectorAll("#cluster tbody tr")]
+      .find((tr) => window.sqlrepConsole.cluster.nodes.some((n) => n.url === tr.dataset.url && n.node_id === 1));
+    row.querySelector("button.danger").click();
+  });
+  confirmAnswer = false;
+  await handOver();
+  check(dialogs.length === 1 && dialogs[0].type === "confirm" && /node 1/.test(dialogs[0].message),
+        "hand over asks for a confirmation first: " + JSON.stringify(dialogs));
+  await new Promise((ok) => setTimeout(ok, 500));
+  check(dialogs.length === 1, "a dismissed confirmation does nothing");
+  confirmAnswer = true;
+  await handOver();
+  await waitFor(page, () => {
+    const o = window.sqlrepConsole.cluster;
+    return o && o.nodes.some((n) => n.node_id === 1 && n.role === "master") &&
+           o.nodes.some((n) => n.node_id === 0 && n.role === "replica") && o.verdict === "in_sync";
+  }, null, "node 1 shown as master after the hand-over", 40000);
+  check(dialogs.some((d) => d.type === "alert" && /^done:/.test(d.message)),
+        "the outcome is shown: " + JSON.stringify(dialogs));
+  await screenshot(page, "admin-handover");
+  pass("an admin token gets the admin actions behind a confirmation: hand over to node 1");
 }
 
 // ---- over https ----

@@ -3,7 +3,8 @@
 // `npm ci` into the build tree once) running test/console/console.js against real clusters:
 // an open one (query and grid, insert on the master seen on a replica, the cluster panel in
 // sync, the lag chart moving while a replica is paused under write load), one with --auth
-// (the token dialog; a read token sees no write action) and one over https.
+// (the token dialog; a read token sees no write action; an admin hands the master role
+// over, behind a confirmation) and one over https.
 //
 // Each step of the script is an assertion; this side checks that every step passed and
 // that its screenshot exists. Screenshots are saved under <build>/console_screenshots/<mode>/
@@ -162,8 +163,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "the web console asks for a token under --auth and offers a read token no write "
-    "action",
+    "the web console asks for a token under --auth, offers a read token no write action "
+    "and an admin its actions behind a confirmation",
     "[integration][console][slow]") {
     const std::string read = "console-read-" + random_hex(16);
     const std::string write = "console-write-" + random_hex(16);
@@ -173,16 +174,20 @@ TEST_CASE(
     options.auth = "[{\"token\": \"" + read + "\", \"role\": \"read\"}, {\"token\": \"" + write +
                    "\", \"role\": \"write\"}, {\"token\": \"" + admin + "\", \"role\": \"admin\"}]";
     options.client_token = admin;
+    options.peers = true;  // the hand-over step: every node learns the new master
     Cluster c(options);
     json::object config{
         {"urls", json::array{c.master().url(), c.replica(1).url(), c.replica(2).url()}},
         {"read_token", read},
-        {"write_token", write}};
+        {"write_token", write},
+        {"admin_token", admin}};
     ScriptRun s = run_console("auth", std::move(config));
     check_steps(s, {"with --auth the console asks for a token",
                     "a wrong token is refused with the API's words",
                     "logged in with a read token: queries run, no write action is offered",
-                    "a write token gets the write action"});
+                    "a write token gets the write action",
+                    "an admin token gets the admin actions behind a confirmation: hand over to "
+                    "node 1"});
 }
 
 TEST_CASE("the web console works over https", "[integration][console][tls][slow]") {
