@@ -4,7 +4,7 @@
 // an open one (query and grid, insert on the master seen on a replica, the cluster panel in
 // sync, the lag chart moving while a replica is paused under write load), one with --auth
 // (the token dialog; a read token sees no write action; an admin hands the master role
-// over, behind a confirmation) and one over https.
+// over, behind a confirmation) and one over https with mutual TLS between the nodes.
 //
 // Each step of the script is an assertion; this side checks that every step passed and
 // that its screenshot exists. Screenshots are saved under <build>/console_screenshots/<mode>/
@@ -190,21 +190,37 @@ TEST_CASE(
                     "node 1"});
 }
 
-TEST_CASE("the web console works over https", "[integration][console][tls][slow]") {
+TEST_CASE("the web console works over https, between nodes with mutual TLS",
+          "[integration][console][tls][slow]") {
     std::string pattern = (fs::temp_directory_path() / "sqlrep-console-pki-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     fs::path pki = pattern;
-    CommandRun cert = run_command(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-        "-subj /CN=node -addext subjectAltName=IP:127.0.0.1 "
-        "-addext extendedKeyUsage=serverAuth,clientAuth -keyout '" +
-        (pki / "node.key").string() + "' -out '" + (pki / "node.crt").string() + "'");
-    INFO(cert.output);
-    REQUIRE(cert.exit_code == 0);
+    auto file = [&](const char* name) { return "'" + (pki / name).string() + "'"; };
+    auto openssl = [&](const std::string& args) {
+        CommandRun run = run_command("openssl " + args);
+        INFO("openssl " << args << ":\n" << run.output);
+        REQUIRE(run.exit_code == 0);
+    };
+    // A CA, and a certificate it signs for 127.0.0.1 that serves and presents (mutual TLS:
+    // the cluster overview asks the other nodes with it).
+    openssl(
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=console-ca -keyout " +
+        file("ca.key") + " -out " + file("ca.crt"));
+    openssl(
+        "req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=node "
+        "-keyout " +
+        file("node.key") + " -out " + file("node.csr"));
+    std::ofstream(pki / "node.ext") << "subjectAltName=IP:127.0.0.1\n"
+                                       "extendedKeyUsage=serverAuth,clientAuth\n";
+    openssl("x509 -req -days 2 -in " + file("node.csr") + " -CA " + file("ca.crt") + " -CAkey " +
+            file("ca.key") + " -CAcreateserial -extfile " + file("node.ext") + " -out " +
+            file("node.crt"));
     ClusterOptions options;
     options.replicas = 1;
     options.tls_cert = (pki / "node.crt").string();
     options.tls_key = (pki / "node.key").string();
+    options.tls_ca = (pki / "ca.crt").string();
     {
         Cluster c(options);
         REQUIRE(c.master().url().rfind("https://", 0) == 0);
