@@ -46,6 +46,8 @@ async function openConsole(url, target) {
   await page.setViewport({ width: 1400, height: 1000 });
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on("pageerror", (e) => pageErrors.push("page error: " + e.message));
+  page.on("requestfailed", (r) => log("request failed: " + r.method() + " " + r.url() + " " +
+                                      (r.failure() ? r.failure().errorText : "")));
   page.on("console", (m) => {
     // A Content-Security-Policy violation (our own inline script or style refused) shows here.
     if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push("console: " + m.text());
