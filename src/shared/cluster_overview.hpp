@@ -35,12 +35,14 @@ struct OverviewSources {
     std::chrono::milliseconds catch_up{2000};
 };
 
-// {"ok": true, "verdict": "in_sync" | "incomplete" | "diverged" | "unreachable" |
-//  "split_brain", "summary": "IN SYNC at index 12" (or what differs), "index",
+// {"ok": true, "verdict": "in_sync" | "incomplete" | "catching_up" | "diverged" |
+//  "unreachable" | "split_brain", "summary": "IN SYNC at index 12" (or what differs), "index",
 //  "expected_nodes", "nodes": [...], "differences": [...], "masters": [...]}. Never throws
 // for a node that cannot be reached: that node carries an "error" and the verdict says
 // "unreachable". "incomplete": the nodes found agree, but fewer than expected_nodes were
 // found (a node none of them names: without --peers, a replica not connected to the master).
+// "catching_up": every difference was seen at another index than the master's (lag while
+// writes keep arriving), where show_all would say diverged.
 json::object cluster_overview(const OverviewSources& sources);
 
 }  // namespace sqlrep
