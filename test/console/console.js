@@ -141,6 +141,20 @@ async function clusterSteps() {
   await screenshot(page, "error-shown");
   pass("an error shows the API's message");
 
+  // The history is kept in the browser, with the params: picking the insert brings both back.
+  const history = await page.evaluate(() => JSON.parse(localStorage.getItem("sqlrep.history")));
+  check(history.length >= 3 && history[0].sql === "SELECT nonsense FROM users",
+        "the history is kept in localStorage, newest first: " + JSON.stringify(history));
+  const insertAt = history.findIndex((h) => h.sql.startsWith("INSERT INTO users"));
+  check(insertAt >= 0 && history[insertAt].params === '["console-alice", 4.5]',
+        "the insert is in the history with its params");
+  await page.select("#history", String(insertAt));
+  const restored = await page.evaluate(() => [document.getElementById("sql").value,
+                                              document.getElementById("params").value]);
+  check(restored[0].startsWith("INSERT INTO users") && restored[1] === '["console-alice", 4.5]',
+        "picking the history entry restores the SQL and its params: " + restored);
+  pass("the history keeps each statement with its params in the browser");
+
   // The same row, read through the console of a replica.
   const replica = await openConsole(replicaUrl);
   await waitFor(replica, () => window.sqlrepConsole.role === "admin", null, "the replica's console");

@@ -154,6 +154,7 @@ TEST_CASE(
     ::kill(paused, SIGCONT);  // the script resumes it; this covers a script killed midway
     check_steps(s, {"the console opens on GET / of the master, role admin on an open node",
                     "insert through the console on the master", "an error shows the API's message",
+                    "the history keeps each statement with its params in the browser",
                     "run a query on a replica and read the grid: the row inserted on the master "
                     "is there",
                     "the cluster panel reports every node in sync",
