@@ -8,6 +8,7 @@
 #include "master/master_role.hpp"
 #include "node/elector.hpp"
 #include "replica/replica_role.hpp"
+#include "shared/cluster_overview.hpp"
 #include "shared/http_client.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/replication_log.hpp"
@@ -113,6 +114,10 @@ void Node::start_first_role() {
 }
 
 Node::~Node() {
+    // Cluster overviews run on detached threads and answer through the listener's
+    // sessions: let them end first (each is bounded by its requests' timeouts).
+    for (int i = 0; i < 200 && overviews_->load() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     elector_.reset();
     run_on_control([this] {
         if (role_) role_->stop();
@@ -454,6 +459,35 @@ void Node::announce(int id, std::string url, int64_t term, Respond respond) {
         if (is_master()) become_replica();
         respond(json_response(200, json::object{{"ok", true}, {"term", term}}));
     });
+}
+
+void Node::overview(Respond respond) {
+    // Each overview holds a thread for up to a few seconds; a console polls every few.
+    constexpr int kMaxOverviews = 4;
+    if (overviews_->fetch_add(1) >= kMaxOverviews) {
+        overviews_->fetch_sub(1);
+        return respond(error_response(ErrorKind::unavailable,
+                                      "too many cluster overviews at once; ask again shortly"));
+    }
+    OverviewSources sources;
+    sources.urls.push_back(cluster_.self_url());
+    sources.urls.push_back(cluster_.master_url());
+    for (int id = 0; id <= config_.num_replicas; ++id)
+        sources.urls.push_back(peer_url(config_, id));
+    sources.client = ClientOptions{client_tls_, ""};
+    sources.cluster_token = token_;
+    sources.expected_nodes = config_.num_replicas + 1;
+    // Owns copies only: it may outlive a request, not the process (it is bounded by the
+    // overview's timeouts, a few seconds).
+    std::thread([sources = std::move(sources), respond = std::move(respond), count = overviews_] {
+        try {
+            respond(json_response(200, cluster_overview(sources)));
+        } catch (const std::exception& e) {
+            spdlog::error("cluster overview failed: {}", e.what());
+            respond(error_response(ErrorKind::internal, e.what()));
+        }
+        count->fetch_sub(1);
+    }).detach();
 }
 
 void Node::take_master_role(int64_t term, std::function<void(bool)> done) {

@@ -55,6 +55,7 @@ class Node : public ClusterControl {
     void promote(bool force, Respond respond) override;
     void handover(int target, Respond respond) override;
     void announce(int id, std::string url, int64_t term, Respond respond) override;
+    void overview(Respond respond) override;
 
     // For the election (control thread or any thread; they post to the control thread).
     void on_newer_term(int64_t term, int master_id, std::string master_url);
@@ -108,6 +109,8 @@ class Node : public ClusterControl {
     std::shared_ptr<NodeRole> role_;                  // control thread
     std::vector<std::shared_ptr<NodeRole>> retired_;  // control thread
     std::atomic<bool> is_master_{false};
+    // Cluster overviews being gathered (each on a thread of its own), to bound them.
+    std::shared_ptr<std::atomic<int>> overviews_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace sqlrep

@@ -68,7 +68,8 @@ class Exposition {
 }  // namespace
 
 std::string metrics_text(const json::object& status, const std::string& not_ready,
-                         std::size_t in_flight, const ResponseCounter& responses) {
+                         std::size_t in_flight, const ResponseCounter& responses,
+                         const CommandCounter* commands) {
     Exposition e;
     e.family("sqlrep_node_info", "gauge", "This node's id, role and state; always 1.");
     e.sample(fmt::format("sqlrep_node_info{{node_id=\"{}\",role=\"{}\",state=\"{}\"}}",
@@ -124,6 +125,14 @@ std::string metrics_text(const json::object& status, const std::string& not_read
         if (uint64_t n = responses.count(code))
             e.sample(fmt::format("sqlrep_http_responses_total{{code=\"{}\"}}", code),
                      std::to_string(n));
+    if (commands != nullptr) {
+        e.family("sqlrep_sql_requests_total", "counter",
+                 "SQL requests received since the node started, by command.");
+        e.sample("sqlrep_sql_requests_total{command=\"query\"}",
+                 std::to_string(commands->queries.load(std::memory_order_relaxed)));
+        e.sample("sqlrep_sql_requests_total{command=\"exec\"}",
+                 std::to_string(commands->execs.load(std::memory_order_relaxed)));
+    }
     return e.take();
 }
 

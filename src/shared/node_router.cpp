@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shared/console_page.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/rqlite_status.hpp"
@@ -133,6 +134,8 @@ Role NodeRouter::check_credentials(const HttpRequest& req, const PeerInfo& peer)
     // Health and readiness stay open: load balancers and supervisors probe them without
     // credentials.
     if (path == "/health" || path == "/ready" || path == "/readyz") return Role::read;
+    // The console's page holds no data: it asks for a token and sends it on each call.
+    if (is_console_request(req)) return Role::read;
     return client_role(req);
 }
 
@@ -184,6 +187,14 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
         return rqlite_->serve(req, role, std::move(native), respond);
     }
 
+    if (is_console_request(req)) return respond(console_response(req.version()));
+    if (path == "/_auth/whoami") {
+        if (req.method() != http::verb::get)
+            throw Error(ErrorKind::method_not_allowed, "/_auth/whoami answers GET only");
+        return respond(json_response(
+            200, json::object{{"ok", true}, {"role", role_name(role)}, {"auth", auth_.enabled()}}));
+    }
+
     if (path == "/") {
         if (req.method() != http::verb::post)
             throw Error(ErrorKind::method_not_allowed, "POST a JSON query to /");
@@ -195,6 +206,9 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
         if (std::string problem = node_peer_problem(peer);
             parsed.claims_replication && !problem.empty())
             throw Error(ErrorKind::forbidden, problem);
+        auto& counter =
+            parsed.command == ClientRequest::Command::exec ? commands_.execs : commands_.queries;
+        counter.fetch_add(1, std::memory_order_relaxed);
         if (parsed.command == ClientRequest::Command::exec) {
             if (role < Role::write)
                 throw Error(ErrorKind::forbidden,
@@ -227,17 +241,22 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
         HttpResponse res{http::status::ok, 11};
         res.set(http::field::content_type, kMetricsContentType);
         res.set(http::field::server, "sqlrep");
-        res.body() =
-            metrics_text(status(), this->role()->not_ready_reason(), in_flight(), *responses_);
+        res.body() = metrics_text(status(), this->role()->not_ready_reason(), in_flight(),
+                                  *responses_, &commands_);
         return respond(std::move(res));
     }
     serve_checksum(std::move(respond));
 }
 
-// The cluster operations: promote and handover need the admin role (or the cluster
-// token); announce is node-to-node only.
+// The cluster operations: the overview needs any role; promote and handover need the
+// admin role (or the cluster token); announce is node-to-node only.
 void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role role,
                                Respond& respond) {
+    if (path == "/_cluster/overview" && control_ != nullptr) {
+        if (req.method() != http::verb::get)
+            throw Error(ErrorKind::method_not_allowed, "/_cluster/overview answers GET only");
+        return control_->overview(std::move(respond));
+    }
     bool known =
         path == "/_cluster/promote" || path == "/_cluster/handover" || path == "/_cluster/announce";
     if (!known || control_ == nullptr)

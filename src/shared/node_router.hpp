@@ -5,7 +5,9 @@
 // replication stream) is asked of the current NodeRole, which a promotion or a step-down
 // swaps while the node keeps serving. /_cluster/promote, /handover and /announce go to
 // the ClusterControl (src/node/). See docs/API.md for the contract.
-// /health, /ready and /metrics are here too; the role says what "ready" means.
+// /health, /ready and /metrics are here too; the role says what "ready" means. So is the
+// web console (console_page): GET /console, and GET / from a browser, with no token; the
+// page asks for one, and GET /_auth/whoami tells it the token's role.
 //
 // handle() runs on an I/O thread and never blocks for long: a read runs there only within
 // a 2 ms budget, any other SQLite work goes to the ReadPool, waits go to IndexWatch.
@@ -38,6 +40,9 @@ class ClusterControl {
     virtual void handover(int target, Respond respond) = 0;
     // POST /_cluster/announce from a node that became master of `term`.
     virtual void announce(int id, std::string url, int64_t term, Respond respond) = 0;
+    // GET /_cluster/overview: every node this one can find, their figures and checksums,
+    // and the sync verdict (cluster_overview). Returns at once; answers from another thread.
+    virtual void overview(Respond respond) = 0;
 };
 
 class NodeRouter : public RequestHandler {
@@ -107,6 +112,7 @@ class NodeRouter : public RequestHandler {
     std::shared_ptr<std::atomic<std::size_t>> in_flight_ =
         std::make_shared<std::atomic<std::size_t>>(0);
     std::shared_ptr<ResponseCounter> responses_ = std::make_shared<ResponseCounter>();
+    CommandCounter commands_;
     // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
     std::unique_ptr<RqliteApi> rqlite_;
 };

@@ -68,6 +68,12 @@ std::shared_ptr<ssl::context> make_server_tls(const TlsFiles& files) {
         context->set_verify_mode(ssl::verify_peer);
         if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.ca.c_str()))
             SSL_CTX_set_client_CA_list(context->native_handle(), names);
+        // With peer verification on, OpenSSL refuses to resume a session (TLS 1.3 ticket
+        // or 1.2 session id) whose context is unset: a browser's second connection, which
+        // resumes its first, failed its handshake (ERR_SSL_PROTOCOL_ERROR) now and then.
+        static constexpr unsigned char kSessionContext[] = "sqlrep";
+        SSL_CTX_set_session_id_context(context->native_handle(), kSessionContext,
+                                       sizeof kSessionContext - 1);
     }
     return context;
 }

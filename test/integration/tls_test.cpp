@@ -143,6 +143,31 @@ TEST_CASE("plain http to a TLS node fails and the node keeps serving", "[tls][in
     CHECK(cluster.master().running());
 }
 
+TEST_CASE("with --tls-ca a client that resumes its TLS session is served", "[tls][integration]") {
+    // Browsers resume the session of their first connection on the next ones; with peer
+    // verification on, OpenSSL refused that (alert 80) until the server set a session id
+    // context.
+    TestPki pki;
+    Cluster cluster(tls_options(pki, 1, /*mutual=*/true));
+    std::string session = pki.cert("node") + ".session";
+    auto connect = [&](const std::string& session_flag) {
+        // stdin stays open a second after the request, so the answer (and the session
+        // ticket) arrive before s_client quits.
+        return run_command(
+            "sh -c \"(printf 'GET /health HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'; "
+            "sleep 1) | openssl s_client -connect 127.0.0.1:" +
+            std::to_string(cluster.master().port()) + " -CAfile " + pki.cert("ca") + " " +
+            session_flag + " " + session + "\"");
+    };
+    CommandRun first = connect("-sess_out");
+    INFO(first.output);
+    REQUIRE(first.output.find("HTTP/1.1 200") != std::string::npos);
+    CommandRun second = connect("-sess_in");
+    INFO(second.output);
+    CHECK(second.output.find("Reused,") != std::string::npos);
+    CHECK(second.output.find("HTTP/1.1 200") != std::string::npos);
+}
+
 TEST_CASE("with --tls-ca a replica whose certificate another CA signed is refused",
           "[tls][integration]") {
     TestPki pki;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster_compare.hpp"
-#include "node_facts.hpp"
+#include "shared/cluster_compare.hpp"
+#include "shared/node_facts.hpp"
 
 namespace sqlrep::show_all {
 

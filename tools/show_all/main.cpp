@@ -12,11 +12,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cluster_compare.hpp"
-#include "cluster_probe.hpp"
 #include "json_report.hpp"
 #include "node_list.hpp"
 #include "shared/build_info.hpp"
+#include "shared/cluster_compare.hpp"
+#include "shared/cluster_probe.hpp"
 #include "shared/tls_context.hpp"
 #include "terminal.hpp"
 #include "text_report.hpp"
@@ -30,6 +30,7 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace sqlrep;
     using namespace sqlrep::show_all;
 
     CLI::App app{

@@ -6,8 +6,8 @@
 #include <ostream>
 #include <vector>
 
-#include "cluster_compare.hpp"
-#include "node_facts.hpp"
+#include "shared/cluster_compare.hpp"
+#include "shared/node_facts.hpp"
 #include "terminal.hpp"
 
 namespace sqlrep::show_all {

@@ -1,7 +1,8 @@
 #pragma once
-// What show_all learns about one node: its /status, its /checksum and a sample of each
-// table's rows. Plain data, filled by ClusterProbe and read by the comparison and the
-// reports; no I/O here.
+// What is learnt about one node of a cluster: its /status, its /checksum and (show_all
+// only) a sample of each table's rows. Plain data, filled by show_all's ClusterProbe or a
+// node's ClusterOverview and read by the comparison (cluster_compare) and the reports; no
+// I/O here.
 
 #include <cstdint>
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "shared/net.hpp"
 
-namespace sqlrep::show_all {
+namespace sqlrep {
 
 // One entry of GET /checksum.
 struct TableSummary {
@@ -40,6 +41,7 @@ struct NodeFacts {
     int64_t applied_index = 0;
     std::string state;
     std::string master;
+    json::object status;  // the whole answer, for the fields above and the rest
 
     // From GET /checksum: the index all of `tables` were read at.
     int64_t checksum_index = 0;
@@ -59,4 +61,4 @@ struct NodeFacts {
     }
 };
 
-}  // namespace sqlrep::show_all
+}  // namespace sqlrep

@@ -1,6 +1,6 @@
-#include "cluster_compare.hpp"
+#include "shared/cluster_compare.hpp"
 
-namespace sqlrep::show_all {
+namespace sqlrep {
 
 int Verdict::exit_code() const {
     switch (kind) {
@@ -112,4 +112,4 @@ Verdict compare_nodes(const std::vector<NodeFacts>& nodes) {
     return verdict;
 }
 
-}  // namespace sqlrep::show_all
+}  // namespace sqlrep

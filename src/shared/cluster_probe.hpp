@@ -1,28 +1,31 @@
 #pragma once
-// Reads every node of a cluster over HTTP for show_all: /status and /checksum, waiting
-// (bounded) for lagging nodes to reach the reference's index (the master, found from
-// /status: see reference_node), then a sample of every table. Owns one HttpClient per node. All
+// Reads every node of a cluster over HTTP, for show_all and a node's cluster overview
+// (cluster_overview): /status and /checksum, waiting (bounded) for lagging nodes to reach
+// the reference's index (the master, found from /status: see reference_node), then (show_all)
+// a sample of every table. Owns one HttpClient per node. All
 // calls block and run on the calling thread, except probe(), which asks every node at once from
 // short-lived threads of its own.
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "node_facts.hpp"
 #include "shared/http_client.hpp"
+#include "shared/node_facts.hpp"
 
-namespace sqlrep::show_all {
+namespace sqlrep {
 
 class ClusterProbe {
   public:
     // `addresses` are origins ("http://host:port"), in any order.
     // `timeout` bounds each request.
-    // `client` carries TLS for https addresses and the client token (see HttpClient).
+    // `client` carries TLS for https addresses and the client token (see HttpClient);
+    // `headers` go with every request (a node sends its cluster token).
     ClusterProbe(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout,
-                 const ClientOptions& client);
+                 const ClientOptions& client, std::map<std::string, std::string> headers = {});
     ClusterProbe(const ClusterProbe&) = delete;
     ClusterProbe& operator=(const ClusterProbe&) = delete;
 
@@ -47,6 +50,7 @@ class ClusterProbe {
     TableSample sample_table(size_t i, const TableSummary& table, int64_t limit);
 
     std::chrono::milliseconds timeout_;
+    std::map<std::string, std::string> headers_;
     std::vector<NodeFacts> nodes_;
     std::vector<std::unique_ptr<HttpClient>> clients_;  // parallel to nodes_; null if unusable
 };
@@ -54,4 +58,4 @@ class ClusterProbe {
 // `name` as an SQLite identifier in double quotes, inner quotes doubled.
 std::string quote_identifier(const std::string& name);
 
-}  // namespace sqlrep::show_all
+}  // namespace sqlrep

@@ -1,13 +1,13 @@
-#include "cluster_probe.hpp"
+#include "shared/cluster_probe.hpp"
 
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <thread>
 
-#include "cluster_compare.hpp"
+#include "shared/cluster_compare.hpp"
 
-namespace sqlrep::show_all {
+namespace sqlrep {
 
 namespace {
 
@@ -57,8 +57,9 @@ std::string quote_identifier(const std::string& name) {
 }
 
 ClusterProbe::ClusterProbe(const std::vector<std::string>& addresses,
-                           std::chrono::milliseconds timeout, const ClientOptions& client_options)
-    : timeout_(timeout) {
+                           std::chrono::milliseconds timeout, const ClientOptions& client_options,
+                           std::map<std::string, std::string> headers)
+    : timeout_(timeout), headers_(std::move(headers)) {
     for (const auto& address : addresses) {
         NodeFacts node;
         node.address = address;
@@ -84,12 +85,15 @@ void ClusterProbe::probe() {
 void ClusterProbe::probe_node(size_t i) {
     NodeFacts& node = nodes_[i];
     try {
-        json::object status = parse_answer(clients_[i]->get("/status", timeout_), "GET /status");
+        json::object status =
+            parse_answer(clients_[i]->request(http::verb::get, "/status", "", headers_, timeout_),
+                         "GET /status");
         node.role = string_field(status, "role");
         node.term = int_field(status, "term");
         node.applied_index = int_field(status, "applied_index");
         node.state = string_field(status, "state");
         node.master = string_field(status, "master");
+        node.status = std::move(status);
     } catch (const std::exception& e) {
         node.error = e.what();
         clients_[i].reset();
@@ -111,7 +115,9 @@ void ClusterProbe::probe_node(size_t i) {
 
 void ClusterProbe::read_checksum(size_t i) {
     NodeFacts& node = nodes_[i];
-    json::object answer = parse_answer(clients_[i]->get("/checksum", timeout_), "GET /checksum");
+    json::object answer =
+        parse_answer(clients_[i]->request(http::verb::get, "/checksum", "", headers_, timeout_),
+                     "GET /checksum");
     node.checksum_index = int_field(answer, "index");
     node.tables.clear();
     const json::value* tables = answer.if_contains("tables");
@@ -184,8 +190,8 @@ TableSample ClusterProbe::sample_table(size_t i, const TableSummary& table, int6
                                        std::to_string(limit + 1)},
                          {"min_index", nodes_[i].checksum_index}};
     try {
-        json::object answer =
-            parse_answer(clients_[i]->post("/", json::serialize(request), {}, timeout_), "query");
+        json::object answer = parse_answer(
+            clients_[i]->post("/", json::serialize(request), headers_, timeout_), "query");
         if (const json::value* columns = answer.if_contains("columns");
             columns && columns->is_array())
             for (const json::value& c : columns->get_array())
@@ -206,4 +212,4 @@ TableSample ClusterProbe::sample_table(size_t i, const TableSummary& table, int6
     return sample;
 }
 
-}  // namespace sqlrep::show_all
+}  // namespace sqlrep

@@ -1,17 +1,17 @@
 #pragma once
-// Judges whether a cluster is in sync from the facts ClusterProbe gathered: every other
-// node's tables (names, row counts, checksums) against the reference node's. The reference
-// is the master found from /status (see reference_node), so any node may be master (#17).
-// Also lists the nodes that claim the master role: two in one term is split brain. Pure
-// functions, no I/O.
+// Judges whether a cluster is in sync from the facts gathered about its nodes (by show_all's
+// ClusterProbe, or a node's cluster overview for the console): every other node's tables
+// (names, row counts, checksums) against the reference node's. The reference is the master
+// found from /status (see reference_node), so any node may be master (#17). Also lists the
+// nodes that claim the master role: two in one term is split brain. Pure functions, no I/O.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "node_facts.hpp"
+#include "shared/node_facts.hpp"
 
-namespace sqlrep::show_all {
+namespace sqlrep {
 
 struct Difference {
     std::string table;
@@ -61,7 +61,8 @@ size_t reference_node(const std::vector<NodeFacts>& nodes);
 
 Verdict compare_nodes(const std::vector<NodeFacts>& nodes);
 
-// "in_sync", "diverged", "unreachable", "split_brain": the spelling used in --json.
+// "in_sync", "diverged", "unreachable", "split_brain": the spelling used in show_all's --json
+// and GET /_cluster/overview.
 const char* verdict_name(VerdictKind kind);
 
-}  // namespace sqlrep::show_all
+}  // namespace sqlrep
