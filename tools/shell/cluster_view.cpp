@@ -65,11 +65,19 @@ json::array node_row(json::value id, const std::string& url, const std::optional
 
 void print_status(NodeConnection& node, ResultPrinter& printer) {
     json::object status = status_of(node);
-    json::array rows;
+    json::array names;
+    json::array values;
     for (const auto& [name, value] : status) {
         if (value.is_object() || value.is_array()) continue;  // replicas, build, ...: .nodes
-        rows.push_back(json::array{name, value});
+        names.push_back(json::string(name));
+        values.push_back(value);
     }
+    if (printer.mode() != OutputMode::table) {  // one record: "name = value" lines, a CSV row
+        printer.print_rows(names, json::array{values});
+        return;
+    }
+    json::array rows;
+    for (size_t i = 0; i < names.size(); ++i) rows.push_back(json::array{names[i], values[i]});
     printer.print_rows(json::array{"field", "value"}, rows);
 }
 

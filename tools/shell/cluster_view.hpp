@@ -8,8 +8,9 @@
 
 namespace sqlrep::shell {
 
-// The connected node's /status: its scalar fields as a field/value table (the whole body
-// in json mode). Throws sqlrep::Error when the node cannot be reached or refuses.
+// The connected node's /status, its scalar fields: a field/value table in table mode, one
+// record with a column per field in the others. Throws sqlrep::Error when the node cannot
+// be reached or refuses.
 void print_status(NodeConnection& node, ResultPrinter& printer);
 
 // One row per node: id, url, role, term, applied_index, lag (entries behind the master, as
