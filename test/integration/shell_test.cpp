@@ -181,18 +181,21 @@ class TerminalShell {
 };
 
 // Runs the shell with `args` and stdin from `input_file` (none when empty); stdout and
-// stderr apart.
+// stderr apart. An SQLREP_TOKEN of the environment running the tests is not passed on.
 struct PipeRun {
     int exit_code = -1;
     std::string out;
     std::string err;
 };
 
-PipeRun run_shell(const TempDir& dir, const std::string& args, const std::string& input_file = "") {
+// `env`: "NAME=value ..." set for the shell alone.
+PipeRun run_shell(const TempDir& dir, const std::string& args, const std::string& input_file = "",
+                  const std::string& env = "") {
     std::string out_path = dir.path() + "/stdout";
     std::string err_path = dir.path() + "/stderr";
     // A script of its own, so its redirections are not run_command's.
-    std::string command = binary_path("sqlrep") + " " + args + " >" + out_path + " 2>" + err_path;
+    std::string command = "env -u SQLREP_TOKEN " + env + " " + binary_path("sqlrep") + " " + args +
+                          " >" + out_path + " 2>" + err_path;
     command += input_file.empty() ? " </dev/null" : " <" + input_file;
     std::string script = dir.file("run.sh", command + "\n");
     CommandRun run = run_command("sh " + script, /*with_stderr=*/false);
@@ -558,4 +561,39 @@ TEST_CASE("shell .dump piped into a fresh node reproduces identical content",
     PipeRun again = run_shell(dir, node_arg(target.master()) + " -c .dump");
     CHECK(again.exit_code == 0);
     CHECK(again.out == dump.out);
+}
+
+TEST_CASE("shell presents --token or $SQLREP_TOKEN and reports a refused role",
+          "[integration][shell]") {
+    ClusterOptions options;
+    options.replicas = 1;
+    options.auth = json::serialize(json::array{
+        json::object{{"token", "shell-reader"}, {"role", "read"}},
+        json::object{{"token", "shell-admin"}, {"role", "admin"}},
+    });
+    options.client_token = "shell-admin";
+    Cluster cluster(options);
+    cluster.exec_ok(cluster.master(), "CREATE TABLE t (x)");
+    cluster.exec_ok(cluster.master(), "INSERT INTO t VALUES (41)");
+    cluster.wait_converged();
+    TempDir dir;
+
+    PipeRun anonymous = run_shell(dir, node_arg(cluster.replica(1)) + " -c 'SELECT x FROM t'");
+    CHECK(anonymous.exit_code == 1);
+    CHECK(anonymous.err.find("Error: ") != std::string::npos);
+
+    PipeRun reader =
+        run_shell(dir, node_arg(cluster.replica(1)) +
+                           " --token shell-reader --mode csv -c 'SELECT x + 1 AS y FROM t'");
+    INFO(reader.err);
+    CHECK(reader.exit_code == 0);
+    CHECK(reader.out == "y\r\n42\r\n");
+
+    // The token from the environment; a write with the read role is refused (403).
+    PipeRun write = run_shell(dir, node_arg(cluster.master()) + " -c 'INSERT INTO t VALUES (1)'",
+                              "", "SQLREP_TOKEN=shell-reader");
+    CHECK(write.exit_code == 1);
+    CHECK(write.err.find("Error: ") != std::string::npos);
+    CHECK(cluster.rows(cluster.master(), "SELECT count(*) FROM t") ==
+          json::parse("[[1]]").as_array());
 }
