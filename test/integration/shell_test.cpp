@@ -536,6 +536,11 @@ TEST_CASE("shell .dump piped into a fresh node reproduces identical content",
     source.exec_ok(m, "INSERT INTO counted(x) VALUES (1), (2), (3)");
     source.exec_ok(m, "DELETE FROM counted WHERE id = 3");  // the counter stays at 3
     source.exec_ok(m, "INSERT INTO gen(a) VALUES (1), (21)");
+    // 300 KB of SQL per row: more rows than one statement of the node's 1 MiB can hold.
+    source.exec_ok(m, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)");
+    source.exec_ok(m,
+                   "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8) "
+                   "INSERT INTO blobs SELECT i, randomblob(150000) FROM n");
 
     PipeRun dump = run_shell(dir, node_arg(m) + " -c .dump");
     INFO(dump.err);

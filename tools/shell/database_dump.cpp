@@ -16,6 +16,7 @@ namespace sqlrep::shell {
 namespace {
 
 constexpr size_t kRowsPerInsert = 50;
+constexpr size_t kInsertBytes = 256 * 1024;
 constexpr int kAttempts = 5;
 
 // What the dump needs to know of the schema, sqlrep's reserved tables left out: the
@@ -219,14 +220,28 @@ std::string literal(const json::value& v, RealWriter& reals) {
     return text;
 }
 
+// INSERT statements of up to kRowsPerInsert rows and about kInsertBytes of SQL each (the
+// node takes at most 1 MiB of SQL per statement; a longer single row stays one statement).
 void append_rows(std::string& out, const std::string& insert_head, const json::array& rows,
                  RealWriter& reals) {
+    size_t in_statement = 0;
+    size_t statement_start = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
-        out += i % kRowsPerInsert == 0 ? insert_head + "\n(" : ",\n(";
+        if (in_statement == 0) {
+            statement_start = out.size();
+            out += insert_head + "\n(";
+        } else {
+            out += ",\n(";
+        }
         const json::array& row = rows[i].as_array();
         for (size_t c = 0; c < row.size(); ++c) out += (c ? "," : "") + literal(row[c], reals);
         out += ")";
-        if (i % kRowsPerInsert == kRowsPerInsert - 1 || i + 1 == rows.size()) out += ";\n";
+        ++in_statement;
+        if (in_statement == kRowsPerInsert || out.size() - statement_start >= kInsertBytes ||
+            i + 1 == rows.size()) {
+            out += ";\n";
+            in_statement = 0;
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //   (mantissa * 2^exponent); -0.0 keeps its sign; an infinity is written 1e999;
 // - a rowid table's rows keep their rowids (the column is named unless an INTEGER
 //   PRIMARY KEY already is the rowid); generated columns are left to SQLite;
+// - rows go in INSERTs of up to 50 rows or about 256 KiB of SQL (the node takes 1 MiB
+//   of SQL per statement);
 // - sqlrep's reserved _sqlrep_* tables, sqlite_stat* and the shadow tables of virtual
 //   tables are left out (a virtual table's rows are inserted through it).
 // The schema and every row are read in one request, so from one snapshot of the node
