@@ -273,6 +273,16 @@ TEST_CASE("shell on a terminal runs typed statements, spans lines and recalls hi
     again.expect("no_such_table");
     again.type("\x15\x04");
     CHECK(again.wait_exit() == 0);
+
+    // Ctrl-C ends the shell, and what it ran is in the history all the same.
+    TerminalShell interrupted({"--node", cluster.master().url()}, home.path());
+    interrupted.expect("sqlrep> ");
+    interrupted.type("SELECT 'kept' || 'x' AS k;\r");
+    interrupted.expect("keptx");
+    interrupted.expect("sqlrep> ");
+    interrupted.type("\x03");
+    CHECK(interrupted.wait_exit() != 0);
+    CHECK(read_whole(home.path() + "/.sqlrep_history").find("'kept'") != std::string::npos);
 }
 
 TEST_CASE("shell on a terminal runs every dot-command", "[integration][shell]") {

@@ -39,7 +39,7 @@ std::string ready_of(NodeConnection& node) {
     }
 }
 
-// The connection to `url`: the given one when it is that node, else a new one.
+// A connection of its own to another node, with the same token and TLS options.
 std::unique_ptr<NodeConnection> connect(const NodeConnection& node, const std::string& url) {
     return std::make_unique<NodeConnection>(url, node.options(), kPeerTimeout);
 }

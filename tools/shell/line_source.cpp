@@ -26,9 +26,7 @@ EditLineSource::EditLineSource(std::string history_file) : history_file_(std::mo
     if (!history_file_.empty()) read_history(history_file_.c_str());
 }
 
-EditLineSource::~EditLineSource() {
-    if (!history_file_.empty()) write_history(history_file_.c_str());
-}
+EditLineSource::~EditLineSource() = default;
 
 std::optional<std::string> EditLineSource::read_line(bool continuation) {
     std::cout.flush();
@@ -43,6 +41,8 @@ void EditLineSource::remember(const std::string& entry) {
     if (entry.empty() || entry == last_entry_) return;
     add_history(entry.c_str());
     last_entry_ = entry;
+    // At once, not at exit: a shell ended by Ctrl-C or a closed terminal keeps its history.
+    if (!history_file_.empty()) write_history(history_file_.c_str());
 }
 
 std::string default_history_file() {

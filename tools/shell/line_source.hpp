@@ -30,7 +30,7 @@ class StreamLineSource : public LineSource {
 
 // Prompts "sqlrep> " and "   ...> " on the terminal. The history is read from
 // `history_file` at construction (when it exists) and written back, at most 1000
-// entries, by the destructor; "" keeps no file.
+// entries, after each entry; "" keeps no file.
 class EditLineSource : public LineSource {
   public:
     explicit EditLineSource(std::string history_file);
