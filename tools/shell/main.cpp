@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
 
     CLI::App app{
         "sqlrep: an SQL shell for a sqlrep node.\n"
-        "  sqlrep [--node URL] [--token T]      interactive on a terminal\n"
+        "  sqlrep [--node URL] [--token T]       interactive on a terminal\n"
         "  sqlrep -c \"SQL; ...\"                  run and exit\n"
         "  sqlrep < file.sql, cmd | sqlrep       statements from a pipe, no prompt\n"
         "Exit status: 0 when everything succeeded, 1 when a statement or command failed."};
