@@ -160,6 +160,7 @@ class TerminalShell {
     }
 
     const std::string& screen() const { return screen_; }
+    void kill() { ::kill(pid_, SIGKILL); }
 
   private:
     // Reads what is there within `timeout`; false at the end of output (the shell exited).
@@ -274,13 +275,23 @@ TEST_CASE("shell on a terminal runs typed statements, spans lines and recalls hi
     again.type("\x15\x04");
     CHECK(again.wait_exit() == 0);
 
-    // Ctrl-C ends the shell, and what it ran is in the history all the same.
+    // Ctrl-C drops the statement being typed, and the shell goes on.
     TerminalShell interrupted({"--node", cluster.master().url()}, home.path());
     interrupted.expect("sqlrep> ");
     interrupted.type("SELECT 'kept' || 'x' AS k;\r");
     interrupted.expect("keptx");
     interrupted.expect("sqlrep> ");
+    interrupted.type("SELECT 'ne' || 'ver'\r");
+    interrupted.expect("...> ");
     interrupted.type("\x03");
+    interrupted.expect("sqlrep> ");
+    interrupted.type("SELECT 'aft' || 'er' AS a;\r");
+    interrupted.expect("after");
+    interrupted.expect("sqlrep> ");
+    CHECK(interrupted.screen().find("never") == std::string::npos);
+    CHECK(interrupted.screen().find("Error") == std::string::npos);
+    // Killed, it has saved its history all the same.
+    interrupted.kill();
     CHECK(interrupted.wait_exit() != 0);
     CHECK(read_whole(home.path() + "/.sqlrep_history").find("'kept'") != std::string::npos);
 }

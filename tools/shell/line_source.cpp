@@ -1,6 +1,8 @@
 #include "line_source.hpp"
 
-#include <cstdio>
+#include <signal.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -9,14 +11,21 @@
 namespace sqlrep::shell {
 
 namespace {
-constexpr int kHistoryEntries = 1000;
-}
 
-std::optional<std::string> StreamLineSource::read_line(bool) {
-    std::string line;
-    if (!std::getline(in_, line)) return std::nullopt;
+constexpr int kHistoryEntries = 1000;
+
+// Set by SIGINT while readline waits for a line (EditLineSource::read_line installs the
+// handler around that call only): all a signal handler may touch.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void note_interrupt(int) { g_interrupted = 1; }
+
+}  // namespace
+
+ReadResult StreamLineSource::read_line(bool, std::string& line) {
+    if (!std::getline(in_, line)) return ReadResult::end;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
+    return ReadResult::line;
 }
 
 EditLineSource::EditLineSource(std::string history_file) : history_file_(std::move(history_file)) {
@@ -28,13 +37,25 @@ EditLineSource::EditLineSource(std::string history_file) : history_file_(std::mo
 
 EditLineSource::~EditLineSource() = default;
 
-std::optional<std::string> EditLineSource::read_line(bool continuation) {
+ReadResult EditLineSource::read_line(bool continuation, std::string& line) {
     std::cout.flush();
-    char* line = readline(continuation ? "   ...> " : "sqlrep> ");
-    if (line == nullptr) return std::nullopt;
-    std::string text(line);
-    std::free(line);
-    return text;
+    // Without SA_RESTART: the signal interrupts libedit's read, and readline returns null.
+    struct sigaction on_interrupt {};
+    on_interrupt.sa_handler = note_interrupt;
+    sigemptyset(&on_interrupt.sa_mask);
+    struct sigaction previous {};
+    g_interrupted = 0;
+    ::sigaction(SIGINT, &on_interrupt, &previous);
+    char* text = readline(continuation ? "   ...> " : "sqlrep> ");
+    ::sigaction(SIGINT, &previous, nullptr);
+    if (text == nullptr) {
+        if (g_interrupted == 0) return ReadResult::end;
+        std::cout << '\n';
+        return ReadResult::interrupted;
+    }
+    line = text;
+    std::free(text);
+    return ReadResult::line;
 }
 
 void EditLineSource::remember(const std::string& entry) {

@@ -4,17 +4,22 @@
 // no prompt. Not thread-safe; libedit keeps global state, so one EditLineSource at a time.
 
 #include <istream>
-#include <optional>
 #include <string>
 
 namespace sqlrep::shell {
 
+enum class ReadResult {
+    line,         // a line was read
+    end,          // the end of input
+    interrupted,  // Ctrl-C while the line was typed: drop what was begun
+};
+
 class LineSource {
   public:
     virtual ~LineSource() = default;
-    // The next line without its newline; nullopt at the end of input. `continuation`:
-    // a statement has begun and goes on (the prompt says so).
-    virtual std::optional<std::string> read_line(bool continuation) = 0;
+    // The next line, without its newline, into `line`. `continuation`: a statement has
+    // begun and goes on (the prompt says so).
+    virtual ReadResult read_line(bool continuation, std::string& line) = 0;
     // A complete statement or command the user entered, for the history.
     virtual void remember(const std::string& entry) { (void)entry; }
 };
@@ -22,7 +27,7 @@ class LineSource {
 class StreamLineSource : public LineSource {
   public:
     explicit StreamLineSource(std::istream& in) : in_(in) {}
-    std::optional<std::string> read_line(bool continuation) override;
+    ReadResult read_line(bool continuation, std::string& line) override;
 
   private:
     std::istream& in_;
@@ -30,7 +35,9 @@ class StreamLineSource : public LineSource {
 
 // Prompts "sqlrep> " and "   ...> " on the terminal. The history is read from
 // `history_file` at construction (when it exists) and written back, at most 1000
-// entries, after each entry; "" keeps no file.
+// entries, after each entry; "" keeps no file. While a line is typed (and only then),
+// SIGINT means "interrupted"; elsewhere it keeps its disposition (a request in flight is
+// not cancelled by Ctrl-C: the default ends the shell).
 class EditLineSource : public LineSource {
   public:
     explicit EditLineSource(std::string history_file);
@@ -38,7 +45,7 @@ class EditLineSource : public LineSource {
     EditLineSource(const EditLineSource&) = delete;
     EditLineSource& operator=(const EditLineSource&) = delete;
 
-    std::optional<std::string> read_line(bool continuation) override;
+    ReadResult read_line(bool continuation, std::string& line) override;
     void remember(const std::string& entry) override;
 
   private:

@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>

@@ -85,15 +85,23 @@ Shell::Shell(NodeConnection& node, std::ostream& out, std::ostream& err)
 bool Shell::run(LineSource& source) {
     StatementBuffer buffer;
     std::string entry;  // the lines of the statement being typed, for the history
-    while (std::optional<std::string> line = source.read_line(!buffer.empty())) {
-        if (buffer.empty() && trim(*line).rfind('.', 0) == 0) {
-            std::string command = trim(*line);
+    std::string text;
+    while (true) {
+        ReadResult r = source.read_line(!buffer.empty(), text);
+        if (r == ReadResult::end) break;
+        if (r == ReadResult::interrupted) {  // Ctrl-C: the statement being typed is dropped
+            buffer = StatementBuffer();
+            entry.clear();
+            continue;
+        }
+        if (buffer.empty() && trim(text).rfind('.', 0) == 0) {
+            std::string command = trim(text);
             source.remember(command);
             if (run_dot_command(command) == Step::quit) return false;
             continue;
         }
-        buffer.add_line(*line);
-        entry += (entry.empty() ? "" : "\n") + *line;
+        buffer.add_line(text);
+        entry += (entry.empty() ? "" : "\n") + text;
         for (const std::string& statement : buffer.take_complete()) run_statement(statement);
         if (buffer.empty()) {
             if (!is_blank_sql(entry)) source.remember(entry);
