@@ -67,15 +67,16 @@ inline std::string read_whole(const std::string& path) {
 }
 
 // The shell on a pseudo-terminal: what a person at a terminal does (keys in, screen out).
-// HOME is `home` (its history file lands there) and TERM is xterm. The destructor kills
-// the shell when it still runs.
+// HOME is `home` (its history file lands there), TERM is xterm and the locale C.UTF-8. The
+// destructor kills the shell when it still runs.
 class TerminalShell {
   public:
     TerminalShell(const std::vector<std::string>& args, const std::string& home) {
-        std::vector<std::string> env_strings = {"HOME=" + home, "TERM=xterm"};
+        std::vector<std::string> env_strings = {"HOME=" + home, "TERM=xterm", "LC_ALL=C.UTF-8"};
         for (char** e = environ; *e != nullptr; ++e) {
             std::string entry = *e;
-            if (entry.rfind("HOME=", 0) != 0 && entry.rfind("TERM=", 0) != 0)
+            if (entry.rfind("HOME=", 0) != 0 && entry.rfind("TERM=", 0) != 0 &&
+                entry.rfind("LC_ALL=", 0) != 0)
                 env_strings.push_back(entry);
         }
         std::vector<std::string> argv_strings = {binary_path("sqlrep")};

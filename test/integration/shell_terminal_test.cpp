@@ -46,6 +46,11 @@ TEST_CASE("shell on a terminal runs typed statements, spans lines and recalls hi
         shell.expect("8.0");
         shell.expect("sqlrep> ");
 
+        // Non-ASCII text typed as UTF-8 comes through whole.
+        shell.type("SELECT 'grüße' || '!' AS greeting;\r");
+        shell.expect("grüße!");
+        shell.expect("sqlrep> ");
+
         // The Up arrow brings back the last statement; Enter runs it again.
         shell.type("SELECT 'ab' || 'cd' AS joined;\r");
         shell.expect("abcd");
@@ -92,6 +97,7 @@ TEST_CASE("shell on a terminal runs typed statements, spans lines and recalls hi
     interrupted.expect("sqlrep> ");
     interrupted.type("SELECT 'ne' || 'ver'\r");
     interrupted.expect("...> ");
+    // At once, unlike ^D above: a ^C that comes before the line editor reads still counts.
     interrupted.type("\x03");
     interrupted.expect("sqlrep> ");
     interrupted.type("SELECT 'aft' || 'er' AS a;\r");

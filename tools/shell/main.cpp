@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
         StreamLineSource source(text);
         shell.run(source);
     } else if (::isatty(STDIN_FILENO)) {
+        std::setlocale(LC_CTYPE, "");  // the line editor takes the terminal's characters (UTF-8)
         print_banner(*node);
         EditLineSource source(default_history_file());
         if (shell.run(source)) std::cout << '\n';  // the end of input (Ctrl-D) ends no line
