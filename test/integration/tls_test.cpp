@@ -304,6 +304,45 @@ TEST_CASE("show_all and send_dummy speak https, verifying with --tls-ca", "[tls]
     CHECK(wrong_ca.output.find("certificate verify failed") != std::string::npos);
 }
 
+TEST_CASE("the sqlrep shell speaks https, verifying with --tls-ca", "[tls][integration][shell]") {
+    TestPki pki;
+    Cluster cluster(tls_options(pki, 1, /*mutual=*/true));
+    const std::string ca = " --tls-ca " + pki.cert("ca");
+    const std::string shell = binary_path("sqlrep") + " --mode csv";
+
+    CommandRun master = run_command(shell + " --node " + cluster.master().url() + ca +
+                                    " -c 'CREATE TABLE t (x); INSERT INTO t VALUES (7); "
+                                    "SELECT x * 6 AS y FROM t;'");
+    INFO(master.output);
+    CHECK(master.exit_code == 0);
+    CHECK(master.output.find("y\r\n42\r\n") != std::string::npos);
+    // A write through the replica, forwarded to the master, then read there.
+    CommandRun replica = run_command(shell + " --node " + cluster.replica(1).url() + ca +
+                                     " -c 'INSERT INTO t VALUES (8); SELECT sum(x) AS s FROM t;'");
+    INFO(replica.output);
+    CHECK(replica.exit_code == 0);
+    CHECK(replica.output.find("s\r\n15\r\n") != std::string::npos);
+
+    // .nodes reaches the master and the replica over https with the same CA.
+    CommandRun nodes =
+        run_command(shell + " --node " + cluster.replica(1).url() + ca + " -c .nodes");
+    INFO(nodes.output);
+    CHECK(nodes.exit_code == 0);
+    CHECK(nodes.output.find(cluster.master().url() + ",master") != std::string::npos);
+    CHECK(nodes.output.find(cluster.replica(1).url() + ",replica") != std::string::npos);
+
+    // Without --tls-ca: encrypted, not verified, and it says so; another CA: refused.
+    CommandRun unverified =
+        run_command(shell + " --node " + cluster.master().url() + " -c 'SELECT 1'");
+    CHECK(unverified.exit_code == 0);
+    CHECK(unverified.output.find("not verifying") != std::string::npos);
+    CommandRun wrong_ca = run_command(shell + " --node " + cluster.master().url() + " --tls-ca " +
+                                      pki.cert("other_ca") + " -c 'SELECT 1'");
+    INFO(wrong_ca.output);
+    CHECK(wrong_ca.exit_code == 1);
+    CHECK(wrong_ca.output.find("certificate verify failed") != std::string::npos);
+}
+
 TEST_CASE("https clients check the node's address against its certificate", "[tls][integration]") {
     TestPki pki;
     ClusterOptions options;
