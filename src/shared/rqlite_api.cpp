@@ -245,8 +245,8 @@ void RqliteApi::run(std::shared_ptr<Job> job) {
              if (const json::value* earlier = rolled_back(body))
                  for (const auto& r : earlier->get_array())
                      if (r.is_object())
-                         job->results.push_back(rqlite_result(r.get_object(), job->options,
-                                                              std::nullopt));
+                         job->results.push_back(
+                             rqlite_result(r.get_object(), job->options, std::nullopt));
              job->results.push_back(rqlite_error_result(error_text(body, status)));
              finish(job);
          });

@@ -126,8 +126,9 @@ TEST_CASE("rqlite errors are per statement with 200 and a transaction rolls back
         // With transaction nothing of it is applied; as rqlite, the results list the
         // statements before the failing one (rolled back too), then its error, and
         // nothing after it.
-        auto tx = results(post(c, *node, "/db/execute?transaction",
-                               R"j(["INSERT INTO t(v) VALUES ('c')", "INSERT INTO t(v) VALUES ('z')",
+        auto tx =
+            results(post(c, *node, "/db/execute?transaction",
+                         R"j(["INSERT INTO t(v) VALUES ('c')", "INSERT INTO t(v) VALUES ('z')",
                                    "INSERT INTO t(v) VALUES ('a')", "INSERT INTO t(v) VALUES ('y')"])j"));
         REQUIRE(tx.size() == 3);
         CHECK(tx[0].as_object().at("rows_affected") == json::value(1));
