@@ -28,6 +28,7 @@
 #include <thread>
 
 #define CATCH_CONFIG_EXTERNAL_INTERFACES
+#include <sqlite3.h>
 #include <catch2/catch.hpp>
 
 #include "shared/error.hpp"
@@ -472,8 +473,9 @@ std::string binary_path(const std::string& name) {
     return std::string(bin_override && *bin_override ? bin_override : SQLREP_BIN_DIR) + "/" + name;
 }
 
-CommandRun run_command(const std::string& command, bool with_stderr) {
-    std::string line = "timeout 60 " + command + (with_stderr ? " 2>&1" : " 2>/dev/null");
+CommandRun run_command(const std::string& command, bool with_stderr, int seconds) {
+    std::string line = "timeout -k 5 " + std::to_string(seconds) + " " + command +
+                       (with_stderr ? " 2>&1" : " 2>/dev/null");
     FILE* pipe = ::popen(line.c_str(), "r");
     if (pipe == nullptr) throw failure("popen failed for: " + command);
     CommandRun run;
@@ -483,6 +485,38 @@ CommandRun run_command(const std::string& command, bool with_stderr) {
     int status = ::pclose(pipe);
     if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
     return run;
+}
+
+void tamper(const std::string& database_path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(database_path.c_str(), &db) == SQLITE_OK);
+    char* error = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    std::string message = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    INFO(message);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+void install_npm_package(const std::filesystem::path& source, const std::filesystem::path& work,
+                         const std::vector<std::string>& files, const std::string& package) {
+    CommandRun node = run_command("node --version");
+    CommandRun npm = run_command("npm --version");
+    INFO("this test needs node and npm (scripts/test installs them): node says '"
+         << node.output << "', npm says '" << npm.output << "'");
+    REQUIRE(node.exit_code == 0);
+    REQUIRE(npm.exit_code == 0);
+    std::filesystem::create_directories(work);
+    for (const std::string& file : files)
+        std::filesystem::copy_file(source / file, work / file,
+                                   std::filesystem::copy_options::overwrite_existing);
+    if (std::filesystem::exists(work / "node_modules" / package / "package.json")) return;
+    CommandRun install =
+        run_command("npm ci --prefix '" + work.string() + "' --no-audit --no-fund");
+    INFO("npm ci of " << package << " failed (is the npm registry reachable?):\n"
+                      << install.output);
+    REQUIRE(install.exit_code == 0);
 }
 
 std::string random_hex(std::size_t chars) {

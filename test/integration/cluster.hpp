@@ -33,6 +33,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -323,11 +324,21 @@ std::vector<uint16_t> free_ports(int count);
 // The path of a built executable ("master", "replica", "show_all", ...).
 std::string binary_path(const std::string& name);
 
-// A shell command run to completion under `timeout 60`.
+// A shell command run to completion under `timeout -k 5 <seconds>` (SIGTERM, then SIGKILL
+// 5 s later).
 struct CommandRun {
     int exit_code = -1;  // -1 when it did not exit normally
     std::string output;  // stdout, and stderr when asked for
 };
-CommandRun run_command(const std::string& command, bool with_stderr = true);
+CommandRun run_command(const std::string& command, bool with_stderr = true, int seconds = 60);
+
+// Runs `sql` on a stopped node's database file directly, behind sqlrep's back.
+void tamper(const std::string& database_path, const std::string& sql);
+
+// Copies `files` from `source` into `work` and installs the npm package `package` there
+// with `npm ci` (once: kept in the build tree). REQUIREs node, npm and a reachable
+// registry, saying which one is missing.
+void install_npm_package(const std::filesystem::path& source, const std::filesystem::path& work,
+                         const std::vector<std::string>& files, const std::string& package);
 
 }  // namespace sqlrep::test

@@ -2,8 +2,6 @@
 // clusters: every node lists every node in sync; a replica changed behind sqlrep's back is
 // named with its table, as show_all names it; a stopped node is unreachable; the roles.
 
-#include <sqlite3.h>
-
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <set>
@@ -14,19 +12,6 @@
 using namespace sqlrep::test;
 
 namespace {
-
-// Changes a stopped node's database file directly, behind sqlrep's back.
-void tamper(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    char* error = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    std::string message = error ? error : "";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    INFO(message);
-    REQUIRE(rc == SQLITE_OK);
-}
 
 std::string text(const json::object& o, const char* name) {
     return std::string(o.at(name).as_string());

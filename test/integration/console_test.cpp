@@ -38,43 +38,13 @@ std::string chromium_path() {
 
 // npm ci of puppeteer-core into the build tree (once), with the script beside it.
 fs::path install_driver() {
-    const fs::path source = SQLREP_CONSOLE_TEST_SRC;
     const fs::path work = SQLREP_CONSOLE_TEST_WORK;
-    CommandRun node = run_command("node --version");
-    CommandRun npm = run_command("npm --version");
-    INFO("this test needs node and npm (scripts/test installs them): node says '"
-         << node.output << "', npm says '" << npm.output << "'");
-    REQUIRE(node.exit_code == 0);
-    REQUIRE(npm.exit_code == 0);
+    install_npm_package(SQLREP_CONSOLE_TEST_SRC, work,
+                        {"package.json", "package-lock.json", "console.js"}, "puppeteer-core");
     INFO("this test needs Chromium at "
          << chromium_path() << " (Debian's chromium package; scripts/test installs it)");
     REQUIRE(fs::exists(chromium_path()));
-
-    fs::create_directories(work);
-    for (const char* file : {"package.json", "package-lock.json", "console.js"})
-        fs::copy_file(source / file, work / file, fs::copy_options::overwrite_existing);
-    if (!fs::exists(work / "node_modules" / "puppeteer-core" / "package.json")) {
-        CommandRun install =
-            run_command("npm ci --prefix '" + work.string() + "' --no-audit --no-fund");
-        INFO("npm ci of puppeteer-core failed (is the npm registry reachable?):\n"
-             << install.output);
-        REQUIRE(install.exit_code == 0);
-    }
     return work;
-}
-
-// A shell command run to completion, killed after `seconds` (then SIGKILL 5 s later).
-CommandRun run_bounded(const std::string& command, int seconds) {
-    std::string line = "timeout -k 5 " + std::to_string(seconds) + " " + command + " 2>&1";
-    FILE* pipe = ::popen(line.c_str(), "r");
-    if (pipe == nullptr) throw std::runtime_error("popen failed for: " + command);
-    CommandRun run;
-    char chunk[4096];
-    std::size_t n;
-    while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) run.output.append(chunk, n);
-    int status = ::pclose(pipe);
-    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-    return run;
 }
 
 // The browser the script started, if it still runs: killed by its pid, after checking that
@@ -113,8 +83,8 @@ ScriptRun run_console(const std::string& mode, json::object config) {
 
     ScriptRun out;
     out.screenshots = screenshots;
-    out.run = run_bounded(
-        "node '" + (work / "console.js").string() + "' '" + config_file.string() + "'", 170);
+    out.run = run_command(
+        "node '" + (work / "console.js").string() + "' '" + config_file.string() + "'", true, 170);
     kill_browser(dir / "browser.pid", dir / "profile");
     std::error_code ignored;
     fs::remove_all(dir, ignored);

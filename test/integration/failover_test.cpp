@@ -89,6 +89,15 @@ struct Acked {
     std::string value;
 };
 
+// Waits for the cluster's first master, creates the test table there and waits until every
+// node has it; returns the master's id.
+int elect_with_table(Cluster& c) {
+    const int master = c.wait_for_master(kElectionTimeout);
+    c.exec_ok(c.node(master), kTable);
+    c.wait_converged(kApplyTimeout, &c.node(master));
+    return master;
+}
+
 std::vector<Acked> acked_rows(const std::vector<AckedWriter*>& writers) {
     std::vector<Acked> out;
     for (auto* w : writers)
@@ -489,9 +498,7 @@ TEST_CASE(
     "[integration][failover][etcd]") {
     EtcdServer etcd;
     Cluster c(etcd_options(etcd));
-    const int old = c.wait_for_master(kElectionTimeout);
-    c.exec_ok(c.node(old), kTable);
-    c.wait_converged(kApplyTimeout, &c.node(old));
+    const int old = elect_with_table(c);
     const int64_t old_term = num(c.status(c.node(old)), "term");
 
     // Writers through every node, the paused master's own included: whatever it
@@ -532,9 +539,7 @@ TEST_CASE(
     ClusterOptions o = etcd_options(etcd);
     o.etcd_proxies = true;
     Cluster c(o);
-    const int old = c.wait_for_master(kElectionTimeout);
-    c.exec_ok(c.node(old), kTable);
-    c.wait_converged(kApplyTimeout, &c.node(old));
+    const int old = elect_with_table(c);
 
     Writers writers(c, "etcdcut");
     writers.start();
@@ -592,9 +597,7 @@ TEST_CASE(
     o.master_args = {"--ack-timeout-ms", "1500"};
     o.replica_args = {"--ack-timeout-ms", "1500"};
     Cluster c(o);
-    const int old = c.wait_for_master(kElectionTimeout);
-    c.exec_ok(c.node(old), kTable);
-    c.wait_converged(kApplyTimeout, &c.node(old));
+    const int old = elect_with_table(c);
     const int64_t term = num(c.status(c.node(old)), "term");
 
     Writers writers(c, "peercut", 5s);
@@ -644,9 +647,7 @@ TEST_CASE(
     // second, while the others deferred to it as the node furthest ahead: no master ever.
     EtcdServer etcd;
     Cluster c(etcd_options(etcd));
-    const int old = c.wait_for_master(kElectionTimeout);
-    c.exec_ok(c.node(old), kTable);
-    c.wait_converged(kApplyTimeout, &c.node(old));
+    const int old = elect_with_table(c);
 
     Writers writers(c, "etcdgone");
     writers.start();

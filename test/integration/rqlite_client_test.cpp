@@ -20,24 +20,9 @@ namespace fs = std::filesystem;
 
 TEST_CASE("the rqlite-js client library runs its basic flows against sqlrep nodes",
           "[integration][rqlite]") {
-    const fs::path source = SQLREP_RQLITE_CLIENT_SRC;
     const fs::path work = SQLREP_RQLITE_CLIENT_WORK;
-    CommandRun node = run_command("node --version");
-    CommandRun npm = run_command("npm --version");
-    INFO("this test needs node and npm (scripts/test installs them): node says '"
-         << node.output << "', npm says '" << npm.output << "'");
-    REQUIRE(node.exit_code == 0);
-    REQUIRE(npm.exit_code == 0);
-
-    fs::create_directories(work);
-    for (const char* file : {"package.json", "package-lock.json", "basic_flows.js"})
-        fs::copy_file(source / file, work / file, fs::copy_options::overwrite_existing);
-    if (!fs::exists(work / "node_modules" / "rqlite-js" / "package.json")) {
-        CommandRun install =
-            run_command("npm ci --prefix '" + work.string() + "' --no-audit --no-fund");
-        INFO("npm ci of rqlite-js failed (is the npm registry reachable?):\n" << install.output);
-        REQUIRE(install.exit_code == 0);
-    }
+    install_npm_package(SQLREP_RQLITE_CLIENT_SRC, work,
+                        {"package.json", "package-lock.json", "basic_flows.js"}, "rqlite-js");
 
     const std::string token = "rqlite-js-" + random_hex(24);
     ClusterOptions options;

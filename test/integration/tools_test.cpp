@@ -15,7 +15,6 @@
 #include <string>
 #include <thread>
 
-#include <sqlite3.h>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -121,18 +120,6 @@ class FakeNode {
 };
 
 int64_t term_of(const json::object& status) { return status.at("term").to_number<int64_t>(); }
-
-void tamper(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    char* error = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    std::string message = error ? error : "";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    REQUIRE(rc == SQLITE_OK);
-    INFO(message);
-}
 
 }  // namespace
 
