@@ -40,16 +40,13 @@ json::object success_body(WriteOutcome& outcome) {
 // The answer to a write that failed and changed nothing; after the error, the results of
 // the statements that ran before it, rolled back with it (rqlite's API shows them).
 HttpResponse failure_response(const WriteOutcome& outcome) {
-    HttpResponse res = exec_error_response(*outcome.error, ExecOutcome::not_applied);
-    if (outcome.result.results.empty()) return res;
-    boost::system::error_code ec;
-    json::value body = json::parse(res.body(), ec);
-    if (ec || !body.is_object()) return res;
-    body.get_object()["rolled_back"] = outcome.result.results;
-    res.body() = json::serialize(body);
-    res.body().push_back('\n');
-    res.prepare_payload();
-    return res;
+    if (outcome.result.results.empty())
+        return exec_error_response(*outcome.error, ExecOutcome::not_applied);
+    return json_response(http_status_for(outcome.error->kind()),
+                         json::object{{"ok", false},
+                                      {"error", outcome.error->what()},
+                                      {"outcome", exec_outcome_name(ExecOutcome::not_applied)},
+                                      {"rolled_back", outcome.result.results}});
 }
 
 }  // namespace
