@@ -1,7 +1,8 @@
 #pragma once
-// .status and .nodes: what a node says about itself (GET /status) and the cluster table
-// built from the master's /status (its replicas, their lag and stream) and every node's
-// own /status and /ready. Blocks on HTTP requests; shell thread only.
+// .status and .nodes: what a node says about itself (GET /status) and the cluster table it
+// sees (GET /_cluster/overview). Blocks on HTTP requests; shell thread only.
+
+#include <ostream>
 
 #include "node_connection.hpp"
 #include "result_printer.hpp"
@@ -13,11 +14,11 @@ namespace sqlrep::shell {
 // be reached or refuses.
 void print_status(NodeConnection& node, ResultPrinter& printer);
 
-// One row per node: id, url, role, term, applied_index, lag (entries behind the master, as
-// the master counts them), state, connected (the replica's stream to the master is open),
-// ready (GET /ready answers 200). Starts from the connected node and asks the master it
-// names; a node that does not answer shows state "unreachable". Throws sqlrep::Error when
-// the connected node cannot be reached.
-void print_cluster(NodeConnection& node, ResultPrinter& printer);
+// One row per node: id, url, role, term, applied_index, lag (entries behind the master),
+// state ("unreachable" for a node that does not answer), connected (its stream is open),
+// ready (GET /ready answers 200), then show_all's verdict on `out`. All of it from the
+// connected node's GET /_cluster/overview: that node finds the others. Throws
+// sqlrep::Error when the connected node cannot be reached or refuses.
+void print_cluster(NodeConnection& node, ResultPrinter& printer, std::ostream& out);
 
 }  // namespace sqlrep::shell

@@ -168,7 +168,7 @@ Shell::Step Shell::run_dot_command(const std::string& line) {
             print_status(node_, printer_);
         } else if (name == ".nodes") {
             timed = true;
-            print_cluster(node_, printer_);
+            print_cluster(node_, printer_, out_);
         } else if (name == ".dump") {
             timed = true;
             out_ << dump_database(node_);
