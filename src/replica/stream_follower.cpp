@@ -253,16 +253,18 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
     } end_watch{*watch};
     net::co_spawn(ws.get_executor(), watch_term(watch, master_term), net::detached);
 
+    auto superseded = [&] {
+        return MasterLost("term " + std::to_string(cluster_.term()) + " has begun: " + master_url +
+                          " (master of term " + std::to_string(master_term) +
+                          ") is followed no more");
+    };
     beast::flat_buffer buffer;
     for (;;) {
         buffer.clear();
         try {
             co_await ws.async_read(buffer, net::use_awaitable);
         } catch (const boost::system::system_error&) {
-            if (watch->superseded)
-                throw MasterLost("term " + std::to_string(cluster_.term()) +
-                                 " has begun: " + master_url + " (master of term " +
-                                 std::to_string(master_term) + ") is followed no more");
+            if (watch->superseded) throw superseded();
             throw;
         }
         auto bytes = buffer.cdata();  // a flat_buffer holds one contiguous chunk
@@ -270,10 +272,7 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         // This node has learned of a later term (an announce, the election) while the
         // old master's stream was still open: nothing more from it is applied or acked,
         // or that master could count this node's ack for a write the new one never has.
-        if (int64_t now = cluster_.term(); now > master_term)
-            throw MasterLost("term " + std::to_string(now) + " has begun: " + master_url +
-                             " (master of term " + std::to_string(master_term) +
-                             ") is followed no more");
+        if (cluster_.term() > master_term) throw superseded();
         if (ws.got_binary()) {
             if (wants_snapshot_)
                 throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
