@@ -56,7 +56,7 @@ void print_cluster(NodeConnection& node, ResultPrinter& printer, std::ostream& o
                                    "connected", "ready"},
                        rows);
     if (const json::value summary = field(overview, "summary"); summary.is_string())
-        out << summary.get_string() << "\n";
+        out << std::string_view(summary.get_string()) << "\n";
 }
 
 }  // namespace sqlrep::shell
