@@ -155,6 +155,7 @@ TEST_CASE("shell on a terminal runs every dot-command", "[integration][shell]") 
     shell.expect("master");
     shell.expect(cluster.replica(1).url());
     shell.expect("following");
+    shell.expect("IN SYNC at index");  // the node's verdict, as show_all words it
     shell.expect("sqlrep> ");
 
     shell.type(".mode json\r");
