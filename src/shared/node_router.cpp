@@ -274,7 +274,7 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
 }
 
 // The cluster operations: the overview needs any role; promote and handover need the
-// admin role (or the cluster token); announce is node-to-node only.
+// admin role (or the cluster token); announce and prepare are node-to-node only.
 void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role role,
                                Respond& respond) {
     if (path == "/_cluster/overview" && control_ != nullptr) {
@@ -282,8 +282,8 @@ void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role rol
             throw Error(ErrorKind::method_not_allowed, "/_cluster/overview answers GET only");
         return control_->overview(std::move(respond));
     }
-    bool known =
-        path == "/_cluster/promote" || path == "/_cluster/handover" || path == "/_cluster/announce";
+    bool known = path == "/_cluster/promote" || path == "/_cluster/handover" ||
+                 path == "/_cluster/announce" || path == "/_cluster/prepare";
     if (!known || control_ == nullptr)
         throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
     if (req.method() != http::verb::post)
@@ -320,9 +320,16 @@ void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role rol
         return control_->handover(static_cast<int>(*target), std::move(respond));
     }
     if (!has_cluster_token(req))
-        throw Error(ErrorKind::forbidden, "/_cluster/announce is node-to-node only");
+        throw Error(ErrorKind::forbidden, std::string(path) + " is node-to-node only");
     std::optional<int64_t> id = integer("id");
     std::optional<int64_t> term = integer("term");
+    if (path == "/_cluster/prepare") {
+        if (!id || *id < 0 || *id > config_.num_replicas || !term || *term < 1)
+            throw Error(ErrorKind::bad_request, "prepare takes {\"id\": 0.." +
+                                                    std::to_string(config_.num_replicas) +
+                                                    ", \"term\": 1 or more}");
+        return control_->prepare(static_cast<int>(*id), *term, std::move(respond));
+    }
     const json::value* url = body.if_contains("url");
     if (!id || *id < 0 || *id > config_.num_replicas || !term || *term < 1 || url == nullptr ||
         !url->is_string())

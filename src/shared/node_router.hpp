@@ -43,6 +43,10 @@ class ClusterControl {
     virtual void handover(int target, Respond respond) = 0;
     // POST /_cluster/announce from a node that became master of `term`.
     virtual void announce(int id, std::string url, int64_t term, Respond respond) = 0;
+    // POST /_cluster/prepare from node `candidate` about to promote itself with `term`
+    // (without etcd): take the term and stop following the old master, then answer with
+    // this node's position.
+    virtual void prepare(int candidate, int64_t term, Respond respond) = 0;
     // GET /_cluster/overview: every node this one can find, their figures and checksums,
     // and the sync verdict (cluster_overview). Returns at once; answers from another thread.
     virtual void overview(Respond respond) = 0;
