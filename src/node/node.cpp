@@ -350,12 +350,12 @@ void Node::promote(bool force, Respond respond) {
             std::vector<PeerStatus> fenced = fence_peers(peers, term);
             int took = 1 + static_cast<int>(fenced.size());
             if (took < config_.majority())
-                return respond(error_response(
-                    ErrorKind::conflict,
-                    "not promoted: only " + std::to_string(took) + " of " +
-                        std::to_string(config_.num_replicas + 1) + " nodes took term " +
-                        std::to_string(term) +
-                        ", not a majority; those wait for a master: promote again"));
+                return respond(
+                    error_response(ErrorKind::conflict,
+                                   "not promoted: only " + std::to_string(took) + " of " +
+                                       std::to_string(config_.num_replicas + 1) +
+                                       " nodes took term " + std::to_string(term) +
+                                       ", not a majority; those wait for a master: promote again"));
             auto [last_term, applied] = position();
             for (const PeerStatus& p : fenced)
                 if (std::pair(p.last_term, p.applied) > std::pair(last_term, applied))
@@ -363,8 +363,8 @@ void Node::promote(bool force, Respond respond) {
                         ErrorKind::conflict,
                         "not promoted: node " + std::to_string(p.id) + " (" + p.url +
                             ") turned out further ahead once term " + std::to_string(term) +
-                            " stopped the old master's stream (index " +
-                            std::to_string(p.applied) + ", this node " + std::to_string(applied) +
+                            " stopped the old master's stream (index " + std::to_string(p.applied) +
+                            ", this node " + std::to_string(applied) +
                             "); it has every acknowledged write: promote it"));
         }
         if (elector_) {
@@ -472,8 +472,7 @@ void Node::handover(int target, Respond respond) {
 
 std::vector<PeerStatus> Node::fence_peers(const std::vector<PeerStatus>& peers,
                                           int64_t term) const {
-    std::string body =
-        json::serialize(json::object{{"id", cluster_.self_id()}, {"term", term}});
+    std::string body = json::serialize(json::object{{"id", cluster_.self_id()}, {"term", term}});
     std::vector<std::future<std::optional<PeerStatus>>> asks;
     for (const PeerStatus& peer : peers) {
         asks.push_back(std::async(std::launch::async, [this, peer, body] {
@@ -504,18 +503,18 @@ std::vector<PeerStatus> Node::fence_peers(const std::vector<PeerStatus>& peers,
 void Node::prepare(int candidate, int64_t term, Respond respond) {
     run_on_control([this, candidate, term, respond] {
         if (term <= cluster_.term())
-            return respond(error_response(
-                ErrorKind::conflict, "term " + std::to_string(term) +
-                                         " is not newer than this node's term " +
-                                         std::to_string(cluster_.term())));
+            return respond(
+                error_response(ErrorKind::conflict, "term " + std::to_string(term) +
+                                                        " is not newer than this node's term " +
+                                                        std::to_string(cluster_.term())));
         // Durably first, so that after a restart this node still refuses older masters;
         // then the role restarts, which joins the follower: once this answers, nothing more
         // of an older master's stream is applied or acknowledged here.
         cluster_.raise_term(term);
         cluster_.forget_master();
         if (is_master())
-            spdlog::warn("node {} steps down: node {} prepares term {}", config_.node_id,
-                         candidate, term);
+            spdlog::warn("node {} steps down: node {} prepares term {}", config_.node_id, candidate,
+                         term);
         become_replica();
         auto [last_term, applied] = position();
         respond(json_response(200, json::object{{"ok", true},

@@ -739,9 +739,9 @@ TEST_CASE(
     // node-to-node only.
     Response again = cluster_op(c, c.replica(1), "prepare", {{"id", 2}, {"term", term + 1}});
     CHECK(again.status == 409);
-    Response anonymous = c.client(c.replica(1))
-                             .request(http::verb::post, "/_cluster/prepare",
-                                      R"({"id": 1, "term": 99})", {}, 5s);
+    Response anonymous =
+        c.client(c.replica(1))
+            .request(http::verb::post, "/_cluster/prepare", R"({"id": 1, "term": 99})", {}, 5s);
     CHECK(anonymous.status == 403);
     CHECK(num(c.status(c.replica(1)), "term") == term + 1);
 }
