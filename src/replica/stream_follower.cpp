@@ -224,7 +224,9 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
             throw Error(ErrorKind::unauthorized,
                         "the master refused our TLS connection (" + e.code().message() +
                             "): is our --tls-cert signed by the CA the master trusts (--tls-ca)?");
-        if (response.result_int() != 0)
+        // Only a declined upgrade has a response to quote: after a timeout or a cut
+        // connection `response` holds whatever Beast left in it.
+        if (e.code() == websocket::error::upgrade_declined)
             throw Error(ErrorKind::unavailable, "the master refused the stream: HTTP " +
                                                     std::to_string(response.result_int()) + " " +
                                                     response.body());
