@@ -111,8 +111,9 @@ net::awaitable<void> StreamFollower::follow() {
             set_error(e.what());
             spdlog::warn("stream: {}", e.what());
         } catch (const boost::system::system_error& e) {
-            set_error(std::string("cannot stream from the master: ") + e.what());
-            spdlog::info("stream from {}: {}", cluster_.master_url(), e.what());
+            // The code's message: Boost 1.81's what() appends the source location.
+            set_error("cannot stream from the master: " + e.code().message());
+            spdlog::info("stream from {}: {}", cluster_.master_url(), e.code().message());
         } catch (const std::exception& e) {
             // Anything else is a bug: the loop must not die with it (a detached coroutine
             // would end silently, and the replica would stop following for good).
