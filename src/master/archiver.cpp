@@ -170,12 +170,13 @@ void Archiver::resume_from_archive() {
     // Walk back from the newest file until one ends at an entry this node's log holds
     // with the same hash (or one older than this log reaches: it cannot tell, and the
     // restore checks the chain anyway); everything newer is a branch this node never had.
-    // Then the latest snapshot at or before that point.
-    int64_t agreed = -1;
+    // From there on, the last segment and the latest snapshot.
+    bool agreed = false;
+    int64_t segment = -1;
     int64_t snapshot = -1;
     std::vector<ArchiveName> abandoned;
     for (auto it = files.rbegin(); it != files.rend(); ++it) {
-        if (agreed < 0) {
+        if (!agreed) {
             ArchiveHeader h = read_archive_header(dir_ / it->file);
             std::optional<Hash> here;
             if (h.last <= mine.index) {
@@ -186,12 +187,11 @@ void Archiver::resume_from_archive() {
                 abandoned.push_back(*it);
                 continue;
             }
-            agreed = h.last;
+            agreed = true;
         }
-        if (it->kind == ArchiveKind::snapshot) {
-            snapshot = it->last;
-            break;
-        }
+        if (it->kind == ArchiveKind::log && segment < 0) segment = it->last;
+        if (it->kind == ArchiveKind::snapshot && snapshot < 0) snapshot = it->last;
+        if (segment >= 0 && snapshot >= 0) break;
     }
     if (!abandoned.empty()) {
         fs::path aside = dir_ / "abandoned";
@@ -203,18 +203,26 @@ void Archiver::resume_from_archive() {
         }
     }
     snapshot_index_ = snapshot;
-    if (agreed >= 0) {
-        archived_ = agreed;
-        // The entries after `agreed` must still be in the log, or there is a gap that only
-        // a new snapshot closes.
+    // Segments go on from the last one when the log still holds the entry after it; else
+    // from the latest snapshot when the log holds the entry after that; else a new
+    // snapshot starts the archive again.
+    int64_t first;
+    {
         ReadTransaction read(*reader_);
-        need_snapshot_ =
-            snapshot < 0 || (agreed < mine.index && first_log_index(*reader_) > agreed + 1);
+        first = first_log_index(*reader_);
+    }
+    if (segment >= 0 && first <= segment + 1) {
+        archived_ = segment;
+        need_snapshot_ = snapshot < 0;
+    } else if (snapshot >= 0 && first <= snapshot + 1) {
+        archived_ = snapshot;
+        need_snapshot_ = false;
     } else {
+        archived_ = std::max<int64_t>({segment, snapshot, 0});
         need_snapshot_ = true;
     }
     spdlog::info("archive {}: resuming after index {} (latest snapshot {}){}", dir_.string(),
-                 agreed, snapshot, need_snapshot_ ? "; taking a snapshot first" : "");
+                 archived_.load(), snapshot, need_snapshot_ ? "; taking a snapshot first" : "");
 }
 
 void Archiver::archive_segments() {
@@ -303,8 +311,17 @@ void Archiver::archive_snapshot() {
         }
     });
     snapshot_index_ = copy.position.index;
-    // The snapshot holds everything up to its index: the log needs no segment for those.
-    if (archived_.load() < copy.position.index) archived_ = copy.position.index;
+    // Segments go on carrying every entry, so a restore from an older snapshot crosses
+    // this one. Only when the log no longer holds the next entry to archive does the
+    // archive start again from here (the entries in between exist nowhere else).
+    if (need_snapshot_ && archived_.load() < copy.position.index) {
+        std::optional<Hash> next;
+        {
+            ReadTransaction read(*reader_);
+            next = log_hash_at(*reader_, archived_.load());
+        }
+        if (!next || archived_.load() == 0) archived_ = copy.position.index;
+    }
     need_snapshot_ = false;
     spdlog::info("archived a snapshot at index {}", copy.position.index);
 }

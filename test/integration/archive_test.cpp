@@ -66,6 +66,22 @@ std::vector<std::string> archive_files(const fs::path& dir, const std::string& p
     return out;
 }
 
+// Catch checks: the segments in `dir` hold every entry from their first to `last`, each
+// in one file (snapshots never stand in for entries). Returns the first index.
+int64_t check_segments_contiguous(const fs::path& dir, int64_t last) {
+    std::vector<std::string> names = archive_files(dir, "log-");
+    REQUIRE_FALSE(names.empty());
+    int64_t first = std::stoll(names.front().substr(4, 12));
+    int64_t next = first;
+    for (const auto& name : names) {
+        INFO(name);
+        CHECK(std::stoll(name.substr(4, 12)) == next);
+        next = std::stoll(name.substr(17, 12)) + 1;
+    }
+    CHECK(next == last + 1);
+    return first;
+}
+
 CommandRun restore(const std::string& args) {
     return run_command(binary_path("restore") + " " + args, /*with_stderr=*/true, 120);
 }
@@ -209,7 +225,7 @@ TEST_CASE("point-in-time restore to three indexes and a time equals what the clu
     CHECK(churn.failures() == 0);
     int64_t last = cluster.master_index();
     wait_archived(cluster, last);
-    REQUIRE(archive_files(archive.path(), "snapshot-").size() >= 3);
+    REQUIRE(archive_files(archive.path(), "snapshot-").size() >= 2);
 
     // Three indexes: one early (from the first snapshot), one in the middle, the last one.
     for (const Sums* want : {&points[0], &points[2], &points[4]}) {
@@ -335,6 +351,8 @@ TEST_CASE("a truncated, damaged or missing archive file is reported by name",
         fs::path dir = copy("truncated");
         cleanup.dirs.push_back(dir);
         fs::resize_file(dir / last_segment, fs::file_size(dir / last_segment) - 7);
+        // Only the first snapshot: the restore must read every segment.
+        for (std::size_t i = 1; i < snapshots.size(); ++i) fs::remove(dir / snapshots[i]);
         CommandRun run = restore_in(dir, "--to-index " + std::to_string(last));
         INFO(run.output);
         CHECK(run.exit_code == 2);
@@ -473,11 +491,8 @@ TEST_CASE("the archive keeps up with writes and holds the master's log trimming 
     json::object a = archive_status(cluster);
     CHECK(a.at("archived_index").to_number<int64_t>() == last);
     CHECK(a.at("last_error").as_string() == "");
-    // Named files reach the last entry.
-    int64_t in_files = 0;
-    for (const auto& name : archive_files(archive.path(), "log-"))
-        in_files = std::max<int64_t>(in_files, std::stoll(name.substr(17, 12)));
-    CHECK(in_files == last);
+    // Named files hold every entry up to the last one, snapshots or not.
+    CHECK(check_segments_contiguous(archive.path(), last) <= 2);
 }
 
 TEST_CASE("archive retention deletes old files and the latest point still restores",
@@ -553,6 +568,71 @@ TEST_CASE("a second master cannot write into an archive another master holds",
     wait_archived(first, index);
     CommandRun verify = restore("--verify --archive " + archive.path().string() + " --node " +
                                 first.master().url());
+    INFO(verify.output);
+    CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("a replica promoted to master continues the archive of the master it replaces",
+          "[integration][archive][failover]") {
+    TempDir archive("sqlrep-archive-");
+    ClusterOptions options;
+    options.replicas = 2;
+    options.peers = true;
+    // Every node is configured with the archive; only the master of the moment writes it.
+    options.master_args = archive_args(archive.path(), 40);
+    options.replica_args = archive_args(archive.path(), 40);
+    Cluster cluster(options);
+    cluster.exec_ok(cluster.master(), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    for (int i = 0; i < 50; ++i)
+        cluster.exec_ok(cluster.master(), "INSERT INTO t(v) VALUES (?)", json::array{i},
+                        json::object{{"ack", "all"}});
+    cluster.exec_ok(cluster.master(), "DELETE FROM t WHERE id % 3 = 0", json::array{},
+                    json::object{{"ack", "all"}});
+    Sums before = from_checksum_body(cluster.checksums(cluster.master()));
+    cluster.wait_converged();
+
+    // The master dies, maybe before archiving its last entries: the new one archives them.
+    cluster.master().kill();
+    NodeClient client = cluster.client(cluster.replica(1));
+    Response promoted = client.request(
+        boost::beast::http::verb::post, "/_cluster/promote", "{}",
+        {{"X-Sqlrep-Token", cluster.token()}, {"Content-Type", "application/json"}}, 15s);
+    INFO("promote: " << promoted.describe());
+    REQUIRE(promoted.ok());
+    int64_t term = promoted.body.as_object().at("term").to_number<int64_t>();
+
+    int64_t last = 0;
+    for (int i = 0; i < 30; ++i)
+        last = cluster.exec_ok(cluster.replica(1), "UPDATE t SET v = v || '.' WHERE id % 5 = ?",
+                               json::array{i % 5});
+    auto deadline = Clock::now() + kApplyTimeout;
+    json::object a;
+    for (;;) {
+        a = cluster.status(cluster.replica(1)).at("archive").as_object();
+        if (a.at("archived_index").to_number<int64_t>() >= last) break;
+        INFO("new master's archive: " << json::serialize(a));
+        REQUIRE(Clock::now() < deadline);
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(a.at("last_error").as_string() == "");
+    CHECK(check_segments_contiguous(archive.path(), a.at("archived_index").to_number<int64_t>()) <=
+          2);
+    std::ifstream term_file(archive.path() / "archive.term");
+    int64_t recorded = 0;
+    term_file >> recorded;
+    CHECK(recorded == term);
+
+    // One history across both masters: a point before the failover and the latest point.
+    fs::path out = archive.path().parent_path() / ("restored-" + random_hex(8) + ".db");
+    CommandRun run = restore("--archive " + archive.path().string() + " --to-index " +
+                             std::to_string(before.index) + " --keep-log --out " + out.string());
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    Sums got = checksums_of_file(out);
+    fs::remove(out);
+    CHECK(got.tables == before.tables);
+    CommandRun verify = restore("--verify --archive " + archive.path().string() + " --node " +
+                                cluster.replica(1).url());
     INFO(verify.output);
     CHECK(verify.exit_code == 0);
 }
