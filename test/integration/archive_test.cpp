@@ -242,11 +242,13 @@ TEST_CASE("point-in-time restore to three indexes and a time equals what the clu
         fs::remove(out);
     }
 
-    // One time, given as RFC 3339: the database as of the last entry at or before it.
-    {
+    // One time, given as RFC 3339 and as Unix ms: the database as of the last entry at or
+    // before it.
+    for (const std::string& when : {rfc3339(time_ms), std::to_string(time_ms)}) {
+        INFO("--to-time " << when);
         fs::path out = archive.path().parent_path() / ("restored-time-" + random_hex(8) + ".db");
-        CommandRun run = restore("--archive " + archive.path().string() + " --to-time " +
-                                 rfc3339(time_ms) + " --keep-log --out " + out.string());
+        CommandRun run = restore("--archive " + archive.path().string() + " --to-time " + when +
+                                 " --keep-log --out " + out.string());
         INFO(run.output);
         REQUIRE(run.exit_code == 0);
         Sums got = checksums_of_file(out);
@@ -254,6 +256,11 @@ TEST_CASE("point-in-time restore to three indexes and a time equals what the clu
         CHECK(got.tables == at_time.tables);
         fs::remove(out);
     }
+    CommandRun bad_time =
+        restore("--archive " + archive.path().string() + " --to-time 2026-13-01T00:00:00Z --out " +
+                (archive.path().parent_path() / "never.db").string());
+    CHECK(bad_time.exit_code == 1);
+    CHECK_FALSE(fs::exists(archive.path().parent_path() / "never.db"));
 
     // Without --keep-log the output is a plain SQLite file holding the user's tables only.
     {

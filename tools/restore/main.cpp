@@ -81,7 +81,12 @@ int main(int argc, char** argv) {
     index_opt->excludes(time_opt)->excludes(latest_opt)->excludes(verify_opt);
     time_opt->excludes(latest_opt)->excludes(verify_opt);
     latest_opt->excludes(verify_opt);
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version exit 0; any mistake is bad usage (1), whatever CLI11's code.
+        return app.exit(e) == 0 ? 0 : kExitUsage;
+    }
 
     try {
         if (verify) {
