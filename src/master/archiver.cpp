@@ -240,20 +240,18 @@ void Archiver::archive_segments() {
         int64_t next = archived_.load() + 1;
         {
             ReadTransaction read(*reader_);
-            if (first_log_index(*reader_) > next) {
-                // Trimmed before it was archived (the archive was off, or it came back
-                // after a gap): a snapshot starts the archive again.
-                need_snapshot_ = true;
-                archive_snapshot();
-                continue;
-            }
             std::optional<Hash> previous = log_hash_at(*reader_, next - 1);
-            if (!previous)
-                throw Error(ErrorKind::internal,
-                            "the log has no hash at index " + std::to_string(next - 1));
-            header.previous_hash = *previous;
-            header.first = next;
-            while (next <= committed && count < kSegmentEntries && content.size() < kSegmentBytes) {
+            if (first_log_index(*reader_) > next || !previous) {
+                // Trimmed before it was archived (the archive was off, or it came back
+                // after a gap), or the log was replaced under it: a snapshot starts the
+                // archive again.
+                need_snapshot_ = true;
+            } else {
+                header.previous_hash = *previous;
+                header.first = next;
+            }
+            while (!need_snapshot_ && next <= committed && count < kSegmentEntries &&
+                   content.size() < kSegmentBytes) {
                 auto entries = read_log_entries(*reader_, next, kReadEntries, kReadBytes);
                 if (entries.empty()) break;
                 int64_t before = next;
@@ -269,6 +267,12 @@ void Archiver::archive_segments() {
                 }
                 if (next == before || entries.back().index >= committed) break;
             }
+        }
+        if (need_snapshot_) {
+            spdlog::warn(
+                "archive: entry {} is no longer in the log; starting again from a snapshot", next);
+            archive_snapshot();
+            continue;
         }
         if (count == 0)
             throw Error(ErrorKind::internal,
