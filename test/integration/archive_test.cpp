@@ -651,3 +651,46 @@ TEST_CASE("a replica promoted to master continues the archive of the master it r
     INFO(verify.output);
     CHECK(verify.exit_code == 0);
 }
+
+TEST_CASE("a master moves archive files its own log never had aside instead of mixing histories",
+          "[integration][archive]") {
+    TempDir archive("sqlrep-archive-");
+    ClusterOptions options;
+    options.replicas = 0;
+    options.master_args = archive_args(archive.path(), 1000);
+    std::vector<std::string> first_files;
+    {
+        Cluster first(options);
+        first.exec_ok(first.master(), "CREATE TABLE gone (id INTEGER PRIMARY KEY)");
+        for (int i = 0; i < 10; ++i)
+            first.exec_ok(first.master(), "INSERT INTO gone VALUES (NULL)");
+        wait_archived(first, first.master_index());
+        first_files = archive_files(archive.path(), "log-");
+    }  // killed: its lock is released, its files stay
+
+    // Another history (a new cluster, or a master that never got those entries) takes the
+    // directory over.
+    Cluster second(options);
+    second.exec_ok(second.master(), "CREATE TABLE kept (id INTEGER PRIMARY KEY, v TEXT)");
+    for (int i = 0; i < 5; ++i)
+        second.exec_ok(second.master(), "INSERT INTO kept(v) VALUES (?)", json::array{i});
+    wait_archived(second, second.master_index());
+    CHECK(archive_status(second).at("last_error").as_string() == "");
+    REQUIRE(fs::is_directory(archive.path() / "abandoned"));
+    for (const auto& name : first_files) {
+        INFO(name);
+        CHECK(fs::exists(archive.path() / "abandoned" / name));
+    }
+
+    Sums want = from_checksum_body(second.checksums(second.master()));
+    fs::path out = archive.path().parent_path() / ("restored-" + random_hex(8) + ".db");
+    CommandRun run = restore("--archive " + archive.path().string() +
+                             " --latest --keep-log --out " + out.string());
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    Sums got = checksums_of_file(out);
+    fs::remove(out);
+    CHECK(got.index == want.index);
+    CHECK(got.tables == want.tables);
+    CHECK(got.tables.count("gone") == 0);
+}
