@@ -60,6 +60,7 @@ Archiver::~Archiver() { stop(); }
 
 void Archiver::start() {
     thread_ = std::thread([this] { run(); });
+    snapshot_thread_ = std::thread([this] { run_snapshots(); });
 }
 
 void Archiver::stop() {
@@ -69,7 +70,9 @@ void Archiver::stop() {
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (snapshot_thread_.joinable()) snapshot_thread_.join();
     reader_.reset();
+    snapshot_reader_.reset();
     if (lock_fd_ >= 0) {
         ::close(lock_fd_);  // releases the flock
         lock_fd_ = -1;
@@ -83,13 +86,14 @@ json::object Archiver::status() const {
                         {"archived_index", archived},
                         {"snapshot_index", snapshot_index_.load()},
                         {"lag", std::max<int64_t>(0, committed_.value() - archived)},
-                        {"last_error", error_}};
+                        {"last_error", error_.empty() ? snapshot_error_ : error_}};
 }
 
-void Archiver::set_error(const std::string& error) {
+void Archiver::set_error(const std::string& error, bool snapshots) {
     std::lock_guard lock(error_mutex_);
-    if (error != error_ && !error.empty()) spdlog::error("archive {}: {}", dir_.string(), error);
-    error_ = error;
+    std::string& slot = snapshots ? snapshot_error_ : error_;
+    if (error != slot && !error.empty()) spdlog::error("archive {}: {}", dir_.string(), error);
+    slot = error;
 }
 
 void Archiver::run() {
@@ -104,10 +108,36 @@ void Archiver::run() {
         } catch (const std::exception& e) {
             // The entries stay in the master's log (trimming waits for the archive): the
             // next round tries again.
-            set_error(e.what());
+            set_error(e.what(), false);
         }
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, interval, [this] { return stopping_; });
+    }
+}
+
+// Periodic snapshots run on a thread of their own, so that copying a big database never
+// holds segments back: the lag bound does not depend on the database's size.
+void Archiver::run_snapshots() {
+    auto interval = std::chrono::milliseconds(config_.archive_interval_ms);
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, interval, [this] { return stopping_; });
+            if (stopping_) return;
+        }
+        if (!resumed_.load()) continue;
+        if (committed_.value() - snapshot_index_.load() < config_.archive_snapshot_every) continue;
+        try {
+            if (!snapshot_reader_)
+                snapshot_reader_ =
+                    std::make_unique<Connection>(config_.database_path(), Connection::Mode::reader);
+            std::lock_guard lock(snapshot_mutex_);
+            archive_snapshot(*snapshot_reader_, false);
+            apply_retention();
+            set_error("", true);
+        } catch (const std::exception& e) {
+            set_error(e.what(), true);
+        }
     }
 }
 
@@ -115,17 +145,16 @@ void Archiver::round() {
     if (lock_fd_ < 0 && !take_directory()) return;
     if (!reader_)
         reader_ = std::make_unique<Connection>(config_.database_path(), Connection::Mode::reader);
-    if (!resumed_) {
+    if (!resumed_.load()) {
         resume_from_archive();
+        if (need_snapshot_) {
+            std::lock_guard lock(snapshot_mutex_);
+            archive_snapshot(*reader_, true);
+        }
         resumed_ = true;
     }
-    if (need_snapshot_) archive_snapshot();
     archive_segments();
-    if (committed_.value() - snapshot_index_.load() >= config_.archive_snapshot_every) {
-        archive_snapshot();
-        apply_retention();
-    }
-    set_error("");
+    set_error("", false);
 }
 
 bool Archiver::take_directory() {
@@ -141,14 +170,17 @@ bool Archiver::take_directory() {
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
         set_error("another process holds the archive directory's lock (" + lock_path.string() +
-                  "): not archiving until it lets go");
+                      "): not archiving until it lets go",
+                  false);
         return false;
     }
     auto recorded = read_term_file(dir_ / "archive.term");
     if (recorded && *recorded > term_) {
         ::close(fd);
         set_error("a master of a later term (" + std::to_string(*recorded) +
-                  ") writes this archive; this one (term " + std::to_string(term_) + ") does not");
+                      ") writes this archive; this one (term " + std::to_string(term_) +
+                      ") does not",
+                  false);
         return false;
     }
     if (!recorded || *recorded != term_) write_term_file(dir_, term_);
@@ -271,7 +303,10 @@ void Archiver::archive_segments() {
         if (need_snapshot_) {
             spdlog::warn(
                 "archive: entry {} is no longer in the log; starting again from a snapshot", next);
-            archive_snapshot();
+            {
+                std::lock_guard lock(snapshot_mutex_);
+                archive_snapshot(*reader_, true);
+            }
             continue;
         }
         if (count == 0)
@@ -283,8 +318,8 @@ void Archiver::archive_segments() {
     }
 }
 
-void Archiver::archive_snapshot() {
-    SnapshotFile copy = create_snapshot(*reader_, config_.data_dir);
+void Archiver::archive_snapshot(Connection& reader, bool restart) {
+    SnapshotFile copy = create_snapshot(reader, config_.data_dir);
     struct Remove {
         std::string path;
         ~Remove() {
@@ -318,15 +353,17 @@ void Archiver::archive_snapshot() {
     // Segments go on carrying every entry, so a restore from an older snapshot crosses
     // this one. Only when the log no longer holds the next entry to archive does the
     // archive start again from here (the entries in between exist nowhere else).
-    if (need_snapshot_ && archived_.load() < copy.position.index) {
-        std::optional<Hash> next;
-        {
-            ReadTransaction read(*reader_);
-            next = log_hash_at(*reader_, archived_.load());
+    if (restart) {
+        if (archived_.load() < copy.position.index) {
+            std::optional<Hash> next;
+            {
+                ReadTransaction read(reader);
+                next = log_hash_at(reader, archived_.load());
+            }
+            if (!next || archived_.load() == 0) archived_ = copy.position.index;
         }
-        if (!next || archived_.load() == 0) archived_ = copy.position.index;
+        need_snapshot_ = false;
     }
-    need_snapshot_ = false;
     spdlog::info("archived a snapshot at index {}", copy.position.index);
 }
 

@@ -18,7 +18,8 @@
 // entry both agree on, or from a fresh snapshot.
 //
 // Thread contract: start()/stop() from the role's owner; trim_floor() and status() from
-// any thread.
+// any thread. Two threads: one writes segments, one takes periodic snapshots (so that
+// copying a big database never delays segments), each with its own read connection.
 
 #include <atomic>
 #include <condition_variable>
@@ -56,16 +57,20 @@ class Archiver {
 
   private:
     void run();
-    // One round: take the directory when not held yet, archive every committed entry,
-    // snapshot and prune when due.
+    // One round: take the directory when not held yet, archive every committed entry.
     void round();
+    // The snapshot thread: a snapshot every --archive-snapshot-every entries, then
+    // retention.
+    void run_snapshots();
     bool take_directory();
     // Finds where the archive stands against this node's log (see the header comment).
     void resume_from_archive();
     void archive_segments();
-    void archive_snapshot();
+    // `restart`: the log no longer holds the next entry to archive, so segments go on
+    // after this snapshot (archiver thread only); otherwise a periodic one.
+    void archive_snapshot(Connection& reader, bool restart);
     void apply_retention();
-    void set_error(const std::string& error);
+    void set_error(const std::string& error, bool snapshots);
 
     // fixed after construction
     const NodeConfig& config_;
@@ -76,9 +81,16 @@ class Archiver {
     // archiver thread only
     std::unique_ptr<Connection> reader_;
     int lock_fd_ = -1;
-    bool resumed_ = false;
     bool need_snapshot_ = false;
     std::thread thread_;
+    // snapshot thread only
+    std::unique_ptr<Connection> snapshot_reader_;
+    std::thread snapshot_thread_;
+
+    // Set by the archiver thread once it holds the directory and knows where the archive
+    // stands; the snapshot thread waits for it.
+    std::atomic<bool> resumed_{false};
+    std::mutex snapshot_mutex_;  // one snapshot (and retention pass) at a time
 
     std::atomic<int64_t> archived_{0};         // last entry in a named segment (or snapshot)
     std::atomic<int64_t> snapshot_index_{-1};  // the latest archived snapshot
@@ -86,7 +98,8 @@ class Archiver {
     std::condition_variable wake_;
     bool stopping_ = false;  // guarded by mutex_
     mutable std::mutex error_mutex_;
-    std::string error_;  // guarded by error_mutex_
+    std::string error_;           // guarded by error_mutex_: segments
+    std::string snapshot_error_;  // guarded by error_mutex_: snapshots
 };
 
 }  // namespace sqlrep::master

@@ -188,7 +188,7 @@ class Churn {
 }  // namespace
 
 TEST_CASE("point-in-time restore to three indexes and a time equals what the cluster held then",
-          "[integration][archive][slow]") {
+          "[integration][archive]") {
     TempDir archive("sqlrep-archive-");
     ClusterOptions options;
     options.replicas = 1;
