@@ -209,7 +209,19 @@ void Archiver::resume_from_archive() {
     std::vector<ArchiveName> abandoned;
     for (auto it = files.rbegin(); it != files.rend(); ++it) {
         if (!agreed) {
-            ArchiveHeader h = read_archive_header(dir_ / it->file);
+            ArchiveHeader h;
+            try {
+                h = read_archive_header(dir_ / it->file);
+            } catch (const Error& e) {
+                // A damaged file at the archive's end (a disk that lost what it had
+                // acknowledged): set it aside, named, and archive its entries again from
+                // the log, or start again from a snapshot when the log has let them go.
+                fs::path aside = dir_ / "damaged";
+                fs::create_directories(aside);
+                fs::rename(dir_ / it->file, aside / it->file);
+                spdlog::error("archive: {}; moved to {}", e.what(), aside.string());
+                continue;
+            }
             std::optional<Hash> here;
             if (h.last <= mine.index) {
                 ReadTransaction read(*reader_);

@@ -694,3 +694,41 @@ TEST_CASE("a master moves archive files its own log never had aside instead of m
     CHECK(got.tables == want.tables);
     CHECK(got.tables.count("gone") == 0);
 }
+
+TEST_CASE("a master restarted over a damaged last archive file sets it aside and archives again",
+          "[integration][archive]") {
+    TempDir archive("sqlrep-archive-");
+    ClusterOptions options;
+    options.replicas = 0;
+    options.master_args = archive_args(archive.path(), 1000);
+    Cluster cluster(options);
+    cluster.exec_ok(cluster.master(), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    for (int i = 0; i < 20; ++i)
+        cluster.exec_ok(cluster.master(), "INSERT INTO t(v) VALUES (?)", json::array{i});
+    wait_archived(cluster, cluster.master_index());
+    cluster.master().kill();
+    std::vector<std::string> segments = archive_files(archive.path(), "log-");
+    REQUIRE_FALSE(segments.empty());
+    const std::string damaged = segments.back();
+    fs::resize_file(archive.path() / damaged, fs::file_size(archive.path() / damaged) / 2);
+
+    cluster.master().start();
+    cluster.master().wait_ready();
+    for (int i = 0; i < 5; ++i)
+        cluster.exec_ok(cluster.master(), "UPDATE t SET v = v || '+' WHERE id = ?",
+                        json::array{i + 1});
+    int64_t last = cluster.master_index();
+    wait_archived(cluster, last);
+    CHECK(fs::exists(archive.path() / "damaged" / damaged));
+    CHECK(check_segments_contiguous(archive.path(), last) <= 2);
+
+    Sums want = from_checksum_body(cluster.checksums(cluster.master()));
+    fs::path out = archive.path().parent_path() / ("restored-" + random_hex(8) + ".db");
+    CommandRun run = restore("--archive " + archive.path().string() + " --to-index " +
+                             std::to_string(last) + " --keep-log --out " + out.string());
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    Sums got = checksums_of_file(out);
+    fs::remove(out);
+    CHECK(got.tables == want.tables);
+}
