@@ -356,6 +356,12 @@ void Archiver::archive_snapshot(Connection& reader, bool restart) {
         if (!in) throw Error(ErrorKind::internal, "cannot read " + copy.path);
         std::vector<char> chunk(1 << 20);
         while (in) {
+            // A role change waits for stop(): give up a long compression (the temp file
+            // is removed; the next master takes its own snapshot).
+            {
+                std::lock_guard lock(mutex_);
+                if (stopping_) throw Error(ErrorKind::unavailable, "the archiver is stopping");
+            }
             in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
             if (in.gcount() > 0)
                 sink(std::string_view(chunk.data(), static_cast<std::size_t>(in.gcount())));
