@@ -67,9 +67,17 @@ void remove_database_files(const fs::path& path) {
 }  // namespace
 
 int64_t archive_last_index(const fs::path& archive) {
-    int64_t last = 0;
-    for (const auto& f : list_archive(archive)) last = std::max(last, f.last);
-    return last;
+    // Segments carry every entry; a snapshot newer than the last segment is reached by
+    // a restore only through segments from an older snapshot, so it does not count
+    // unless there is no segment at all.
+    int64_t segments = -1, snapshots = 0;
+    for (const auto& f : list_archive(archive)) {
+        if (f.kind == ArchiveKind::log)
+            segments = std::max(segments, f.last);
+        else
+            snapshots = std::max(snapshots, f.last);
+    }
+    return segments >= 0 ? segments : snapshots;
 }
 
 RestoreResult restore_archive(const fs::path& dir, const RestoreTarget& target, const fs::path& out,
@@ -115,6 +123,7 @@ RestoreResult restore_archive(const fs::path& dir, const RestoreTarget& target, 
                    (target.time_ms && e.time_ms > *target.time_ms);
         };
         bool done = target.index && position.index >= *target.index;
+        std::string last_file;  // the last segment read
         // Segments in log order; each must begin at or before the next entry needed.
         std::vector<ArchiveName> segments;
         for (const auto& f : files)
@@ -152,6 +161,7 @@ RestoreResult restore_archive(const fs::path& dir, const RestoreTarget& target, 
                      " does not chain from the entry before it (index " + std::to_string(next - 1) +
                      "): the histories differ");
             ++result.segments;
+            last_file = seg.file;
             if (verbose) std::cerr << "restore: applying " << seg.file << '\n';
 
             std::vector<Entry> batch;
@@ -186,8 +196,10 @@ RestoreResult restore_archive(const fs::path& dir, const RestoreTarget& target, 
             if (target.index && result.position.index >= *target.index) done = true;
         }
         if (target.index && result.position.index < *target.index)
-            fail("the archive ends at index " + std::to_string(result.position.index) + ": index " +
-                 std::to_string(*target.index) + " is not in it");
+            fail("the archive ends at index " + std::to_string(result.position.index) + " (" +
+                 (last_file.empty() ? snapshot_name.file : last_file) + "): index " +
+                 std::to_string(*target.index) +
+                 " is not in it (a master archives new entries within --archive-interval)");
         applier.close();
     }
 

@@ -40,8 +40,8 @@ struct RestoreResult {
 RestoreResult restore_archive(const std::filesystem::path& archive, const RestoreTarget& target,
                               const std::filesystem::path& out, bool keep_log, bool verbose);
 
-// The last index the archive's files reach (0 when it holds none); no file is checked
-// beyond its name.
+// The last index a restore can reach: the end of the last segment (of the newest
+// snapshot when there is no segment; 0 when there is nothing). Only names are read.
 int64_t archive_last_index(const std::filesystem::path& archive);
 
 }  // namespace sqlrep::restore
