@@ -248,8 +248,9 @@ ArchiveHeader read_archive_header(const fs::path& path) {
         h.content_bytes = o.at("content_bytes").to_number<uint64_t>();
         h.raw_bytes = o.at("raw_bytes").to_number<uint64_t>();
         h.content_checksum = std::string(o.at("content_checksum").as_string());
-    } catch (const Error&) {
-        throw;
+    } catch (const Error& e) {
+        if (std::string(e.what()).find(path.filename().string()) != std::string::npos) throw;
+        damaged(path, std::string("its header is malformed: ") + e.what());
     } catch (const std::exception& e) {
         damaged(path, std::string("its header is malformed: ") + e.what());
     }
