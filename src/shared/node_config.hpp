@@ -72,6 +72,11 @@ struct NodeConfig {
     // Clients
     std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
+    // Continuous archive (whichever node is master; src/master/archiver.hpp): empty = off.
+    std::string archive_dir;
+    int archive_interval_ms = 1000;          // new entries reach a named file at least this often
+    int64_t archive_snapshot_every = 10000;  // entries between archived snapshots
+    int archive_retention = 0;               // snapshots kept (0: all)
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }
