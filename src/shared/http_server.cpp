@@ -159,6 +159,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             stream_.tcp().expires_never();
             return handler_.take_upgrade(std::move(stream_), std::move(req));
         }
+        if (handler_.takes_stream(req)) {
+            stream_.tcp().expires_never();
+            return handler_.take_stream(std::move(stream_), std::move(req), peer_, admission_);
+        }
 
         // An answer made on this session's thread (a read run inline) is sent right away;
         // one from another thread (the writer, the read pool) is handed to the session's

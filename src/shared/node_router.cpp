@@ -55,6 +55,31 @@ void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
     this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 
+void NodeRouter::add_stream_route(std::string path, StreamRoute route) {
+    stream_routes_[std::move(path)] = std::move(route);
+}
+
+bool NodeRouter::takes_stream(const HttpRequest& req) const {
+    std::string_view target = req.target();
+    return req.method() == http::verb::get &&
+           stream_routes_.contains(target.substr(0, target.find('?')));
+}
+
+void NodeRouter::take_stream(ByteStream stream, HttpRequest req, PeerInfo, Admission admission) {
+    auto response = ResponseStream::create(std::move(stream), req.version());
+    std::string_view target = req.target();
+    const StreamRoute& route = stream_routes_.find(target.substr(0, target.find('?')))->second;
+    try {
+        route(response, std::move(req), static_cast<Role>(admission.grant));
+    } catch (const Error& e) {
+        response->send_whole(error_response(e));
+    } catch (const std::exception& e) {
+        spdlog::error("a streamed request failed unexpectedly: {}", e.what());
+        response->send_whole(
+            error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
+    }
+}
+
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
     auto it = req.find(kTokenHeader);
     return it != req.end() && !cluster_token_.empty() &&
