@@ -72,6 +72,11 @@ struct NodeConfig {
     // Clients
     std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
+    // Backups (README "Backups"): the largest database POST /restore takes (the upload,
+    // and the database once decompressed or loaded from a dump), and a file the master
+    // boots a new cluster from (--restore; master only).
+    uint64_t max_restore_bytes = uint64_t{1} << 30;
+    std::string restore_file;
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }
