@@ -108,9 +108,12 @@ BackupFile create_backup(Connection& source, const std::string& dir, BackupForma
                         reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
                 sqlite3_finalize(stmt);
             }
-            std::string drop;
+            // No VACUUM: it may renumber the rowids of tables without an INTEGER PRIMARY
+            // KEY. The log's pages stay in the file as free pages, zeroed (secure_delete),
+            // so no byte of history the user data no longer holds leaves in a backup.
+            std::string drop = "PRAGMA secure_delete=ON;";
             for (const auto& name : reserved) drop += "DROP TABLE \"" + name + "\";";
-            db.exec(drop + "PRAGMA journal_mode=DELETE; VACUUM;");
+            db.exec(drop + "PRAGMA journal_mode=DELETE;");
         }
         std::string result = copy;
         if (format == BackupFormat::sql) {

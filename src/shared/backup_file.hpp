@@ -6,8 +6,9 @@
 // The copy is made with SQLite's online backup API from a read connection in one step,
 // so it is one read transaction of the live file: writers go on meanwhile (WAL), and the
 // copy's log says exactly which index and hash it holds. The reserved `_sqlrep_` tables
-// are then dropped and the file vacuumed: a backup holds user data only, so it can be
-// restored (POST /restore refuses `_sqlrep_` tables) or opened with any SQLite tool.
+// are then dropped (their pages zeroed and left free; VACUUM could renumber rowids): a
+// backup holds user data only, so it can be restored (POST /restore refuses `_sqlrep_`
+// tables) or opened with any SQLite tool.
 //
 // Blocks on file and SQLite I/O: call it on a pool thread. The intermediate files are
 // removed; the result is the caller's to remove.

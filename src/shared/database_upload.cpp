@@ -12,6 +12,7 @@
 #include "shared/compression.hpp"
 #include "shared/error.hpp"
 #include "shared/snapshot.hpp"
+#include "shared/sql_dump.hpp"
 #include "shared/statement_policy.hpp"
 
 namespace sqlrep {
@@ -172,8 +173,10 @@ void run_dump(CheckHandle& db, const std::string& path) {
         refuse("the SQL dump ends inside a transaction (BEGIN without COMMIT): it is incomplete");
 }
 
-// The checks every upload passes, and the rewrite to the page size nodes use.
-std::size_t check_and_normalise(CheckHandle& db, int page_size) {
+// The checks every upload passes. Returns the number of user tables, or nullopt when the
+// file's page size is not `page_size` (the caller then rewrites it; VACUUM could, but it
+// may renumber the rowids of tables without an INTEGER PRIMARY KEY).
+std::optional<std::size_t> check_upload(CheckHandle& db, int page_size) {
     auto encoding = db.column("PRAGMA encoding", "cannot read the database");
     if (encoding.empty() || encoding[0] != "UTF-8")
         refuse("the database's text encoding is " +
@@ -199,10 +202,20 @@ std::size_t check_and_normalise(CheckHandle& db, int page_size) {
         "cannot read the schema");
     db.exec("PRAGMA journal_mode=DELETE", "cannot leave WAL mode");
     auto current = db.column("PRAGMA page_size", "cannot read the page size");
-    if (current.empty() || std::stoi(current[0]) != page_size)
-        db.exec("PRAGMA page_size=" + std::to_string(page_size) + "; VACUUM",
-                "cannot rewrite the database to this node's page size");
+    if (current.empty() || std::stoi(current[0]) != page_size) return std::nullopt;
     return tables.empty() ? 0 : static_cast<std::size_t>(std::stoull(tables[0]));
+}
+
+// Creates the database at `path` with `page_size` and runs the dump at `dump` into it.
+std::size_t load_dump(const std::string& dump, const std::string& path, int page_size) {
+    CheckHandle db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db.exec("PRAGMA page_size=" + std::to_string(page_size) +
+                "; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF",
+            "cannot create the database");
+    run_dump(db, dump);
+    std::optional<std::size_t> tables = check_upload(db, page_size);
+    if (!tables) throw Error(ErrorKind::internal, "the loaded dump has the wrong page size");
+    return *tables;
 }
 
 }  // namespace
@@ -240,6 +253,7 @@ CheckedDatabase check_database_upload(const std::string& upload_path,
         ~Cleanup() {
             std::error_code ignored;
             std::filesystem::remove(plain, ignored);
+            std::filesystem::remove(plain + ".sql", ignored);
             std::filesystem::remove(plain + "-journal", ignored);
             std::filesystem::remove(out + "-journal", ignored);
             if (!keep_out) std::filesystem::remove(out, ignored);
@@ -266,16 +280,28 @@ CheckedDatabase check_database_upload(const std::string& upload_path,
         out.format = UploadFormat::sqlite;
         std::filesystem::copy_file(source, out_path,
                                    std::filesystem::copy_options::overwrite_existing);
-        CheckHandle db(out_path, SQLITE_OPEN_READWRITE);
-        tables = check_and_normalise(db, page_size);
+        std::optional<std::size_t> checked;
+        {
+            CheckHandle db(out_path, SQLITE_OPEN_READWRITE);
+            checked = check_upload(db, page_size);
+            if (!checked) {
+                // Another page size: through a dump of its own (rowids kept) into a new file.
+                std::ofstream dump(plain + ".sql", std::ios::binary | std::ios::trunc);
+                write_sql_dump(db.get(), [&](std::string_view piece) {
+                    dump.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+                });
+                dump.close();
+                if (!dump) throw Error(ErrorKind::internal, "cannot convert the page size");
+            }
+        }
+        if (!checked) {
+            std::filesystem::remove(out_path);
+            checked = load_dump(plain + ".sql", out_path, page_size);
+        }
+        tables = *checked;
     } else {
         out.format = UploadFormat::sql;
-        CheckHandle db(out_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-        db.exec("PRAGMA page_size=" + std::to_string(page_size) +
-                    "; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF",
-                "cannot create the database");
-        run_dump(db, source);
-        tables = check_and_normalise(db, page_size);
+        tables = load_dump(source, out_path, page_size);
     }
     out.tables = tables;
     out.bytes = std::filesystem::file_size(out_path);

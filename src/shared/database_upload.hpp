@@ -9,8 +9,9 @@
 // PRAGMA integrity_check, UTF-8 text, the size limit (compressed and decompressed). A dump
 // runs under an authorizer that refuses ATTACH, DETACH, and every pragma but
 // foreign_keys, with defensive mode on and extensions off; a file is opened with
-// trusted_schema off. The file is rewritten to `page_size`, so it can be installed into a
-// node's database (the backup API cannot change a WAL database's page size).
+// trusted_schema off. A file of another page size is rewritten to `page_size` through an
+// SQL dump (sql_dump.hpp; rowids kept), so it can be installed into a node's database (the
+// backup API cannot change a WAL database's page size).
 //
 // Blocks on file and SQLite I/O (call it on a pool or writer thread). Throws
 // Error(bad_request) for an upload that is not sound, Error(too_large) past the limit.
