@@ -269,6 +269,7 @@ void Sequencer::run_restore(Pending& restore) {
         prepare_restored_database(restore.restore_path, *writer_, last_, entry);
         published_.hide();  // the backup API's copy does not pass the commit hook
         install_restored_database(*writer_, restore.restore_path);
+        recorder_->schema_replaced();
         last_ = {entry.index, entry.term, entry.hash};
         first_index_ = entry.index;
         outcome.index = entry.index;
@@ -277,6 +278,9 @@ void Sequencer::run_restore(Pending& restore) {
     } catch (const Error& e) {
         spdlog::error("restore failed, the database is as it was: {}", e.what());
         outcome.error = e;
+    } catch (const std::exception& e) {  // SQLiteCpp's, opening a file that is no database
+        spdlog::error("restore failed, the database is as it was: {}", e.what());
+        outcome.error = Error(ErrorKind::internal, std::string("restore failed: ") + e.what());
     }
     std::error_code ignored;
     std::filesystem::remove(restore.restore_path, ignored);

@@ -106,7 +106,10 @@ class CheckHandle {
 
 // What a dump may do: anything to its own main database, and nothing else. Pragmas are
 // refused but foreign_keys (a dump turns it off first), and no other file can be named.
-int dump_authorizer(void*, int action, const char* a, const char* b, const char*, const char*) {
+// `actions` counts what it was asked about: a dump of comments alone prepares nothing.
+int dump_authorizer(void* actions, int action, const char* a, const char* b, const char*,
+                    const char*) {
+    ++*static_cast<std::size_t*>(actions);
     switch (action) {
         case SQLITE_ATTACH:
         case SQLITE_DETACH:
@@ -127,7 +130,8 @@ int dump_authorizer(void*, int action, const char* a, const char* b, const char*
 void run_dump(CheckHandle& db, const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(ErrorKind::internal, "cannot read the upload " + path);
-    sqlite3_set_authorizer(db.get(), dump_authorizer, nullptr);
+    std::size_t actions = 0;
+    sqlite3_set_authorizer(db.get(), dump_authorizer, &actions);
     std::string statement;
     std::string line;
     std::size_t line_number = 0, statement_line = 1, statements = 0;
@@ -166,7 +170,8 @@ void run_dump(CheckHandle& db, const std::string& path) {
         run();
     }
     sqlite3_set_authorizer(db.get(), nullptr, nullptr);
-    if (statements == 0) refuse("the upload is empty: no SQL statement and no SQLite header");
+    if (statements == 0 || actions == 0)
+        refuse("the upload is empty: no SQL statement and no SQLite header");
     // A dump that opened a transaction and never closed it (cut off): its data is not all
     // here.
     if (!sqlite3_get_autocommit(db.get()))
