@@ -38,14 +38,14 @@ std::optional<std::string> query_param(const HttpRequest& req, std::string_view 
 }
 
 // Sends a backup file a chunk at a time: read a chunk, write it, and on its completion
-// read the next. One chunk in memory; the file is removed at the end, whatever happens.
+// read the next. One chunk in memory. The file's name is removed as soon as it is open
+// (the open stream keeps its bytes), so nothing is left behind, however the send ends.
 class FileSender : public std::enable_shared_from_this<FileSender> {
   public:
-    FileSender(std::shared_ptr<ResponseStream> stream, std::string path)
-        : stream_(std::move(stream)), path_(std::move(path)), in_(path_, std::ios::binary) {}
-    ~FileSender() {
+    FileSender(std::shared_ptr<ResponseStream> stream, const std::string& path)
+        : stream_(std::move(stream)), in_(path, std::ios::binary) {
         std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
+        std::filesystem::remove(path, ignored);
     }
 
     void run(HttpResponse head) {
@@ -72,7 +72,6 @@ class FileSender : public std::enable_shared_from_this<FileSender> {
     }
 
     std::shared_ptr<ResponseStream> stream_;
-    std::string path_;
     std::ifstream in_;
 };
 

@@ -468,12 +468,20 @@ TEST_CASE("bad uploads to POST /restore get a JSON 4xx and change nothing",
     CHECK(leftover_uploads(c.data_dir()) == 0);
     CHECK(c.checksums(c.replica(1)) == before);
 
-    // And the same upload with the admin token is taken.
-    Response taken = post_restore(c.master(), good.body, "application/octet-stream", "", admin);
+    // And the same upload with the admin token is taken, through rqlite's POST /db/load as
+    // well; rqlite's GET /db/backup?fmt=sql gives the dump.
+    NodeClient rqlite_client(c.master().url(), admin);
+    Response taken = rqlite_client.request(http::verb::post, "/db/load", good.body,
+                                           {{"Content-Type", "application/octet-stream"}});
     INFO(taken.describe());
     CHECK(taken.status == 200);
     c.wait_converged();
     c.check_same_checksums();
     CHECK(tables_of(c.checksums(c.master())) == tables_of(before));
+    Backup dump = fetch_backup(c.replica(1), "/db/backup?fmt=sql", reader);
+    CHECK(dump.status == 200);
+    CHECK(dump.content_type == "application/sql");
+    CHECK(dump.body.find("INSERT INTO \"t\"(\"id\",\"v\") VALUES(1,'keep me');") !=
+          std::string::npos);
     CHECK(leftover_uploads(c.data_dir()) == 0);
 }
