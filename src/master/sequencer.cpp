@@ -87,6 +87,10 @@ void Sequencer::stop(const std::string& reason) {
         why = stop_reason_;
     }
     for (auto& p : left) {
+        if (!p.restore_path.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(p.restore_path, ignored);
+        }
         WriteOutcome outcome;
         outcome.error = Error(ErrorKind::unavailable, why);
         p.done(std::move(outcome));

@@ -1,5 +1,6 @@
 #include "shared/backup_file.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -8,7 +9,6 @@
 #include <sqlite3.h>
 
 #include "shared/error.hpp"
-#include "shared/replication_log.hpp"
 #include "shared/sql_dump.hpp"
 
 namespace sqlrep {
@@ -41,6 +41,49 @@ class PlainHandle {
   private:
     sqlite3* db_ = nullptr;
 };
+
+// The first column of every row of `sql` as text.
+std::vector<std::string> column(sqlite3* db, const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+        throw Error(ErrorKind::internal,
+                    std::string("cannot read the backup copy: ") + sqlite3_errmsg(db));
+    std::vector<std::string> out;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        auto text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        out.emplace_back(text ? text : "");
+    }
+    sqlite3_finalize(stmt);
+    return out;
+}
+
+// The last entry the copy holds (its log's last row, else the log's base), as
+// last_log_position reads it from a node's own database.
+LogPosition copied_position(sqlite3* db) {
+    LogPosition p;
+    auto last = column(db,
+                       "SELECT idx || ' ' || term || ' ' || lower(hex(hash)) FROM _sqlrep_log "
+                       "ORDER BY idx DESC LIMIT 1");
+    if (!last.empty()) {
+        char hash[64] = {};
+        long long index = 0, term = 0;
+        if (std::sscanf(last[0].c_str(), "%lld %lld %40s", &index, &term, hash) == 3) {
+            p.index = index;
+            p.term = term;
+            p.hash = hash_from_hex(hash);
+        }
+        return p;
+    }
+    auto meta = [&](const char* key) {
+        auto v =
+            column(db, std::string("SELECT value FROM _sqlrep_meta WHERE key = '") + key + "'");
+        return v.empty() ? std::string() : v[0];
+    };
+    if (std::string index = meta("base_index"); !index.empty()) p.index = std::stoll(index);
+    if (std::string term = meta("base_term"); !term.empty()) p.term = std::stoll(term);
+    if (std::string hash = meta("base_hash"); !hash.empty()) p.hash = hash_from_hex(hash);
+    return p;
+}
 
 void remove_quietly(const std::string& path) {
     std::error_code ignored;
@@ -80,40 +123,35 @@ BackupFile create_backup(Connection& source, const std::string& dir, BackupForma
     BackupFile out;
     try {
         {
+            // A temp file: no journal, no fsync (its durability is the client's download).
+            PlainHandle target(copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+            target.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF");
             // One step copies every page under one read transaction of the source.
-            Connection target(copy, Connection::Mode::writer);
-            sqlite3_backup* b =
-                sqlite3_backup_init(target.handle(), "main", source.handle(), "main");
+            sqlite3_backup* b = sqlite3_backup_init(target.get(), "main", source.handle(), "main");
             if (b == nullptr)
                 throw Error(ErrorKind::internal, std::string("cannot copy the database: ") +
-                                                     sqlite3_errmsg(target.handle()));
+                                                     sqlite3_errmsg(target.get()));
             int rc = sqlite3_backup_step(b, -1);
             sqlite3_backup_finish(b);
             if (rc != SQLITE_DONE)
                 throw Error(ErrorKind::internal,
                             std::string("cannot copy the database: ") + sqlite3_errstr(rc));
-            out.position = last_log_position(target);
         }
         {
             PlainHandle db(copy);
-            std::vector<std::string> reserved;
-            {
-                sqlite3_stmt* stmt = nullptr;
-                sqlite3_prepare_v2(db.get(),
-                                   "SELECT name FROM sqlite_schema WHERE type = 'table' AND name "
-                                   "LIKE '\\_sqlrep\\_%' ESCAPE '\\'",
-                                   -1, &stmt, nullptr);
-                while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-                    reserved.emplace_back(
-                        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-                sqlite3_finalize(stmt);
-            }
+            // The copy's header still says WAL (the source's); no WAL file goes with it.
+            db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF");
+            out.position = copied_position(db.get());
+            std::vector<std::string> reserved =
+                column(db.get(),
+                       "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE "
+                       "'\\_sqlrep\\_%' ESCAPE '\\'");
             // No VACUUM: it may renumber the rowids of tables without an INTEGER PRIMARY
             // KEY. The log's pages stay in the file as free pages, zeroed (secure_delete),
             // so no byte of history the user data no longer holds leaves in a backup.
             std::string drop = "PRAGMA secure_delete=ON;";
             for (const auto& name : reserved) drop += "DROP TABLE \"" + name + "\";";
-            db.exec(drop + "PRAGMA journal_mode=DELETE;");
+            db.exec(drop);
         }
         std::string result = copy;
         if (format == BackupFormat::sql) {
