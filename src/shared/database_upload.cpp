@@ -201,6 +201,17 @@ std::optional<std::size_t> check_upload(CheckHandle& db, int page_size) {
                (reserved.size() > 1 ? ", ..." : "") +
                "): a restore takes user data only; take backups with GET /backup, which "
                "leaves them out");
+    // Replicas find a row by its rowid: a table whose columns hide every name of it could
+    // not be replicated (the master refuses to create one, effect_recorder.cpp).
+    auto hidden = db.column(
+        "SELECT t.name FROM pragma_table_list AS t WHERE t.schema = 'main' AND t.type = 'table' "
+        "AND t.wr = 0 AND (SELECT count(*) FROM pragma_table_xinfo(t.name) AS x "
+        "WHERE lower(x.name) IN ('rowid', '_rowid_', 'oid')) = 3",
+        "cannot read the schema");
+    if (!hidden.empty())
+        refuse("table " + hidden[0] +
+               " has columns named rowid, _rowid_ and oid, which hide its rowid: sqlrep cannot "
+               "replicate its rows (rename one of them)");
     auto tables = db.column(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE "
         "'sqlite\\_%' ESCAPE '\\'",

@@ -187,6 +187,7 @@ TEST_CASE("unsound uploads are refused and leave nothing behind", "[shared]") {
     refused("a reserved index in a dump", "CREATE TABLE t(x); CREATE INDEX _sqlrep_i ON t(x);", "",
             sql, bad);
     refused("a reserved table in a file", "", reserved, UploadFormat::sqlite, bad);
+    refused("a table that hides its rowid", "CREATE TABLE h(rowid, _rowid_, oid);", "", sql, bad);
     refused("UTF-16", "", utf16, std::nullopt, bad);
     refused("a damaged file", "", damaged, std::nullopt, bad);
     std::string big(70 * 1024, ' ');
