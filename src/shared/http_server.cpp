@@ -136,6 +136,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             // Credentials are judged on the headers: a refused request's body is never read
             // (nor buffered), however large it says it is.
             admission_ = Admission{};
+            const unsigned version = parser_->get().version();
             std::optional<HttpResponse> refusal =
                 handler_.check_headers(parser_->get(), peer_, admission_);
             auto length = parser_->content_length();
@@ -143,7 +144,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             if (!refusal && !admission_.body_file.empty()) refusal = start_body_file();
             if (refusal) {
                 drop_body_file();
-                version_ = parser_->get().version();
+                version_ = version;  // (the parser is gone when the file could not be made)
                 refused_ = true;
                 return send(std::move(*refusal), false);
             }
