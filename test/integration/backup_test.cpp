@@ -264,6 +264,11 @@ TEST_CASE(
 
         Backup dump = fetch_backup(c.replica(1), "/backup?format=sql&compress=zstd");
         REQUIRE(dump.status == 200);
+        // At the same index every node's backup names the same chained hash.
+        Backup from_master = fetch_backup(c.master(), "/backup");
+        REQUIRE(from_master.status == 200);
+        CHECK(from_master.index == dump.index);
+        CHECK(from_master.hash == dump.hash);
         json::object sums = c.checksums(c.replica(1));
         REQUIRE(sums.at("index").as_int64() == dump.index);
         original = tables_of(sums);
@@ -461,6 +466,15 @@ TEST_CASE("bad uploads to POST /restore get a JSON 4xx and change nothing",
         CHECK(c.checksums(c.master()) == before);
         CHECK(c.get(c.master(), "/health").ok());
     }
+    for (const char* target :
+         {"/backup?format=xml", "/backup?compress=lz4", "/db/backup?fmt=csv"}) {
+        Backup refused = fetch_backup(c.master(), target, reader);
+        INFO(target << ": " << refused.body);
+        CHECK(refused.status == 400);
+        CHECK(refused.body.find("\"error\"") != std::string::npos);
+    }
+    Backup anonymous = fetch_backup(c.master(), "/backup");
+    CHECK(anonymous.status == 401);
     NodeClient client = c.client(c.master());
     Response get = client.get("/restore");
     CHECK(get.status == 405);
