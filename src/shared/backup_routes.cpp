@@ -1,5 +1,8 @@
 #include "shared/backup_routes.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -77,9 +80,8 @@ class FileSender : public std::enable_shared_from_this<FileSender> {
 
 }  // namespace
 
-BackupRoutes::BackupRoutes(const NodeConfig& config, ReadPool& reads, ClusterState& cluster,
-                           CurrentRole role)
-    : config_(config), reads_(reads), cluster_(cluster), role_(std::move(role)) {}
+BackupRoutes::BackupRoutes(const NodeConfig& config, ClusterState& cluster, CurrentRole role)
+    : config_(config), cluster_(cluster), role_(std::move(role)) {}
 
 bool BackupRoutes::is_restore(const HttpRequest& req) {
     std::string_view path = path_of(req);
@@ -108,9 +110,18 @@ void BackupRoutes::serve_backup(std::shared_ptr<ResponseStream> stream, const Ht
     unsigned version = req.version();
     int node_id = config_.node_id;
     std::string dir = config_.data_dir;
-    reads_.post_client([stream, format, codec, version, node_id, dir](Connection& conn) {
+    std::string database = config_.database_path();
+    net::post(backup_thread_, [stream, format, codec, version, node_id, dir, database] {
+        // This thread only ever makes backups: it yields to the rest of the node.
+        static thread_local bool lowered = false;
+        if (!lowered) {
+            lowered = true;
+            if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
+                spdlog::debug("backup thread: cannot lower its priority");
+        }
         BackupFile backup;
         try {
+            Connection conn(database, Connection::Mode::reader);
             backup = create_backup(conn, dir, format, codec);
         } catch (const std::exception& e) {
             spdlog::error("backup failed: {}", e.what());

@@ -10,8 +10,11 @@
 //       alone, before any of it is read, when the role or the node is wrong or it is over
 //       --max-restore-bytes.
 //
-// Runs on I/O threads and never blocks there: backups are made on the read pool's client
-// lane and sent a chunk at a time; restores are checked there too, then ordered by the
+// Runs on I/O threads and never blocks there. Backups are made one at a time on a thread
+// of their own, at a lower CPU priority (nice 10), with a read connection of their own:
+// a long copy takes no client read thread, and the writer and the replication stream go
+// first (docs/PERFORMANCE.md, "Backups on a bigger database"); they are sent a chunk at
+// a time. Restores are checked on the read pool's client lane, then ordered by the
 // master's sequencer (NodeRole::serve_restore).
 
 #include <functional>
@@ -22,9 +25,9 @@
 #include "shared/client_auth.hpp"
 #include "shared/cluster_state.hpp"
 #include "shared/http_server.hpp"
+#include "shared/net.hpp"
 #include "shared/node_config.hpp"
 #include "shared/node_role.hpp"
-#include "shared/read_pool.hpp"
 #include "shared/response_stream.hpp"
 
 namespace sqlrep {
@@ -32,8 +35,7 @@ namespace sqlrep {
 class BackupRoutes {
   public:
     using CurrentRole = std::function<NodeRole*()>;
-    BackupRoutes(const NodeConfig& config, ReadPool& reads, ClusterState& cluster,
-                 CurrentRole role);
+    BackupRoutes(const NodeConfig& config, ClusterState& cluster, CurrentRole role);
 
     static bool is_backup(std::string_view path) {
         return path == "/backup" || path == "/db/backup";
@@ -52,9 +54,10 @@ class BackupRoutes {
 
   private:
     const NodeConfig& config_;
-    ReadPool& reads_;
     ClusterState& cluster_;
     CurrentRole role_;
+    // Declared last: destroyed (joined, the backup in progress finished) first.
+    net::thread_pool backup_thread_{1};
 };
 
 }  // namespace sqlrep

@@ -21,7 +21,7 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       published_(published),
       cluster_(cluster),
       rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })),
-      backups_(std::make_unique<BackupRoutes>(config, reads, cluster, [this] { return role(); })) {
+      backups_(std::make_unique<BackupRoutes>(config, cluster, [this] { return role(); })) {
     for (const char* path : {"/backup", "/db/backup"})
         add_stream_route(path, [this](std::shared_ptr<ResponseStream> stream, HttpRequest req,
                                       Role role) { backups_->serve_backup(stream, req, role); });
