@@ -132,7 +132,8 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
     launch.bin_dir = options.bin_dir;
     launch.sync = options.sync;
     launch.name = "scale";
-    auto cluster = SqlrepCluster::start(launch);
+    // A short log, so that the replica that joins later takes a snapshot.
+    auto cluster = SqlrepCluster::start(launch, {"--log-retain", "1000"});
     ScratchDir scratch("bench-scale-files");
 
     auto fill_start = Clock::now();
@@ -160,6 +161,25 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
     spec.duration = std::chrono::milliseconds(static_cast<int64_t>(options.duration_s * 1000));
     LoadResult baseline = run_load(spec, *workload);
     out << "scale: writes/s with no backup: " << baseline.ok_per_second() << "\n";
+
+    // A new replica joins: replica 2 with its files removed takes a snapshot of the whole
+    // database (the log up to here is trimmed: the load wrote past --log-retain).
+    {
+        ChildProcess* master = cluster->master_process();
+        if (master != nullptr) reset_peak_rss(master->pid());
+        int64_t target = SqlrepCluster::applied_index(cluster->master_url());
+        uint64_t bytes = cluster->master_database_bytes();
+        auto start = Clock::now();
+        cluster->rejoin_replica(2);
+        bool caught_up = SqlrepCluster::wait_applied(cluster->replica_urls().at(1), target,
+                                                     std::chrono::minutes(30));
+        double seconds = seconds_since(start);
+        double rate = mib(bytes) / seconds;
+        out << "scale: a new replica joined (" << mib(bytes) << " MB database) in " << seconds
+            << " s = " << rate << " MB/s, " << rate / disk << " of the disk's speed"
+            << (caught_up ? "" : " (did NOT catch up within 30 min)") << "; master peak RSS "
+            << (master ? proc_status_kib(master->pid(), "VmHWM") / 1024 : -1) << " MiB\n";
+    }
 
     std::vector<std::pair<std::string, ChildProcess*>> nodes = {
         {"master", cluster->master_process()},
