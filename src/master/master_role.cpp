@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
+
+#include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
 
+#include "master/restore_entry.hpp"
 #include "shared/stream_messages.hpp"
 
 namespace sqlrep::master {
@@ -221,6 +225,70 @@ void MasterRole::serve_exec(ClientRequest req, const HttpRequest& raw, Respond r
                 });
         },
         rule, std::move(req.request_id));
+}
+
+// The upload is checked on a client-lane thread of the read pool (seconds for a large
+// one), then queued on the sequencer like a write, then acknowledged like one.
+void MasterRole::serve_restore(std::string upload_path, std::optional<UploadFormat> format,
+                               AckMode ack, Respond respond) {
+    auto refuse = [&](ErrorKind kind, const std::string& why) {
+        std::error_code ignored;
+        std::filesystem::remove(upload_path, ignored);
+        respond(error_response(kind, why));
+    };
+    if (std::string why = write_refusal(); !why.empty()) return refuse(ErrorKind::unavailable, why);
+    if (std::string fenced = node_.fence_reason(); !fenced.empty())
+        return refuse(ErrorKind::unavailable, "this master " + fenced);
+    node_.reads.post_client([this, upload_path, format, ack, respond](Connection& conn) {
+        std::string checked_path = upload_path + ".db";
+        try {
+            int page_size = conn.internal([&] {
+                auto stmt = conn.cached("PRAGMA page_size");
+                return sqlite3_step(stmt.get()) == SQLITE_ROW ? sqlite3_column_int(stmt.get(), 0)
+                                                              : 4096;
+            });
+            CheckedDatabase checked = check_database_upload(
+                upload_path, format, checked_path, page_size, node_.config.max_restore_bytes);
+            std::error_code ignored;
+            std::filesystem::remove(upload_path, ignored);
+            json::object summary{{"tables", checked.tables},
+                                 {"bytes", checked.bytes},
+                                 {"format", checked.format == UploadFormat::sql ? "sql" : "sqlite"},
+                                 {"checksum", checked.checksum}};
+            restore(std::move(checked), [this, ack, respond, summary](WriteOutcome outcome) {
+                if (outcome.error) return respond(error_response(*outcome.error));
+                int64_t index = outcome.index;
+                auto timeout = std::chrono::milliseconds(node_.config.ack_timeout_ms);
+                registry_.wait_for_ack(ack, index, timeout, [=, this](bool acked) {
+                    json::object body = summary;
+                    body["ok"] = acked;
+                    body["index"] = index;
+                    if (acked) return respond(json_response(200, body));
+                    body["error"] = "the restore is committed on the master at index " +
+                                    std::to_string(index) +
+                                    " but not yet acknowledged (ack=" + ack_mode_name(ack) +
+                                    ") within " + std::to_string(node_.config.ack_timeout_ms) +
+                                    " ms; replicas install it from a snapshot";
+                    respond(json_response(http_status_for(ErrorKind::timeout), body));
+                });
+            });
+        } catch (const Error& e) {
+            std::error_code ignored;
+            std::filesystem::remove(upload_path, ignored);
+            respond(error_response(e));
+        } catch (const std::exception& e) {
+            std::error_code ignored;
+            std::filesystem::remove(upload_path, ignored);
+            std::filesystem::remove(checked_path, ignored);
+            respond(
+                error_response(ErrorKind::internal, std::string("restore failed: ") + e.what()));
+        }
+    });
+}
+
+void MasterRole::restore(CheckedDatabase checked, std::function<void(WriteOutcome)> done) {
+    std::string digest = restore_digest(checked);
+    sequencer_->submit_restore(std::move(checked.path), std::move(digest), std::move(done));
 }
 
 void MasterRole::serve_strong_read(ClientRequest req, const HttpRequest&, Respond respond) {

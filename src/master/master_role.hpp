@@ -28,6 +28,11 @@ class MasterRole : public NodeRole {
     const char* name() const override { return "master"; }
     void serve_exec(ClientRequest req, const HttpRequest& raw, Respond respond) override;
     void serve_strong_read(ClientRequest req, const HttpRequest& raw, Respond respond) override;
+    void serve_restore(std::string upload_path, std::optional<UploadFormat> format, AckMode ack,
+                       Respond respond) override;
+    // Replaces the database with the checked file at `path` (consumed) as one restore
+    // entry; `done` runs on the writer thread. For master --restore and serve_restore.
+    void restore(CheckedDatabase checked, std::function<void(WriteOutcome)> done);
     json::object status() override;
     std::string not_ready_reason() override;
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;

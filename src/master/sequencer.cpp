@@ -1,10 +1,12 @@
 #include "master/sequencer.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
 
+#include "master/restore_entry.hpp"
 #include "shared/wal_sync_hook.hpp"
 #include "shared/write_transaction.hpp"
 
@@ -85,6 +87,10 @@ void Sequencer::stop(const std::string& reason) {
         why = stop_reason_;
     }
     for (auto& p : left) {
+        if (!p.restore_path.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(p.restore_path, ignored);
+        }
         WriteOutcome outcome;
         outcome.error = Error(ErrorKind::unavailable, why);
         p.done(std::move(outcome));
@@ -96,7 +102,7 @@ void Sequencer::stop(const std::string& reason) {
 
 void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule,
                        std::string request_id) {
-    Pending p{std::move(statements), std::move(done), rule, std::move(request_id)};
+    Pending p{std::move(statements), std::move(done), rule, std::move(request_id), {}, {}};
     std::string why;
     {
         std::lock_guard lock(mutex_);
@@ -112,6 +118,25 @@ void Sequencer::submit(std::vector<SqlStatement> statements, Done done, Executio
     p.done(std::move(outcome));
 }
 
+void Sequencer::submit_restore(std::string path, std::string digest, Done done) {
+    Pending p{{}, std::move(done), ExecutionRule::write, "", std::move(path), std::move(digest)};
+    std::string why;
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(p));
+            wake_.notify_one();
+            return;
+        }
+        why = stop_reason_;
+    }
+    std::error_code ignored;
+    std::filesystem::remove(p.restore_path, ignored);
+    WriteOutcome outcome;
+    outcome.error = Error(ErrorKind::unavailable, why);
+    p.done(std::move(outcome));
+}
+
 void Sequencer::run() {
     std::vector<Pending> group;
     for (;;) {
@@ -119,15 +144,19 @@ void Sequencer::run() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, nothing left
-            if (queue_.size() <= kMaxGroup) {
-                group.swap(queue_);
-            } else {
-                auto end = queue_.begin() + kMaxGroup;
-                group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-                queue_.erase(queue_.begin(), end);
-            }
+            // A group ends before the first restore; a restore runs alone.
+            auto end = std::find_if(queue_.begin(), queue_.end(),
+                                    [](const Pending& p) { return !p.restore_path.empty(); });
+            if (end == queue_.begin()) ++end;
+            if (end - queue_.begin() > static_cast<std::ptrdiff_t>(kMaxGroup))
+                end = queue_.begin() + kMaxGroup;
+            group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+            queue_.erase(queue_.begin(), end);
         }
-        run_group(group);
+        if (group.size() == 1 && !group[0].restore_path.empty())
+            run_restore(group[0]);
+        else
+            run_group(group);
         group.clear();
         maybe_trim();
     }
@@ -231,6 +260,41 @@ void Sequencer::run_group(std::vector<Pending>& group) {
     published_.publish(last_.index);
     if (last_.index != before.index) on_commit_(last_.index);
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+}
+
+// Replaces the database as one entry: the prepared file holds the restored data, this
+// node's meta and a log of that one entry on top of our last position; the backup API
+// copies it over the writer's database in one transaction. Readers see the old database
+// or the new one (WAL), and replicas fetch a snapshot when they meet the entry.
+void Sequencer::run_restore(Pending& restore) {
+    WriteOutcome outcome;
+    Entry entry = make_restore_entry(last_, term_, restore.restore_digest);
+    try {
+        prepare_restored_database(restore.restore_path, *writer_, last_, entry);
+        published_.hide();  // the backup API's copy does not pass the commit hook
+        install_restored_database(*writer_, restore.restore_path);
+        recorder_->schema_replaced();
+        last_ = {entry.index, entry.term, entry.hash};
+        first_index_ = entry.index;
+        outcome.index = entry.index;
+        spdlog::warn("the database was REPLACED by a restore at index {} ({})", entry.index,
+                     restore.restore_digest);
+    } catch (const Error& e) {
+        spdlog::error("restore failed, the database is as it was: {}", e.what());
+        outcome.error = e;
+    } catch (const std::exception& e) {  // SQLiteCpp's, opening a file that is no database
+        spdlog::error("restore failed, the database is as it was: {}", e.what());
+        outcome.error = Error(ErrorKind::internal, std::string("restore failed: ") + e.what());
+    }
+    std::error_code ignored;
+    std::filesystem::remove(restore.restore_path, ignored);
+    std::filesystem::remove(restore.restore_path + "-journal", ignored);
+    published_.publish(last_.index);
+    if (!outcome.error) {
+        if (publish_) publish_({entry});
+        on_commit_(last_.index);
+    }
+    restore.done(std::move(outcome));
 }
 
 // Keeps `outcome` as the answer to a later request with `request_id`, forgetting the

@@ -95,6 +95,12 @@ class Sequencer {
     void submit(std::vector<SqlStatement> statements, Done done,
                 ExecutionRule rule = ExecutionRule::write, std::string request_id = "");
 
+    // Replaces the whole database with the checked file at `path` (database_upload.hpp) as
+    // one restore entry (restore_entry.hpp), in order with the writes queued around it;
+    // `digest` describes the data. The file is consumed (removed afterwards). `done` gets
+    // the entry's index, or the error (nothing changed then).
+    void submit_restore(std::string path, std::string digest, Done done);
+
     // How many request ids (the most recent) the sequencer remembers.
     static constexpr std::size_t kRememberedIds = 10000;
 
@@ -107,10 +113,15 @@ class Sequencer {
         Done done;
         ExecutionRule rule;
         std::string request_id;
+        // Set for a restore (submit_restore): the prepared file and its digest. A restore
+        // runs alone, never in a group.
+        std::string restore_path;
+        std::string restore_digest;
     };
 
     void run();
     void run_group(std::vector<Pending>& group);
+    void run_restore(Pending& restore);
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);
     void commit_group(WriteTransaction& transaction, std::vector<Entry>& written);
     void maybe_trim();

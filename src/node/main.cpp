@@ -37,7 +37,18 @@ int main(int argc, char** argv) {
     if (!kMaster)
         app.add_option("--master", config.master_url, "The master's URL at start")
             ->capture_default_str();
+    if (kMaster)
+        app.add_option("--restore", config.restore_file,
+                       "Boot a new cluster from this SQLite file or SQL dump (gzip or zstd "
+                       "compressed too): its data becomes the first entry. The data dir "
+                       "must hold no database yet")
+            ->check(CLI::ExistingFile);
     CLI11_PARSE(app, argc, argv);
+    if (!config.restore_file.empty() && !config.etcd.empty()) {
+        std::cerr << "--restore boots one master by itself: start it without --etcd, then "
+                     "restart the cluster with --etcd\n";
+        return 2;
+    }
     if (!kMaster && (config.node_id < 1 || config.node_id > config.num_replicas)) {
         std::cerr << "replica id must be between 1 and num_replicas (" << config.num_replicas
                   << ")\n";

@@ -4,11 +4,13 @@
 #include <future>
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "master/master_role.hpp"
 #include "node/elector.hpp"
 #include "replica/replica_role.hpp"
 #include "shared/cluster_overview.hpp"
+#include "shared/database_upload.hpp"
 #include "shared/http_client.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/replication_log.hpp"
@@ -102,6 +104,7 @@ void Node::start_first_role() {
             become_replica(/*was_master=*/true);  // a failover happened meanwhile
         else
             become_master(cluster_.term());
+        if (!config_.restore_file.empty()) restore_at_boot();
     } else {
         // With etcd the key says where the master is; --master is only a first guess
         // without it.
@@ -111,6 +114,40 @@ void Node::start_first_role() {
         // writes of its last run that no one acknowledged.
         become_replica(/*was_master=*/start_as_master_);
     }
+}
+
+// master --restore FILE: the new cluster's first entry replaces the empty database with
+// the file's data (a restore entry, as POST /restore makes). Control thread, at start.
+void Node::restore_at_boot() {
+    auto* master = dynamic_cast<master::MasterRole*>(role_.get());
+    if (master == nullptr)
+        throw Error(ErrorKind::conflict,
+                    "--restore: this node did not start as master (another node is master "
+                    "of a later term)");
+    if (applied_.value() > 0)
+        throw Error(ErrorKind::conflict,
+                    "--restore boots a new cluster, but " + config_.database_path() +
+                        " already holds a database (index " + std::to_string(applied_.value()) +
+                        "): start without --restore to keep it, or POST /restore to replace it");
+    int page_size = 4096;
+    {
+        Connection probe(config_.database_path(), Connection::Mode::reader);
+        page_size = probe.internal([&] {
+            auto stmt = probe.cached("PRAGMA page_size");
+            return sqlite3_step(stmt.get()) == SQLITE_ROW ? sqlite3_column_int(stmt.get(), 0)
+                                                          : page_size;
+        });
+    }
+    std::string checked_path =
+        (std::filesystem::path(config_.data_dir) / "restore-at-boot.db").string();
+    CheckedDatabase checked = check_database_upload(
+        config_.restore_file, std::nullopt, checked_path, page_size, config_.max_restore_bytes);
+    std::promise<master::WriteOutcome> done;
+    master->restore(checked, [&](master::WriteOutcome outcome) { done.set_value(outcome); });
+    master::WriteOutcome outcome = done.get_future().get();
+    if (outcome.error) throw *outcome.error;
+    spdlog::info("restored {} ({} table(s), {} bytes) as entry {}", config_.restore_file,
+                 checked.tables, checked.bytes, outcome.index);
 }
 
 Node::~Node() {

@@ -78,6 +78,8 @@ class Node : public ClusterControl {
     // Control thread only.
     void start_first_role();
     void become_master(int64_t term);
+    // master --restore FILE: replaces the new, empty database with the file's data.
+    void restore_at_boot();
     // `was_master`: this node may have been master before (it is, now, unless it just
     // started), so it serves no read until the new master has checked its log.
     void become_replica(bool was_master = false);

@@ -1,5 +1,8 @@
 #include "replica/applier.hpp"
 
+#include <optional>
+
+#include "shared/effects.hpp"
 #include "shared/error.hpp"
 #include "shared/snapshot.hpp"
 #include "shared/write_transaction.hpp"
@@ -55,9 +58,21 @@ void Applier::check(const LogPosition& previous, const Entry& entry) const {
 
 void Applier::apply(const std::vector<Entry>& entries) {
     LogPosition next = position_;
-    for (const Entry& entry : entries) {
+    std::optional<std::size_t> restore;  // the first restore entry, which ends the batch
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& entry = entries[i];
         check(next, entry);
+        if (is_restore_body(entry.body)) {
+            restore = i;
+            break;
+        }
         next = {entry.index, entry.term, entry.hash};
+    }
+    if (restore) {
+        if (*restore > 0)
+            apply(std::vector<Entry>(entries.begin(),
+                                     entries.begin() + static_cast<std::ptrdiff_t>(*restore)));
+        throw SnapshotNeeded(entries[*restore].index);
     }
 
     WriteTransaction transaction(*writer_);

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "shared/connection.hpp"
@@ -21,6 +23,21 @@
 #include "shared/replication_log.hpp"
 
 namespace sqlrep::replica {
+
+// Thrown by Applier::apply when it reaches a restore entry (the master replaced the whole
+// database, effects.hpp): the entries before it are applied, and the replica must install
+// a snapshot taken at or after `index`. A signal, not a failure.
+class SnapshotNeeded : public std::runtime_error {
+  public:
+    explicit SnapshotNeeded(int64_t index)
+        : std::runtime_error("entry " + std::to_string(index) +
+                             " restored the whole database: a snapshot is needed"),
+          index_(index) {}
+    int64_t index() const { return index_; }
+
+  private:
+    int64_t index_;
+};
 
 class Applier {
   public:
@@ -46,7 +63,8 @@ class Applier {
     // Applies `entries` atomically, all or nothing. Throws Error(conflict) when they do
     // not continue this replica's log (a gap or a repeat: reconnect and resume),
     // Error(diverged) when the hash chain breaks or an entry's effects do not apply here
-    // exactly as they did on the master.
+    // exactly as they did on the master. Throws SnapshotNeeded, after applying the entries
+    // before it, when one of them is a restore entry.
     void apply(const std::vector<Entry>& entries);
 
     // Replaces the whole database with a verified snapshot file, atomically, and takes

@@ -279,11 +279,23 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
         if (ws.got_binary()) {
             if (wants_snapshot_)
                 throw Error(ErrorKind::conflict, "entries while waiting for a snapshot");
-            applier_.apply(decode_stream_entries(frame));
+            bool snapshot_needed = false;
+            try {
+                applier_.apply(decode_stream_entries(frame));
+            } catch (const SnapshotNeeded& e) {
+                // The master replaced the whole database (a restore): ask it for a
+                // snapshot, which it takes at or after that entry.
+                spdlog::info("{}; reconnecting for one", e.what());
+                snapshot_needed = true;
+            }
             int64_t applied = applier_.position().index;
             if (applied > master_commit_) master_commit_ = applied;
             applied_.advance(applied);
             co_await ws.async_write(net::buffer(encode_stream_ack(applied)), net::use_awaitable);
+            if (snapshot_needed) {
+                wants_snapshot_ = true;
+                co_return;
+            }
             continue;
         }
         StreamMessage message = decode_stream_message(frame);

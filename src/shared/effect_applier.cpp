@@ -192,6 +192,11 @@ void EffectApplier::apply(int64_t index, std::string_view body) {
                 case EffectKind::sequence:
                     apply_sequence(*effect);
                     break;
+                case EffectKind::restore:
+                    // The replica's applier installs a snapshot instead (applier.cpp).
+                    throw Error(ErrorKind::internal,
+                                "a restore entry replaces the whole database: it is installed "
+                                "from a snapshot, not applied");
             }
         }
     } catch (const Error& e) {

@@ -57,8 +57,11 @@ EffectRecorder::~EffectRecorder() {
 void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* database,
                                   const char* table, long long old_rowid, long long new_rowid) {
     auto* recorder = static_cast<EffectRecorder*>(self);
+    // sqlrep's own tables are no client's effects: appending to the log and trimming it
+    // (which may delete far more than one entry holds) are never recorded.
     if (recorder->paused_ || recorder->failure_ || std::strcmp(database, "main") != 0 ||
-        table == kSequenceTable)
+        table == kSequenceTable ||
+        std::strncmp(table, kReservedPrefix, std::strlen(kReservedPrefix)) == 0)
         return;
     EffectKind kind = op == SQLITE_INSERT   ? EffectKind::insert
                       : op == SQLITE_DELETE ? EffectKind::remove

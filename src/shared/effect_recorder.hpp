@@ -57,6 +57,10 @@ class EffectRecorder : public StatementObserver {
     // Replica: what the connection changed since the last clear(), encoded.
     const std::string& recorded() const { return out_.bytes(); }
     void clear() { out_.clear(); }
+    // The whole database was replaced (a restore): what the recorder knows of the schema
+    // (virtual tables, sqlite_sequence) is read again.
+    void schema_replaced() { note_tables(list_tables()); }
+
     // While paused, changes are not recorded (a replica running a schema statement).
     void set_paused(bool paused) { paused_ = paused; }
 

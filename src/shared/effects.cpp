@@ -21,6 +21,7 @@ bool is_kind(uint8_t byte) {
         case EffectKind::remove:
         case EffectKind::schema:
         case EffectKind::sequence:
+        case EffectKind::restore:
             return true;
     }
     return false;
@@ -76,6 +77,11 @@ void EffectWriter::begin_row_change(EffectKind kind, std::string_view table, int
 void EffectWriter::schema(std::string_view sql) {
     out_.push_back(static_cast<char>(EffectKind::schema));
     put_bytes(sql);
+}
+
+void EffectWriter::restore(std::string_view digest) {
+    out_.push_back(static_cast<char>(EffectKind::restore));
+    put_bytes(digest);
 }
 
 void EffectWriter::begin_sequence() {
@@ -235,6 +241,7 @@ bool EffectReader::next(Effect& effect) {
     effect.old_values.clear();
     effect.new_values.clear();
     effect.sequence.clear();
+    effect.digest = {};
     switch (effect.kind) {
         case EffectKind::insert:
         case EffectKind::update:
@@ -265,9 +272,16 @@ bool EffectReader::next(Effect& effect) {
             }
             break;
         }
+        case EffectKind::restore:
+            effect.digest = get_bytes();
+            break;
     }
     effect.raw = std::string_view(start, static_cast<std::size_t>(rest_.data() - start));
     return true;
+}
+
+bool is_restore_body(std::string_view body) {
+    return !body.empty() && static_cast<EffectKind>(body[0]) == EffectKind::restore;
 }
 
 std::vector<Effect> decode_effects(std::string_view body) {
@@ -293,6 +307,8 @@ std::string describe(const Effect& effect) {
             return "schema change: " + std::string(effect.sql.substr(0, 80));
         case EffectKind::sequence:
             return "sqlite_sequence update";
+        case EffectKind::restore:
+            return "restore of the whole database: " + std::string(effect.digest.substr(0, 80));
     }
     return "effect";
 }

@@ -31,6 +31,10 @@ enum class EffectKind : uint8_t {
     remove = 'D',
     schema = 'S',
     sequence = 'Q',
+    // The whole database was replaced (POST /restore, master --restore): the entry is
+    // this one effect, the restored data's digest. No replica can apply it row by row;
+    // one that meets it installs a snapshot taken at or after it (docs/PROTOCOL.md).
+    restore = 'R',
 };
 
 // One SQLite value as it travels: the type and the exact bits (reals bit-exact).
@@ -59,7 +63,8 @@ struct Effect {
     std::vector<Value> new_values;  // insert, update
     std::string_view sql;           // schema
     std::vector<SequenceRow> sequence;
-    std::string_view raw;  // this effect's bytes in the body
+    std::string_view digest;  // restore: what the restored data was (text, for people)
+    std::string_view raw;     // this effect's bytes in the body
 
     bool is_row_change() const {
         return kind == EffectKind::insert || kind == EffectKind::update ||
@@ -81,6 +86,8 @@ class EffectWriter {
             for (int i = 0; i < columns; ++i) put_value(get_new(i));
     }
     void schema(std::string_view sql);
+    // A restore marker: the whole body of its entry.
+    void restore(std::string_view digest);
     // The whole of sqlite_sequence: begin_sequence(), then one sequence_row() per row.
     void begin_sequence();
     void sequence_row(int64_t rowid, sqlite3_value* name, sqlite3_value* seq);
@@ -129,6 +136,10 @@ class EffectReader {
 
 // Every effect of a body, decoded (tests and tools; the applier walks with EffectReader).
 std::vector<Effect> decode_effects(std::string_view body);
+
+// Whether a body is a restore marker (an entry that replaced the whole database).
+// Does not validate the rest of the body.
+bool is_restore_body(std::string_view body);
 
 // A short human description of an effect, for divergence reports and logs.
 std::string describe(const Effect& effect);

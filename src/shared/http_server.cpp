@@ -1,6 +1,7 @@
 #include "shared/http_server.hpp"
 
 #include <array>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -97,10 +98,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
     }
 
+    // The body limit for the request being read: the handler may raise it for one route.
+    std::size_t body_limit() const {
+        return admission_.body_limit != 0 ? admission_.body_limit : limits_.max_body_bytes;
+    }
+
     HttpResponse body_too_large() const {
-        return error_response(
-            ErrorKind::too_large,
-            "the request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
+        return error_response(ErrorKind::too_large, "the request body is larger than " +
+                                                        std::to_string(body_limit()) + " bytes");
+    }
+
+    // The body file of a request that will not reach the handler.
+    void drop_body_file() {
+        if (admission_.body_file.empty()) return;
+        std::error_code ignored;
+        std::filesystem::remove(admission_.body_file, ignored);
+        admission_.body_file.clear();
     }
 
     // Drops this session from the count it was in.
@@ -122,21 +135,62 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         if (!ec) {
             // Credentials are judged on the headers: a refused request's body is never read
             // (nor buffered), however large it says it is.
+            admission_ = Admission{};
+            const unsigned version = parser_->get().version();
             std::optional<HttpResponse> refusal =
                 handler_.check_headers(parser_->get(), peer_, admission_);
             auto length = parser_->content_length();
-            if (!refusal && length && *length > limits_.max_body_bytes) refusal = body_too_large();
+            if (!refusal && length && *length > body_limit()) refusal = body_too_large();
+            if (!refusal && !admission_.body_file.empty()) refusal = start_body_file();
             if (refusal) {
-                version_ = parser_->get().version();
+                drop_body_file();
+                version_ = version;  // (the parser is gone when the file could not be made)
                 refused_ = true;
                 return send(std::move(*refusal), false);
             }
-            parser_->body_limit(limits_.max_body_bytes);  // a chunked body, as it comes
+            if (file_parser_) {
+                if (file_parser_->is_done()) return on_file_read({}, 0);
+                // A database upload may take a while: ten body timeouts for it.
+                stream_.tcp().expires_after(10 * limits_.body_timeout);
+                return http::async_read(
+                    stream_, buffer_, *file_parser_,
+                    beast::bind_front_handler(&HttpSession::on_file_read, shared_from_this()));
+            }
+            parser_->body_limit(body_limit());  // a chunked body, as it comes
         }
         if (ec || parser_->is_done()) return on_read(ec, bytes);
         stream_.tcp().expires_after(limits_.body_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    }
+
+    // The body goes to the file check_headers named: the parser, its headers read, goes on
+    // as one with a file body. A refusal if the file cannot be created.
+    std::optional<HttpResponse> start_body_file() {
+        file_parser_.emplace(std::move(*parser_));
+        parser_.reset();
+        beast::error_code ec;
+        file_parser_->get().body().open(admission_.body_file.c_str(), beast::file_mode::write, ec);
+        if (ec) {
+            file_parser_.reset();
+            return error_response(ErrorKind::internal, "cannot store the upload: " + ec.message());
+        }
+        file_parser_->body_limit(body_limit());
+        return std::nullopt;
+    }
+
+    void on_file_read(beast::error_code ec, std::size_t bytes) {
+        auto message = file_parser_->release();
+        file_parser_.reset();
+        message.body().close();
+        if (ec) {
+            drop_body_file();
+            return on_read(ec, bytes);
+        }
+        // The handler gets the headers and owns the file from here.
+        parser_.emplace();
+        parser_->get().base() = std::move(message.base());
+        on_read(ec, bytes);
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -231,6 +285,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     PeerInfo peer_;
     Admission admission_;  // check_headers' verdict on the request being read
     std::optional<http::request_parser<http::string_body>> parser_;
+    // A body written to a file (Admission::body_file), after the headers were read.
+    std::optional<http::request_parser<http::file_body>> file_parser_;
     std::optional<HttpResponse> response_;  // the one write in flight
     bool keep_alive_ = true;
     unsigned version_ = 11;

@@ -32,6 +32,13 @@ struct PeerInfo {
 // Opaque to the session.
 struct Admission {
     int grant = 0;  // the handler's verdict (NodeRouter: the sender's Role)
+    // For an upload too large to hold in memory (POST /restore): check_headers names a
+    // file, and the session writes the body there instead of into the request, under
+    // `body_limit` (0: the listener's max_body_bytes). handle() then gets the request with
+    // an empty body and owns the file (it removes it); a request that never reaches
+    // handle() has its file removed by the session.
+    std::string body_file;
+    std::size_t body_limit = 0;
 };
 
 class RequestHandler {

@@ -131,6 +131,11 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
                    "JSON file of client tokens with roles (read, write, admin); clients send "
                    "'Authorization: Bearer <token>'. Without it the node is open")
         ->check(CLI::ExistingFile);
+    app.add_option("--max-restore-bytes", config.max_restore_bytes,
+                   "Largest database POST /restore takes: the upload, and the database it "
+                   "becomes (413 beyond)")
+        ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 50))
+        ->capture_default_str();
     app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
         ->capture_default_str();
     app.add_option("--tls-cert", config.tls.cert,

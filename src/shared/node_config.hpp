@@ -77,6 +77,11 @@ struct NodeConfig {
     int archive_interval_ms = 1000;          // new entries reach a named file at least this often
     int64_t archive_snapshot_every = 10000;  // entries between archived snapshots
     int archive_retention = 0;               // snapshots kept (0: all)
+    // Backups (README "Backups"): the largest database POST /restore takes (the upload,
+    // and the database once decompressed or loaded from a dump), and a file the master
+    // boots a new cluster from (--restore; master only).
+    uint64_t max_restore_bytes = uint64_t{1} << 30;
+    std::string restore_file;
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }

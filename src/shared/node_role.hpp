@@ -5,11 +5,13 @@
 // (src/node/node.hpp). Everything that does not depend on the role (parsing, credentials,
 // local reads, /checksum) stays in NodeRouter.
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "shared/byte_stream.hpp"
 #include "shared/client_request.hpp"
+#include "shared/database_upload.hpp"
 #include "shared/http_server.hpp"
 #include "shared/http_types.hpp"
 #include "shared/json.hpp"
@@ -34,6 +36,17 @@ class NodeRole {
     // Why this node must not answer reads from its own data now, or "" (a replica that
     // has diverged holds rows the master never wrote until it has resynced).
     virtual std::string local_read_refusal() { return ""; }
+
+    // POST /restore (backup_routes.hpp): replace the whole database with the upload in
+    // `upload_path`, a file this call owns and removes; `format` is what its Content-Type
+    // said, if anything. Answers once the restore is acknowledged as `ack` asks. Only the
+    // master restores.
+    virtual void serve_restore(std::string upload_path, std::optional<UploadFormat> /*format*/,
+                               AckMode /*ack*/, Respond respond) {
+        std::error_code ignored;
+        std::filesystem::remove(upload_path, ignored);
+        respond(error_response(ErrorKind::conflict, "POST /restore is served by the master only"));
+    }
 
     // The replication stream (the master's /_cluster/stream WebSocket).
     virtual std::optional<HttpResponse> check_upgrade(const HttpRequest&, PeerInfo) {

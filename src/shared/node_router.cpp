@@ -20,7 +20,11 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       applied_(applied),
       published_(published),
       cluster_(cluster),
-      rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })) {
+      rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })),
+      backups_(std::make_unique<BackupRoutes>(config, cluster, [this] { return role(); })) {
+    for (const char* path : {"/backup", "/db/backup"})
+        add_stream_route(path, [this](std::shared_ptr<ResponseStream> stream, HttpRequest req,
+                                      Role role) { backups_->serve_backup(stream, req, role); });
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -129,6 +133,7 @@ void NodeRouter::handle(HttpRequest req, PeerInfo peer, Admission admission, Res
         spdlog::error("a request failed after its answer was handed on: {}", res.body());
     };
     try {
+        if (BackupRoutes::is_restore(req)) return backups_->serve_restore(req, admission, respond);
         route(req, peer, static_cast<Role>(admission.grant), respond);
     } catch (const Error& e) {
         answer(refusal(req, error_response(e)));
@@ -168,6 +173,8 @@ std::optional<HttpResponse> NodeRouter::check_headers(const HttpRequest& headers
                                                       Admission& admission) {
     try {
         admission.grant = static_cast<int>(check_credentials(headers, peer));
+        if (BackupRoutes::is_restore(headers))
+            return backups_->admit_restore(headers, static_cast<Role>(admission.grant), admission);
     } catch (const Error& e) {
         return refusal(headers, error_response(e));
     }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "shared/backup_routes.hpp"
 #include "shared/client_auth.hpp"
 #include "shared/client_request.hpp"
 #include "shared/cluster_state.hpp"
@@ -133,6 +134,8 @@ class NodeRouter : public RequestHandler {
     std::map<std::string, StreamRoute, std::less<>> stream_routes_;
     // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
     std::unique_ptr<RqliteApi> rqlite_;
+    // GET /backup and POST /restore (backup_routes.hpp).
+    std::unique_ptr<BackupRoutes> backups_;
 };
 
 }  // namespace sqlrep

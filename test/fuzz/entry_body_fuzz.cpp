@@ -58,6 +58,9 @@ std::string encode(const Effect& e) {
             }
             return out;
         }
+        case EffectKind::restore:
+            w.restore(e.digest);
+            return w.take();
     }
     fail("decoded an effect of no known kind");
 }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <string>
@@ -543,4 +545,67 @@ TEST_CASE("the sequencer forgets the oldest request ids past kRememberedIds", "[
     WriteOutcome known = wait(recent);
     CHECK(known.duplicate);
     CHECK(known.index == 3);
+}
+
+TEST_CASE("sequencer replaces the database as one restore entry, in order with the writes",
+          "[master]") {
+    Setup s;
+    REQUIRE_FALSE(s.submit("INSERT INTO t(v) VALUES ('old')").get().error);
+    // The restored data: a file of user tables only, as database_upload leaves it.
+    std::string restored = s.dir.file("restored.sqlite");
+    {
+        Connection file(restored, Connection::Mode::writer);
+        run(file, "CREATE TABLE r(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)");
+        run(file, "INSERT INTO r(v) VALUES ('restored')");
+        file.exec_internal("PRAGMA journal_mode=DELETE");
+    }
+    auto before = s.submit("INSERT INTO t(v) VALUES ('queued before')");
+    auto promise = std::make_shared<std::promise<WriteOutcome>>();
+    auto restore = promise->get_future();
+    s.sequencer->submit_restore(restored, "sqlite file, 1 table(s)",
+                                [promise](WriteOutcome o) { promise->set_value(std::move(o)); });
+    auto after = s.submit("INSERT INTO r(v) VALUES ('after')");
+
+    WriteOutcome b = before.get();
+    WriteOutcome r = restore.get();
+    WriteOutcome a = after.get();
+    REQUIRE_FALSE(b.error);
+    REQUIRE_FALSE(r.error);
+    REQUIRE_FALSE(a.error);
+    CHECK(r.index == b.index + 1);
+    CHECK(a.index == r.index + 1);
+    CHECK_FALSE(std::filesystem::exists(restored));
+
+    auto reader = open_reader(s.path);
+    CHECK(scalar(*reader, "SELECT group_concat(v) FROM (SELECT v FROM r ORDER BY id)") ==
+          "restored,after");
+    CHECK(scalar(*reader, "SELECT count(*) FROM sqlite_schema WHERE name = 't'").as_int64() == 0);
+    // The log chains through the restore entry and starts at it.
+    auto log = read_log_entries(*reader, 1, 100, 1 << 20);
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].index == r.index);
+    CHECK(is_restore_body(log[0].body));
+    CHECK(log[1].hash == chain_hash(log[0].hash, log[1]));
+    CHECK(first_log_index(*reader) == r.index);
+    // AUTOINCREMENT's counter travels with the write after the restore.
+    CHECK(decode_effects(log[1].body).back().kind == EffectKind::sequence);
+}
+
+TEST_CASE("sequencer leaves the database as it was when a restore file is unusable", "[master]") {
+    Setup s;
+    REQUIRE_FALSE(s.submit("INSERT INTO t(v) VALUES ('kept')").get().error);
+    std::string missing = s.dir.file("no-such-file.sqlite");
+    {
+        std::ofstream junk(missing);
+        junk << "not a database";
+    }
+    auto promise = std::make_shared<std::promise<WriteOutcome>>();
+    s.sequencer->submit_restore(missing, "junk",
+                                [promise](WriteOutcome o) { promise->set_value(std::move(o)); });
+    WriteOutcome r = promise->get_future().get();
+    CHECK(r.error);
+    WriteOutcome next = s.submit("INSERT INTO t(v) VALUES ('next')").get();
+    REQUIRE_FALSE(next.error);
+    auto reader = open_reader(s.path);
+    CHECK(scalar(*reader, "SELECT count(*) FROM t").as_int64() == 2);
 }

@@ -351,3 +351,59 @@ TEST_CASE("applier reopened after trimming its own log resumes at the applied po
     applier->apply({next});
     CHECK(applier->position().index == 1011);
 }
+
+TEST_CASE("applier applies the entries before a restore entry, then asks for a snapshot",
+          "[replica]") {
+    Cluster c;
+    c.applier->apply({c.master.write("CREATE TABLE t(v)")});
+    Entry before = c.master.write("INSERT INTO t VALUES (1)");
+    Entry restore;
+    restore.index = c.master.last.index + 1;
+    restore.term = c.master.term;
+    restore.time_ms = 1700000009000;
+    EffectWriter body;
+    body.restore("sqlite file, 1 table(s)");
+    restore.body = body.take();
+    restore.hash = chain_hash(c.master.last.hash, restore);
+    c.master.last = {restore.index, restore.term, restore.hash};
+    Entry after = c.master.write("INSERT INTO t VALUES (2)");
+
+    int64_t needed_at = 0;
+    try {
+        c.applier->apply({before, restore, after});
+    } catch (const sqlrep::replica::SnapshotNeeded& e) {
+        needed_at = e.index();
+    }
+    CHECK(needed_at == restore.index);
+    CHECK(c.applier->position().index == before.index);
+    CHECK(scalar(c.replica(), "SELECT sum(v) FROM t").as_int64() == 1);
+
+    // A restore entry that does not chain is divergence, not a snapshot request.
+    Entry forged = restore;
+    forged.hash[0] ^= 1;
+    REQUIRE_THROWS_KIND(c.applier->apply({forged}), ErrorKind::diverged);
+}
+
+TEST_CASE("applier trims a log holding more bytes than one entry may", "[replica][slow]") {
+    // Trimming deletes the oldest entries; their bodies are no client's effects and must
+    // not count against what one entry may change (it once interrupted the trim, and the
+    // replica then took its next entry for divergence).
+    TempDir dir;
+    Master master{dir.file("master.sqlite")};
+    std::string path = dir.file("replica.sqlite");
+    Applier applier(open_writer(path), /*log_retain=*/0, scratch_published());
+    applier.apply({master.write("CREATE TABLE t(v BLOB)")});
+    std::vector<Entry> batch;
+    for (int i = 0; i < 1100; ++i) {
+        batch.push_back(master.write("INSERT INTO t VALUES (zeroblob(70000))"));
+        if (batch.size() == 50) {
+            applier.apply(batch);
+            batch.clear();
+        }
+    }
+    applier.apply(batch);
+    CHECK(applier.position().index == 1101);
+    CHECK(applier.log_first_index() > 1000);
+    auto reader = open_reader(path);
+    CHECK(scalar(*reader, "SELECT count(*) FROM t").as_int64() == 1100);
+}

@@ -398,7 +398,7 @@ TEST_CASE("a body cut anywhere inside an effect is rejected without reading past
 }
 
 TEST_CASE("an unknown effect kind is rejected", "[shared]") {
-    auto kind = GENERATE(as<char>{}, '\0', 'i', 'X', 'R', '\xff');
+    auto kind = GENERATE(as<char>{}, '\0', 'i', 'X', 'Z', '\xff');
     INFO("kind byte " << int(static_cast<unsigned char>(kind)));
     SampleBody sample;
     std::string body = sample.body;
@@ -408,6 +408,23 @@ TEST_CASE("an unknown effect kind is rejected", "[shared]") {
     body = sample.body;
     body[sample.ends[0]] = kind;
     REQUIRE_THROWS_KIND(decode_effects(body), ErrorKind::bad_request);
+}
+
+TEST_CASE("a restore marker round-trips and is recognised as one", "[shared]") {
+    EffectWriter w;
+    w.restore("sqlite file, 2 table(s), 8192 bytes, xxh3 00ff");
+    std::string body = w.take();
+    CHECK(is_restore_body(body));
+    std::vector<Effect> effects = decode_effects(body);
+    REQUIRE(effects.size() == 1);
+    CHECK(effects[0].kind == EffectKind::restore);
+    CHECK(effects[0].digest == "sqlite file, 2 table(s), 8192 bytes, xxh3 00ff");
+    CHECK(describe(effects[0]).find("restore") != std::string::npos);
+    CHECK_FALSE(is_restore_body(""));
+    CHECK_FALSE(is_restore_body(SampleBody().body));
+    // Cut anywhere, it is malformed.
+    for (std::size_t n = 1; n < body.size(); ++n)
+        REQUIRE_THROWS_KIND(decode_effects(body.substr(0, n)), ErrorKind::bad_request);
 }
 
 TEST_CASE("an unknown value type is rejected", "[shared]") {

@@ -20,6 +20,7 @@
 #include "bench_runner.hpp"
 #include "interrupt.hpp"
 #include "report.hpp"
+#include "scale_bench.hpp"
 #include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
 
@@ -102,7 +103,16 @@ int main(int argc, char** argv) {
     app.add_flag("--json", options.json, "Print the results as one JSON object");
     app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
         ->capture_default_str();
+    int64_t scale_mb = 0;
+    auto* scale =
+        app.add_option("--scale", scale_mb,
+                       "Measure only backups on a big database: fill a 3-node cluster with this "
+                       "many MB, then GET /backup under write load beside the disk's own speed "
+                       "(scale_bench.hpp)")
+            ->check(CLI::Range(int64_t{8}, int64_t{1} << 20));
     failover->excludes(nodes_option);
+    scale->excludes(nodes_option);
+    scale->excludes(failover);
     CLI11_PARSE(app, argc, argv);
 
     options.nodes = split_commas(nodes);
@@ -119,6 +129,10 @@ int main(int argc, char** argv) {
 
     interrupt::install();
     try {
+        if (scale_mb > 0) {
+            run_scale_bench(options, scale_mb, std::cout);
+            return 0;
+        }
         BenchResults results = run_bench(options);
         if (options.json)
             std::cout << sqlrep::json::serialize(to_json(results, options)) << '\n';

@@ -1,5 +1,7 @@
 #include "sqlrep_cluster.hpp"
 
+#include <filesystem>
+
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -36,17 +38,22 @@ json::object get_json(HttpClient& client, const std::string& target) {
 
 }  // namespace
 
-std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch) {
+std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch,
+                                                    const std::vector<std::string>& extra_args) {
     std::unique_ptr<SqlrepCluster> cluster(new SqlrepCluster);
     cluster->dir_ = std::make_unique<ScratchDir>("bench-" + launch.name);
     const std::string data_dir = cluster->dir_->sub("data", true);
+    cluster->data_dir_ = data_dir;
+    cluster->replica_binary_ = launch.bin_dir + "/replica";
     const std::string token = random_cluster_token();
     const std::string n = std::to_string(launch.replicas);
     auto ports = free_ports(1 + launch.replicas);
     auto common = [&](uint16_t port) {
-        return std::vector<std::string>{
+        std::vector<std::string> args{
             "--host",          "127.0.0.1", "--port", std::to_string(port), "--data-dir",  data_dir,
             "--cluster-token", token,       "--sync", launch.sync,          "--log-level", "warn"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        return args;
     };
 
     cluster->master_url_ = url_for(ports[0]);
@@ -63,6 +70,7 @@ std::unique_ptr<SqlrepCluster> SqlrepCluster::start(const SqlrepLaunch& launch) 
         std::vector<std::string> replica_args{std::to_string(id), n, "--master",
                                               cluster->master_url_};
         for (auto& arg : common(port)) replica_args.push_back(arg);
+        cluster->replica_args_.push_back(replica_args);
         cluster->processes_.push_back(std::make_unique<ChildProcess>(
             launch.name + "-replica-" + std::to_string(id), launch.bin_dir + "/replica",
             replica_args, cluster->dir_->sub("replica_" + std::to_string(id) + ".log")));
@@ -90,6 +98,27 @@ std::unique_ptr<SqlrepCluster> SqlrepCluster::attach(const std::vector<std::stri
         get_json(client, "/status");
     }
     return cluster;
+}
+
+void SqlrepCluster::rejoin_replica(int id) {
+    auto i = static_cast<std::size_t>(id);
+    if (data_dir_.empty() || i < 1 || i >= processes_.size())
+        throw std::invalid_argument("rejoin_replica: no such replica started here");
+    processes_[i]->kill();
+    std::string db = data_dir_ + "/replica_" + std::to_string(id) + ".db";
+    for (const char* suffix : {"", "-wal", "-shm", ".snapshot"})
+        std::filesystem::remove(db + suffix);
+    std::string name = processes_[i]->name();
+    std::string log = processes_[i]->log_path();
+    processes_[i] =
+        std::make_unique<ChildProcess>(name, replica_binary_, replica_args_[i - 1], log);
+    wait_ready(*processes_[i], replica_urls_[i - 1], false);
+}
+
+uint64_t SqlrepCluster::master_database_bytes() const {
+    std::error_code ec;
+    auto bytes = std::filesystem::file_size(data_dir_ + "/master.db", ec);
+    return ec ? 0 : bytes;
 }
 
 SqlrepCluster::~SqlrepCluster() {

@@ -33,7 +33,9 @@ class SqlrepCluster {
   public:
     // Starts the nodes and waits until every one answers /health and every replica is
     // following. Throws std::runtime_error (with the node's log tail) on failure.
-    static std::unique_ptr<SqlrepCluster> start(const SqlrepLaunch& launch);
+    // `extra_args` go to every node.
+    static std::unique_ptr<SqlrepCluster> start(const SqlrepLaunch& launch,
+                                                const std::vector<std::string>& extra_args = {});
     // Targets running nodes: the master first, then the replicas. Checks /health.
     static std::unique_ptr<SqlrepCluster> attach(const std::vector<std::string>& urls,
                                                  const ClientOptions& client);
@@ -50,6 +52,13 @@ class SqlrepCluster {
         return processes_.size() > i + 1 ? processes_[i + 1].get() : nullptr;
     }
 
+    // Replica `id` (1..n) joins again as a new node: killed, its database files removed,
+    // started with the same command line (it then takes a snapshot). Returns once it
+    // answers /health; `wait_applied` tells when it has caught up. Started clusters only.
+    void rejoin_replica(int id);
+    // The size of the master's database file (bytes), or 0 when not known.
+    uint64_t master_database_bytes() const;
+
     // GET /status "applied_index" of `url`; throws when it cannot be read.
     static int64_t applied_index(const std::string& url, const ClientOptions& client = {});
     // Blocks until `url` has applied `index`, polling /status every millisecond; returns
@@ -65,6 +74,10 @@ class SqlrepCluster {
     std::vector<std::unique_ptr<ChildProcess>> processes_;
     std::string master_url_;
     std::vector<std::string> replica_urls_;
+    // Started clusters: what rejoin_replica needs.
+    std::string data_dir_;
+    std::string replica_binary_;
+    std::vector<std::vector<std::string>> replica_args_;  // by id - 1
 };
 
 }  // namespace sqlrep::bench
