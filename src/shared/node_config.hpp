@@ -72,6 +72,11 @@ struct NodeConfig {
     // Clients
     std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
+    // The change feed, GET /changes (change_feed.hpp)
+    std::size_t changes_max_consumers = 64;
+    std::size_t changes_queue_bytes = 1 << 20;
+    int changes_stall_ms = 10000;
+    int changes_heartbeat_ms = 5000;
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }

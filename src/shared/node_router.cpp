@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shared/change_feed_endpoint.hpp"
 #include "shared/console_page.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
@@ -20,7 +21,8 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       applied_(applied),
       published_(published),
       cluster_(cluster),
-      rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })) {
+      rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })),
+      changes_(std::make_unique<ChangeFeedEndpoint>(config, reads, applied)) {
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -43,6 +45,16 @@ json::object NodeRouter::status() {
 }
 
 std::optional<HttpResponse> NodeRouter::check_upgrade(const HttpRequest& req, PeerInfo peer) {
+    std::string_view target = req.target();
+    if (ChangeFeedEndpoint::serves(target.substr(0, target.find('?')))) {
+        // A client's feed: any role reads it; the session never saw these headers.
+        try {
+            check_credentials(req, peer);
+        } catch (const Error& e) {
+            return error_response(e);
+        }
+        return changes_->check_upgrade(req);
+    }
     if (!has_cluster_token(req))
         return error_response(ErrorKind::forbidden,
                               "the replication stream needs the right cluster token");
@@ -52,6 +64,9 @@ std::optional<HttpResponse> NodeRouter::check_upgrade(const HttpRequest& req, Pe
 }
 
 void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
+    std::string_view target = req.target();
+    if (ChangeFeedEndpoint::serves(target.substr(0, target.find('?'))))
+        return changes_->take_upgrade(std::move(stream), std::move(req));
     this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "shared/change_feed_endpoint.hpp"
 #include "shared/client_auth.hpp"
 #include "shared/client_request.hpp"
 #include "shared/cluster_state.hpp"
@@ -115,6 +116,8 @@ class NodeRouter : public RequestHandler {
     CommandCounter commands_;
     // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
     std::unique_ptr<RqliteApi> rqlite_;
+    // GET /changes, the change feed (docs/API.md).
+    std::unique_ptr<ChangeFeedEndpoint> changes_;
 };
 
 }  // namespace sqlrep
