@@ -20,6 +20,10 @@ constexpr std::size_t kBatchEntries = 512;
 constexpr std::size_t kBatchBytes = 256 * 1024;
 // A snapshot is sent in pieces of about this size.
 constexpr std::size_t kSnapshotPiece = 64 * 1024;
+// How much longer than --changes-stall-ms a consumer that was cut off has to take the
+// cutoff event before its connection is closed without it.
+constexpr std::chrono::milliseconds kCutoffGrace{5000};
+constexpr std::chrono::milliseconds kNoGrace{0};
 
 std::string sse_event(const std::string& json, std::optional<int64_t> id) {
     std::string out;
@@ -438,13 +442,13 @@ void ChangeFeedSession::on_write(beast::error_code ec, std::size_t) {
 }
 
 void ChangeFeedSession::arm_stall(uint64_t write_seq) {
-    stall_timer_.expires_after(context_.limits.stall);
+    // Once cut off, the consumer gets a while longer to come back for the cutoff event.
+    stall_timer_.expires_after(context_.limits.stall + (cutting_ ? kCutoffGrace : kNoGrace));
     stall_timer_.async_wait([self = shared_from_this(), write_seq](beast::error_code ec) {
         if (ec || self->closed_ || !self->writing_ || self->write_seq_ != write_seq) return;
         if (self->cutting_) {
             // Not even the cutoff event goes out: the consumer is gone or stuck.
-            spdlog::info("change feed consumer closed: it took nothing for {} ms",
-                         self->context_.limits.stall.count());
+            spdlog::info("change feed consumer closed: it took nothing since it was cut off");
             return self->close_now();
         }
         self->cut_off("the consumer took nothing for " +

@@ -69,6 +69,7 @@ std::optional<HttpResponse> ChangeFeedEndpoint::check_upgrade(const HttpRequest&
 }
 
 void ChangeFeedEndpoint::take_upgrade(ByteStream stream, HttpRequest req) {
+    if (!websocket::is_upgrade(req)) return take_sse(std::move(stream), std::move(req));
     try {
         auto [request, slot] = admit(req);
         auto session = std::make_shared<ChangeFeedSession>(
@@ -79,6 +80,43 @@ void ChangeFeedEndpoint::take_upgrade(ByteStream stream, HttpRequest req) {
         // Lost the race for the last slot since check_upgrade: the stream just closes.
         spdlog::info("change feed upgrade refused: {}", e.what());
     }
+}
+
+namespace {
+
+// A refusal written on a connection taken over, which then closes.
+void refuse_on(std::shared_ptr<ByteStream> stream, HttpResponse res, unsigned version) {
+    res.version(version);
+    res.keep_alive(false);
+    res.prepare_payload();
+    auto response = std::make_shared<HttpResponse>(std::move(res));
+    stream->tcp().expires_after(std::chrono::seconds(10));
+    http::async_write(*stream, *response, [stream, response](beast::error_code, std::size_t) {
+        stream->async_shutdown([stream](beast::error_code) {});
+    });
+}
+
+}  // namespace
+
+void ChangeFeedEndpoint::take_sse(ByteStream stream, HttpRequest req) {
+    auto shared = std::make_shared<ByteStream>(std::move(stream));
+    const unsigned version = req.version();
+    std::optional<std::pair<ChangeFeedRequest, ChangeFeedSlot>> admitted;
+    try {
+        admitted.emplace(admit(req));
+    } catch (const Error& e) {
+        // Lost the race for the last slot since check_upgrade.
+        return refuse_on(shared, error_response(e), version);
+    }
+    auto held =
+        std::make_shared<std::pair<ChangeFeedRequest, ChangeFeedSlot>>(std::move(*admitted));
+    check_first_index(held->first, [this, shared, held, version](std::optional<HttpResponse> no) {
+        net::post(shared->get_executor(), [this, shared, held, version, no = std::move(no)] {
+            if (no) return refuse_on(shared, std::move(*no), version);
+            start_sse(std::move(*shared), std::move(held->first), std::move(held->second),
+                      sse_head(version));
+        });
+    });
 }
 
 void ChangeFeedEndpoint::start_sse(ByteStream stream, ChangeFeedRequest request,

@@ -33,7 +33,7 @@ class ChangeFeedEndpoint {
 
     // For a WebSocket upgrade to /changes: a refusal (400, 503), or nullopt to accept.
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req);
-    // After check_upgrade accepted.
+    // After check_upgrade accepted: a WebSocket upgrade, or a plain GET for SSE.
     void take_upgrade(ByteStream stream, HttpRequest req);
 
     // Consumers now.
@@ -53,6 +53,9 @@ class ChangeFeedEndpoint {
     static std::string sse_head(unsigned version);
 
   private:
+    // A plain GET: 410 when the log no longer holds `from`, else the SSE feed.
+    void take_sse(ByteStream stream, HttpRequest req);
+
     ChangeFeedContext context_;
     std::shared_ptr<std::atomic<std::size_t>> consumers_ =
         std::make_shared<std::atomic<std::size_t>>(0);

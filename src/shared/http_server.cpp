@@ -153,7 +153,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         HttpRequest req = parser_->release();
         keep_alive_ = req.keep_alive() && !state_->stopping.load();
         version_ = req.version();
-        if (websocket::is_upgrade(req)) {
+        if (websocket::is_upgrade(req) || handler_.takes_connection(req)) {
             if (auto refusal = handler_.check_upgrade(req, peer_))
                 return send(std::move(*refusal), false);
             stream_.tcp().expires_never();

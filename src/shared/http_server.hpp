@@ -65,6 +65,10 @@ class RequestHandler {
     }
     // After check_upgrade accepted: the handler takes the connection over.
     virtual void take_upgrade(ByteStream, HttpRequest) {}
+    // A plain request the handler answers on the connection itself, writing its own
+    // response of any length (the change feed's Server-Sent Events): it then goes through
+    // check_upgrade and take_upgrade like a WebSocket upgrade.
+    virtual bool takes_connection(const HttpRequest&) const { return false; }
 };
 
 struct HttpLimits {

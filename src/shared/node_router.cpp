@@ -70,6 +70,11 @@ void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
     this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 
+bool NodeRouter::takes_connection(const HttpRequest& req) const {
+    std::string_view target = req.target();
+    return ChangeFeedEndpoint::serves(target.substr(0, target.find('?')));
+}
+
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
     auto it = req.find(kTokenHeader);
     return it != req.end() && !cluster_token_.empty() &&

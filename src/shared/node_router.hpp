@@ -68,6 +68,8 @@ class NodeRouter : public RequestHandler {
     bool is_node_request(const HttpRequest& headers) const override;
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
     void take_upgrade(ByteStream stream, HttpRequest req) override;
+    // GET /changes as Server-Sent Events.
+    bool takes_connection(const HttpRequest& req) const override;
 
     // Requests received and not yet answered (for a graceful shutdown).
     std::size_t in_flight() const { return in_flight_->load(); }

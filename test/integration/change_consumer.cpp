@@ -1,5 +1,7 @@
 #include "change_consumer.hpp"
 
+#include <poll.h>
+
 #include <stdexcept>
 
 #include <boost/asio.hpp>
@@ -121,12 +123,17 @@ std::optional<json::object> ChangeConsumer::next(std::chrono::milliseconds timeo
     while (true) {
         auto eol = impl_->pending.find('\n');
         if (eol == std::string::npos) {
-            arm();
+            // poll() rather than a stream deadline, which would close the connection: an
+            // SSE consumer may wait through a quiet spell and go on reading.
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            pollfd p{impl_->tcp.socket().native_handle(), POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+                throw std::runtime_error("no change event within the timeout");
             char buf[8192];
             beast::error_code ec;
+            impl_->tcp.expires_never();
             std::size_t n = impl_->tcp.read_some(net::buffer(buf), ec);
-            if (ec == beast::error::timeout)
-                throw std::runtime_error("no change event within the timeout");
             if (ec) {
                 impl_->closed = true;
                 return std::nullopt;

@@ -1,7 +1,8 @@
 #pragma once
 // A consumer of a node's GET /changes for tests, as a client would write one: Server-Sent
 // Events over a plain socket (parsed as a browser's EventSource does, Last-Event-ID
-// included) or WebSocket messages (Beast, synchronous). Every read is bounded by a timeout.
+// included) or WebSocket messages (Beast, synchronous). Every read is bounded by a timeout;
+// an SSE consumer survives one (it may wait through a quiet spell), a WebSocket one does not.
 // One thread; not copyable.
 
 #include <chrono>

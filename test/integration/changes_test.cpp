@@ -363,21 +363,27 @@ TEST_CASE("/changes below the log's first index answers 410 with the first index
     options.replica_args = {"--log-retain", "0"};
     Cluster c(options);
     c.exec_ok(c.master(), "CREATE TABLE t(a)");
-    for (int i = 0; i < 30; ++i) c.exec_ok(c.master(), "INSERT INTO t VALUES(?)", json::array{i});
-    // The master trims below what every replica acked; wait until index 1 is gone.
+    // The master trims below what every replica acked, in steps of a thousand entries;
+    // write until index 1 is gone.
     auto deadline = Clock::now() + kApplyTimeout;
-    Response r;
+    json::value refusal;
     while (Clock::now() < deadline) {
-        c.exec_ok(c.master(), "INSERT INTO t VALUES(0)");
-        r = c.get(c.master(), "/changes?from=1");
-        if (r.status == 410) break;
-        std::this_thread::sleep_for(100ms);
+        for (int i = 0; i < 200; ++i)
+            c.exec_ok(c.master(), "INSERT INTO t VALUES(?)", json::array{i});
+        ChangeConsumer probe(Transport::sse, c.master().port(), "/changes?from=1");
+        if (probe.status() == 410) {
+            refusal = probe.refusal();
+            break;
+        }
+        CHECK(probe.status() == 200);
     }
-    INFO(r.describe());
-    REQUIRE(r.status == 410);
-    int64_t first = r.int_field("first_index");
+    INFO(json::serialize(refusal));
+    REQUIRE(refusal.is_object());
+    int64_t first = refusal.at("first_index").as_int64();
     CHECK(first > 1);
-    CHECK(r.error().find("first index is " + std::to_string(first)) != std::string::npos);
+    CHECK(refusal.at("ok") == false);
+    CHECK(std::string(refusal.at("error").as_string())
+              .find("first index is " + std::to_string(first)) != std::string::npos);
 
     // From the first index it still holds, the feed streams.
     ChangeConsumer consumer(Transport::sse, c.master().port(),
@@ -402,7 +408,8 @@ TEST_CASE("a /changes consumer that stops reading is cut off and told where to r
     ClusterOptions options;
     options.replicas = 1;
     options.master_args = {"--changes-stall-ms", "500", "--changes-queue-bytes", "65536"};
-    options.replica_args = options.master_args;
+    options.replica_args = {"--changes-stall-ms",      "500", "--changes-queue-bytes", "65536",
+                            "--changes-max-consumers", "1"};
     Cluster c(options);
     c.exec_ok(c.master(), "CREATE TABLE big(a)");
     // Far more than the socket buffers and the queue hold.
@@ -414,7 +421,8 @@ TEST_CASE("a /changes consumer that stops reading is cut off and told where to r
 
     ChangeConsumer consumer(Transport::sse, c.replica(1).port(), "/changes?from=1");
     REQUIRE(consumer.status() == 200);
-    // Read nothing for a while: the node cuts the consumer off instead of queueing more.
+    // Read nothing for a while: the node cuts the consumer off instead of queueing more
+    // (and gives it --changes-stall-ms + 5 s to come back for the cutoff event).
     std::this_thread::sleep_for(3s);
     int64_t last_index = 0;
     std::optional<json::object> cutoff;
@@ -431,12 +439,14 @@ TEST_CASE("a /changes consumer that stops reading is cut off and told where to r
     CHECK(resume_from < c.master_index());
     CHECK(consumer.last_event_id() == resume_from - 1);
     CHECK(last_index <= resume_from);
-    // Resuming there gets the rest.
+    // Its place among the consumers (one here) is free again, and resuming gets the rest.
     ChangeConsumer again(Transport::sse, c.replica(1).port(), "/changes",
                          {{"Last-Event-ID", std::to_string(resume_from - 1)}});
+    REQUIRE(again.status() == 200);
     auto next = again.next(kEventTimeout);
     REQUIRE(next);
     CHECK(next->at("index").as_int64() == resume_from);
+    CHECK(next->at("position").as_int64() == 0);
 }
 
 TEST_CASE("/changes refuses bad parameters with a JSON 400 and keeps serving",
@@ -503,4 +513,36 @@ TEST_CASE("/changes needs a client token with --auth; the read role is enough",
         CHECK(event->at("op") == "insert");
         CHECK(event->at("new").at("a") == 1);
     }
+}
+
+TEST_CASE("entries with nothing for a consumer's tables still move its resume point",
+          "[integration][changes]") {
+    ClusterOptions options;
+    options.replicas = 1;
+    options.replica_args = {"--changes-heartbeat-ms", "200"};
+    Cluster c(options);
+    c.exec_ok(c.master(), "CREATE TABLE watched(a)");
+    c.exec_ok(c.master(), "CREATE TABLE other(a)");
+    ChangeConsumer sse(Transport::sse, c.replica(1).port(), "/changes?tables=watched&from=3");
+    ChangeConsumer ws(Transport::websocket, c.replica(1).port(), "/changes?tables=watched&from=3");
+    REQUIRE(sse.status() == 200);
+    REQUIRE(ws.status() == 101);
+    int64_t last = 0;
+    for (int i = 0; i < 5; ++i) last = c.exec_ok(c.master(), "INSERT INTO other VALUES(1)");
+    c.wait_all_applied(last);
+    // Only heartbeats come; the SSE one moves Last-Event-ID past the skipped entries.
+    auto deadline = Clock::now() + kApplyTimeout;
+    while (sse.last_event_id() < last && Clock::now() < deadline) CHECK_THROWS(sse.next(300ms));
+    CHECK(sse.last_event_id() == last);
+    CHECK(sse.heartbeats() > 0);
+    // The WebSocket heartbeat says where to resume.
+    int64_t watched = c.exec_ok(c.master(), "INSERT INTO watched VALUES(2)");
+    auto event = ws.next(kEventTimeout);
+    REQUIRE(event);
+    CHECK(event->at("index").as_int64() == watched);
+    CHECK(event->at("table") == "watched");
+    event = sse.next(kEventTimeout);
+    REQUIRE(event);
+    CHECK(event->at("index").as_int64() == watched);
+    CHECK(sse.last_event_id() == watched);
 }
