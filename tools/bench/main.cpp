@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
     app.add_flag("--changes", options.changes,
                  "Measure only the change feed: quorum writes with and without one GET "
                  "/changes consumer on a replica, and its delay behind the master");
+    app.add_option("--changes-feed", options.changes_feed,
+                   "How the --changes consumer reads: sse or websocket")
+        ->check(CLI::IsMember({"sse", "websocket"}))
+        ->capture_default_str();
     app.add_flag("--json", options.json, "Print the results as one JSON object");
     app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
         ->capture_default_str();
