@@ -105,7 +105,7 @@ std::string iso8601_utc(int64_t time_ms) {
     std::time_t t = static_cast<std::time_t>(seconds);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[96];  // room for any int year, which GCC cannot rule out
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(millis));
@@ -133,6 +133,13 @@ const ChangeTable& ChangeEvents::table(Connection& conn, std::string_view name) 
 
 std::vector<json::object> ChangeEvents::of_entry(Connection& conn, const Entry& entry) {
     std::vector<json::object> events;
+    each_of_entry(conn, entry, [&](json::object& event) { events.push_back(std::move(event)); });
+    return events;
+}
+
+void ChangeEvents::each_of_entry(Connection& conn, const Entry& entry,
+                                 const std::function<void(json::object&)>& take) {
+    int64_t position = 0;
     EffectReader reader(entry.body);
     Effect effect;
     const std::string time = iso8601_utc(entry.time_ms);
@@ -140,7 +147,7 @@ std::vector<json::object> ChangeEvents::of_entry(Connection& conn, const Entry& 
         if (!effect.is_row_change() && effect.kind != EffectKind::schema) continue;
         json::object event;
         event["index"] = entry.index;
-        event["position"] = static_cast<int64_t>(events.size());
+        event["position"] = position++;
         event["term"] = entry.term;
         event["time_ms"] = entry.time_ms;
         event["time"] = time;
@@ -149,7 +156,7 @@ std::vector<json::object> ChangeEvents::of_entry(Connection& conn, const Entry& 
             event["sql"] = json::string(effect.sql);
             // Later effects may name tables this statement created, altered or dropped.
             forget();
-            events.push_back(std::move(event));
+            take(event);
             continue;
         }
         const ChangeTable& shape = table(conn, effect.table);
@@ -176,9 +183,8 @@ std::vector<json::object> ChangeEvents::of_entry(Connection& conn, const Entry& 
         }
         event["old"] = has_old ? json::value(row_json(shape, effect.old_values)) : nullptr;
         event["new"] = has_new ? json::value(row_json(shape, effect.new_values)) : nullptr;
-        events.push_back(std::move(event));
+        take(event);
     }
-    return events;
 }
 
 }  // namespace sqlrep

@@ -31,6 +31,7 @@
 // schema and the entries come from one snapshot.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -68,6 +69,10 @@ class ChangeEvents {
   public:
     // Every event of `entry`, in order. Throws Error(bad_request) for a malformed body.
     std::vector<json::object> of_entry(Connection& conn, const Entry& entry);
+    // The same one event at a time, so that an entry of many changes never has them all
+    // built at once: `take` may move the event away.
+    void each_of_entry(Connection& conn, const Entry& entry,
+                       const std::function<void(json::object&)>& take);
 
     // The shape of `table`, cached until forget().
     const ChangeTable& table(Connection& conn, std::string_view name);

@@ -317,19 +317,12 @@ void ChangeFeedSession::produce() {
                 std::string sse_text;
                 for (const Entry& entry : entries) {
                     if (entry.index != batch->next) break;  // never skip: a gap ends the batch
-                    std::vector<json::object> events = self->events_.of_entry(conn, entry);
-                    std::vector<json::object> wanted;
-                    for (auto& event : events) {
-                        auto table = event.find("table");
-                        if (table == event.end() ||
-                            self->request_.wants(table->value().as_string()))
-                            wanted.push_back(std::move(event));
-                    }
-                    batch->next = entry.index + 1;
-                    for (std::size_t i = 0; i < wanted.size(); ++i) {
-                        const bool last = i + 1 == wanted.size();
-                        wanted[i]["last"] = last;
-                        std::string json = json::serialize(wanted[i]);
+                    // Each wanted event is serialized as soon as the next one shows it
+                    // was not the entry's last: never all of a big entry's events at once.
+                    std::optional<json::object> held;
+                    auto emit = [&](json::object& event, bool last) {
+                        event["last"] = last;
+                        std::string json = json::serialize(event);
                         if (last) batch->last_id = entry.index;
                         if (sse)
                             sse_text +=
@@ -337,7 +330,17 @@ void ChangeFeedSession::produce() {
                         else
                             batch->items.push_back(
                                 {std::move(json), last ? entry.index + 1 : entry.index});
-                    }
+                    };
+                    self->events_.each_of_entry(conn, entry, [&](json::object& event) {
+                        auto table = event.find("table");
+                        if (table != event.end() &&
+                            !self->request_.wants(table->value().as_string()))
+                            return;
+                        if (held) emit(*held, false);
+                        held = std::move(event);
+                    });
+                    if (held) emit(*held, true);
+                    batch->next = entry.index + 1;
                 }
                 if (sse && !sse_text.empty())
                     batch->items.push_back({std::move(sse_text), batch->next});
