@@ -303,7 +303,9 @@ void ChangeFeedSession::produce() {
     if (context_.applied.value() < next_) return wait_for_entries();
     reading_ = true;
     const bool sse = transport_ == Transport::sse;
-    context_.reads.post_client([self = shared_from_this(), from = next_, sse](Connection& conn) {
+    const std::size_t queue_bytes = context_.limits.queue_bytes;
+    context_.reads.post_client([self = shared_from_this(), from = next_, sse,
+                                queue_bytes](Connection& conn) {
         auto batch = std::make_shared<Batch>();
         batch->next = from;
         try {
@@ -315,6 +317,7 @@ void ChangeFeedSession::produce() {
                 std::vector<Entry> entries = conn.internal(
                     [&] { return read_log_entries(conn, from, kBatchEntries, kBatchBytes); });
                 std::string sse_text;
+                std::size_t ws_bytes = 0;
                 for (const Entry& entry : entries) {
                     if (entry.index != batch->next) break;  // never skip: a gap ends the batch
                     // Each wanted event is serialized as soon as the next one shows it
@@ -327,9 +330,11 @@ void ChangeFeedSession::produce() {
                         if (sse)
                             sse_text +=
                                 sse_event(json, last ? std::optional(entry.index) : std::nullopt);
-                        else
+                        else {
+                            ws_bytes += json.size();
                             batch->items.push_back(
                                 {std::move(json), last ? entry.index + 1 : entry.index});
+                        }
                     };
                     self->events_.each_of_entry(conn, entry, [&](json::object& event) {
                         auto table = event.find("table");
@@ -341,6 +346,9 @@ void ChangeFeedSession::produce() {
                     });
                     if (held) emit(*held, true);
                     batch->next = entry.index + 1;
+                    // Entries of many changes make far more JSON than body bytes: a batch
+                    // also ends once it holds what the consumer's queue may.
+                    if (sse_text.size() + ws_bytes >= queue_bytes) break;
                 }
                 if (sse && !sse_text.empty())
                     batch->items.push_back({std::move(sse_text), batch->next});
