@@ -221,34 +221,33 @@ void ChangeFeedSession::start() {
     if (!request_.snapshot) return produce();
     reading_ = true;
     const bool sse = transport_ == Transport::sse;
-    context_.reads.post_client([self = shared_from_this(), sse](Connection& conn) {
-        std::shared_ptr<std::ifstream> file;
-        int64_t index = 0;
-        std::string error;
-        try {
-            std::random_device rd;
-            auto path = std::filesystem::path(self->context_.temp_dir) /
-                        ("changes-snapshot-" + std::to_string(rd()) + ".tmp");
-            {
-                std::ofstream out(path, std::ios::binary | std::ios::trunc);
-                if (!out) throw Error(ErrorKind::internal, "cannot create " + path.string());
-                index = write_snapshot(conn, self->request_, sse, out);
-                out.flush();
-                if (!out) throw Error(ErrorKind::internal, "cannot write " + path.string());
+    context_.reads.post_client(
+        [self = shared_from_this(), sse, executor = stall_timer_.get_executor()](Connection& conn) {
+            std::shared_ptr<std::ifstream> file;
+            int64_t index = 0;
+            std::string error;
+            try {
+                std::random_device rd;
+                auto path = std::filesystem::path(self->context_.temp_dir) /
+                            ("changes-snapshot-" + std::to_string(rd()) + ".tmp");
+                {
+                    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+                    if (!out) throw Error(ErrorKind::internal, "cannot create " + path.string());
+                    index = write_snapshot(conn, self->request_, sse, out);
+                    out.flush();
+                    if (!out) throw Error(ErrorKind::internal, "cannot write " + path.string());
+                }
+                file = std::make_shared<std::ifstream>(path, std::ios::binary);
+                std::error_code ec;
+                std::filesystem::remove(path, ec);  // the open stream keeps it readable
+                if (!*file) throw Error(ErrorKind::internal, "cannot read " + path.string());
+            } catch (const std::exception& e) {
+                error = e.what();
             }
-            file = std::make_shared<std::ifstream>(path, std::ios::binary);
-            std::error_code ec;
-            std::filesystem::remove(path, ec);  // the open stream keeps it readable
-            if (!*file) throw Error(ErrorKind::internal, "cannot read " + path.string());
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-        auto executor = self->transport_ == Transport::sse ? self->raw_->get_executor()
-                                                           : self->ws_->get_executor();
-        net::post(executor, [self, file, index, error]() mutable {
-            self->on_snapshot(std::move(file), index, std::move(error));
+            net::post(executor, [self, file, index, error]() mutable {
+                self->on_snapshot(std::move(file), index, std::move(error));
+            });
         });
-    });
 }
 
 void ChangeFeedSession::on_snapshot(std::shared_ptr<std::ifstream> file, int64_t index,
@@ -280,7 +279,8 @@ void ChangeFeedSession::pump_snapshot() {
                 break;
             }
             // A piece may end inside an event; the consumer sees whole events all the same.
-            push_raw(std::move(piece), snapshot_->eof() ? next_ : before);
+            const bool end = snapshot_->eof();
+            push_raw(std::move(piece), end ? next_ : before, !end);
             if (snapshot_->eof()) snapshot_.reset();
         } else {
             std::string line;
@@ -289,10 +289,11 @@ void ChangeFeedSession::pump_snapshot() {
                 break;
             }
             bool end = snapshot_->peek() == std::char_traits<char>::eof();
-            push_raw(std::move(line), end ? next_ : before);
+            push_raw(std::move(line), end ? next_ : before, !end);
             if (end) snapshot_.reset();
         }
     }
+    if (!snapshot_) snapshot_sent_ = true;
     if (!snapshot_ && transport_ == Transport::sse) sse_id_sent_ = next_ - 1;
     if (!snapshot_) produce();
 }
@@ -304,8 +305,8 @@ void ChangeFeedSession::produce() {
     reading_ = true;
     const bool sse = transport_ == Transport::sse;
     const std::size_t queue_bytes = context_.limits.queue_bytes;
-    context_.reads.post_client([self = shared_from_this(), from = next_, sse,
-                                queue_bytes](Connection& conn) {
+    context_.reads.post_client([self = shared_from_this(), from = next_, sse, queue_bytes,
+                                executor = stall_timer_.get_executor()](Connection& conn) {
         auto batch = std::make_shared<Batch>();
         batch->next = from;
         try {
@@ -356,7 +357,6 @@ void ChangeFeedSession::produce() {
         } catch (const std::exception& e) {
             batch->error = e.what();
         }
-        auto executor = sse ? self->raw_->get_executor() : self->ws_->get_executor();
         net::post(executor, [self, batch] { self->on_batch(batch); });
     });
 }
@@ -400,7 +400,8 @@ void ChangeFeedSession::on_batch(std::shared_ptr<Batch> batch) {
 void ChangeFeedSession::wait_for_entries() {
     if (waiting_ || closed_) return;
     waiting_ = true;
-    auto executor = transport_ == Transport::sse ? raw_->get_executor() : ws_->get_executor();
+    // The session's thread (the timers share the connection's executor).
+    auto executor = stall_timer_.get_executor();
     context_.applied.wait(next_, context_.limits.heartbeat,
                           [self = shared_from_this(), executor](bool) {
                               net::post(executor, [self] {
@@ -418,9 +419,9 @@ void ChangeFeedSession::push(std::string json, int64_t resume_from, bool last_of
         push_raw(std::move(json), resume_from);
 }
 
-void ChangeFeedSession::push_raw(std::string bytes, int64_t resume_from) {
+void ChangeFeedSession::push_raw(std::string bytes, int64_t resume_from, bool mid_snapshot) {
     queued_bytes_ += bytes.size();
-    queue_.push_back({std::move(bytes), resume_from});
+    queue_.push_back({std::move(bytes), resume_from, mid_snapshot});
     sent_since_heartbeat_ = true;
     do_write();
 }
@@ -484,7 +485,12 @@ void ChangeFeedSession::cut_off(std::string reason, std::optional<int64_t> first
     int64_t resume_from = queue_.empty() ? next_ : queue_.front().resume_from;
     json::object event{{"op", "cutoff"}, {"resume_from", resume_from}, {"reason", reason}};
     if (first_index) event["first_index"] = *first_index;
-    push(json::serialize(event), resume_from, resume_from > 1);
+    // Cut before the snapshot's end, the consumer must take the snapshot again: no SSE id
+    // that a browser would resume after.
+    const bool mid_snapshot =
+        queue_.empty() ? request_.snapshot && !snapshot_sent_ : queue_.front().mid_snapshot;
+    if (mid_snapshot) event["snapshot_incomplete"] = true;
+    push(json::serialize(event), resume_from, resume_from > 1 && !mid_snapshot);
     if (!writing_ && queue_.empty()) finish();
 }
 

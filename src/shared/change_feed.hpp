@@ -79,7 +79,8 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
     // SSE: `head` (the response's status line and headers) goes out first, then the feed.
     void run_sse(std::string head);
     // WebSocket: completes the handshake for `upgrade`, then the feed. An index the log no
-    // no longer holds gets an {"op":"error","status":410,...} message and a close.
+    // longer holds (on either transport, once streaming) gets a "cutoff" event with
+    // "first_index", and the connection closes.
     void run_websocket(HttpRequest upgrade);
 
   private:
@@ -88,6 +89,7 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
     struct Item {
         std::string bytes;
         int64_t resume_from;
+        bool mid_snapshot = false;  // a piece of a snapshot before its end
     };
     struct Batch;
 
@@ -98,7 +100,7 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
     void on_batch(std::shared_ptr<Batch> batch);
     void wait_for_entries();
     void push(std::string json, int64_t resume_from, bool last_of_entry);
-    void push_raw(std::string bytes, int64_t resume_from);
+    void push_raw(std::string bytes, int64_t resume_from, bool mid_snapshot = false);
     void do_write();
     void on_write(beast::error_code ec, std::size_t);
     void arm_stall(uint64_t write_seq);
@@ -134,6 +136,7 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
     bool cutting_ = false;  // the cutoff event is queued: nothing more after it
     bool closed_ = false;
     bool sent_since_heartbeat_ = false;
+    bool snapshot_sent_ = false;  // all of a snapshot is queued (or none was asked for)
     std::shared_ptr<std::ifstream> snapshot_;  // while a snapshot is being sent
 };
 
