@@ -1,5 +1,6 @@
 #include "master/master_role.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <spdlog/spdlog.h>
@@ -88,9 +89,16 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
             if (retracted_from_ > index + 1) retracted_from_ = index + 1;
             if (ring_.retract(index)) registry_.retract(index);
         });
-    sequencer_->set_trim_floor(
-        [this] { return registry_.trim_floor(node_.applied.value(), node_.config.log_retain); });
+    if (!node.config.archive_dir.empty())
+        archiver_ = std::make_unique<Archiver>(node.config, term, node.applied);
+    // Entries leave the log only once every replica has them and, with an archive, once
+    // they are archived.
+    sequencer_->set_trim_floor([this] {
+        int64_t floor = registry_.trim_floor(node_.applied.value(), node_.config.log_retain);
+        return archiver_ ? std::min(floor, archiver_->trim_floor()) : floor;
+    });
     sequencer_->start();
+    if (archiver_) archiver_->start();
 }
 
 MasterRole::~MasterRole() { stop(); }
@@ -102,6 +110,7 @@ void MasterRole::stop() {
         "this node stopped being the master before the write ran: it was not "
         "applied; send it again");
     registry_.close_all();
+    if (archiver_) archiver_->stop();
 }
 
 int64_t MasterRole::stop_writes(const std::string& reason) {
@@ -243,7 +252,8 @@ json::object MasterRole::status() {
                         {"last_error", refusal.empty() ? fenced : refusal},
                         {"num_replicas", registry_.num_replicas()},
                         {"default_ack", ack_mode_name(node_.config.default_ack)},
-                        {"replicas", registry_.status(index)}};
+                        {"replicas", registry_.status(index)},
+                        {"archive", archiver_ ? json::value(archiver_->status()) : nullptr}};
 }
 
 // Ready while writes with the default ack can be acknowledged: enough replicas are

@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 
+#include "master/archiver.hpp"
 #include "master/entry_ring.hpp"
 #include "master/replica_registry.hpp"
 #include "master/sequencer.hpp"
@@ -50,6 +51,7 @@ class MasterRole : public NodeRole {
     EntryRing ring_;
     ReplicaRegistry registry_;
     std::unique_ptr<Sequencer> sequencer_;
+    std::unique_ptr<Archiver> archiver_;  // null without --archive-dir
     std::atomic<int64_t> retracted_from_{std::numeric_limits<int64_t>::max()};
     StreamContext streams_;
     std::atomic<bool> stopped_{false};

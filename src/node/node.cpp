@@ -339,6 +339,34 @@ void Node::promote(bool force, Respond respond) {
         int64_t term = cluster_.term();
         for (const PeerStatus& p : peers) term = std::max(term, p.term);
         ++term;
+        if (!elector_ && !force) {
+            // The positions above were read while the old master may still have been
+            // taking writes with the other replicas' acks (it is out of sight here, not
+            // necessarily dead). So: a majority takes the new term first, which ends their
+            // following of any older master, and the positions are compared again after.
+            cluster_.raise_term(term);
+            cluster_.forget_master();
+            become_replica();
+            std::vector<PeerStatus> fenced = fence_peers(peers, term);
+            int took = 1 + static_cast<int>(fenced.size());
+            if (took < config_.majority())
+                return respond(
+                    error_response(ErrorKind::conflict,
+                                   "not promoted: only " + std::to_string(took) + " of " +
+                                       std::to_string(config_.num_replicas + 1) +
+                                       " nodes took term " + std::to_string(term) +
+                                       ", not a majority; those wait for a master: promote again"));
+            auto [last_term, applied] = position();
+            for (const PeerStatus& p : fenced)
+                if (std::pair(p.last_term, p.applied) > std::pair(last_term, applied))
+                    return respond(error_response(
+                        ErrorKind::conflict,
+                        "not promoted: node " + std::to_string(p.id) + " (" + p.url +
+                            ") turned out further ahead once term " + std::to_string(term) +
+                            " stopped the old master's stream (index " + std::to_string(p.applied) +
+                            ", this node " + std::to_string(applied) +
+                            "); it has every acknowledged write: promote it"));
+        }
         if (elector_) {
             try {
                 term = elector_->reserve_term(term);  // no candidate can have it
@@ -439,6 +467,60 @@ void Node::handover(int target, Respond respond) {
                                                 {"term", term},
                                                 {"index", last},
                                                 {"took_ms", took.count()}}));
+    });
+}
+
+std::vector<PeerStatus> Node::fence_peers(const std::vector<PeerStatus>& peers,
+                                          int64_t term) const {
+    std::string body = json::serialize(json::object{{"id", cluster_.self_id()}, {"term", term}});
+    std::vector<std::future<std::optional<PeerStatus>>> asks;
+    for (const PeerStatus& peer : peers) {
+        asks.push_back(std::async(std::launch::async, [this, peer, body] {
+            std::optional<PeerStatus> out;
+            try {
+                HttpClient client(peer.url, ClientOptions{client_tls_, ""});
+                HttpResult r = client.post("/_cluster/prepare", body, {{kTokenHeader, token_}},
+                                           std::chrono::milliseconds(2000));
+                if (r.status != 200) return out;
+                json::object o = json::parse(r.body).as_object();
+                PeerStatus p = peer;
+                p.term = o.at("term").to_number<int64_t>();
+                p.last_term = o.at("last_term").to_number<int64_t>();
+                p.applied = o.at("applied_index").to_number<int64_t>();
+                out = p;
+            } catch (const std::exception&) {
+                // Not fenced: it does not count towards the majority.
+            }
+            return out;
+        }));
+    }
+    std::vector<PeerStatus> out;
+    for (auto& ask : asks)
+        if (auto p = ask.get()) out.push_back(*p);
+    return out;
+}
+
+void Node::prepare(int candidate, int64_t term, Respond respond) {
+    run_on_control([this, candidate, term, respond] {
+        if (term <= cluster_.term())
+            return respond(
+                error_response(ErrorKind::conflict, "term " + std::to_string(term) +
+                                                        " is not newer than this node's term " +
+                                                        std::to_string(cluster_.term())));
+        // Durably first, so that after a restart this node still refuses older masters;
+        // then the role restarts, which joins the follower: once this answers, nothing more
+        // of an older master's stream is applied or acknowledged here.
+        cluster_.raise_term(term);
+        cluster_.forget_master();
+        if (is_master())
+            spdlog::warn("node {} steps down: node {} prepares term {}", config_.node_id, candidate,
+                         term);
+        become_replica();
+        auto [last_term, applied] = position();
+        respond(json_response(200, json::object{{"ok", true},
+                                                {"term", term},
+                                                {"last_term", last_term},
+                                                {"applied_index", applied}}));
     });
 }
 

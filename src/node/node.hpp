@@ -55,6 +55,7 @@ class Node : public ClusterControl {
     void promote(bool force, Respond respond) override;
     void handover(int target, Respond respond) override;
     void announce(int id, std::string url, int64_t term, Respond respond) override;
+    void prepare(int candidate, int64_t term, Respond respond) override;
     void overview(Respond respond) override;
 
     // For the election (control thread or any thread; they post to the control thread).
@@ -84,6 +85,9 @@ class Node : public ClusterControl {
     void locate_master();
     // Why promoting this node could lose acknowledged writes, or "" when it cannot.
     std::string promotion_risk(const std::vector<PeerStatus>& peers) const;
+    // Sends /_cluster/prepare for `term` to `peers` (in parallel, bounded); returns the
+    // positions of those that took it.
+    std::vector<PeerStatus> fence_peers(const std::vector<PeerStatus>& peers, int64_t term) const;
     // Tells every other node that `master_id` is master of `term` (best effort).
     void announce_to_peers(int master_id, const std::string& master_url, int64_t term) const;
     void run_on_control(std::function<void()> fn);

@@ -111,8 +111,9 @@ net::awaitable<void> StreamFollower::follow() {
             set_error(e.what());
             spdlog::warn("stream: {}", e.what());
         } catch (const boost::system::system_error& e) {
-            set_error(std::string("cannot stream from the master: ") + e.what());
-            spdlog::info("stream from {}: {}", cluster_.master_url(), e.what());
+            // The code's message: Boost 1.81's what() appends the source location.
+            set_error("cannot stream from the master: " + e.code().message());
+            spdlog::info("stream from {}: {}", cluster_.master_url(), e.code().message());
         } catch (const std::exception& e) {
             // Anything else is a bug: the loop must not die with it (a detached coroutine
             // would end silently, and the replica would stop following for good).
@@ -224,7 +225,9 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
             throw Error(ErrorKind::unauthorized,
                         "the master refused our TLS connection (" + e.code().message() +
                             "): is our --tls-cert signed by the CA the master trusts (--tls-ca)?");
-        if (response.result_int() != 0)
+        // Only a declined upgrade has a response to quote: after a timeout or a cut
+        // connection `response` holds whatever Beast left in it.
+        if (e.code() == websocket::error::upgrade_declined)
             throw Error(ErrorKind::unavailable, "the master refused the stream: HTTP " +
                                                     std::to_string(response.result_int()) + " " +
                                                     response.body());

@@ -176,28 +176,45 @@ struct ChangeFeedSession::Batch {
     std::string error;
 };
 
-ChangeFeedSession::ChangeFeedSession(ByteStream&& stream, Transport transport,
-                                     ChangeFeedRequest request, const ChangeFeedContext& context,
-                                     ChangeFeedSlot slot)
-    : transport_(transport),
+ChangeFeedSession::ChangeFeedSession(std::shared_ptr<ResponseStream> sse, ChangeFeedRequest request,
+                                     const ChangeFeedContext& context, ChangeFeedSlot slot)
+    : transport_(Transport::sse),
+      request_(std::move(request)),
+      context_(context),
+      sse_(std::move(sse)),
+      slot_(std::move(slot)),
+      stall_timer_(sse_->get_executor()),
+      heartbeat_timer_(sse_->get_executor()),
+      next_(request_.from) {
+    // The stall timer cuts a consumer off first; the stream's own limit only backs it up.
+    sse_->set_write_timeout(context_.limits.stall + kCutoffGrace + std::chrono::seconds(5));
+}
+
+ChangeFeedSession::ChangeFeedSession(ByteStream&& stream, ChangeFeedRequest request,
+                                     const ChangeFeedContext& context, ChangeFeedSlot slot)
+    : transport_(Transport::websocket),
       request_(std::move(request)),
       context_(context),
       slot_(std::move(slot)),
       stall_timer_(stream.get_executor()),
       heartbeat_timer_(stream.get_executor()),
       next_(request_.from) {
-    if (transport_ == Transport::sse)
-        raw_.emplace(std::move(stream));
-    else
-        ws_.emplace(std::move(stream));
+    ws_.emplace(std::move(stream));
 }
 
 ChangeFeedSession::~ChangeFeedSession() = default;
 
-void ChangeFeedSession::run_sse(std::string head) {
-    raw_->tcp().expires_never();
-    push_raw(std::move(head), next_);
-    do_read();
+void ChangeFeedSession::run_sse(HttpResponse head) {
+    // The head goes first, as the write in flight; the feed starts behind it. (A client
+    // that goes away is noticed at the next write: a response stream reads nothing.)
+    writing_ = true;
+    const uint64_t seq = ++write_seq_;
+    arm_stall(seq);
+    sse_->start(std::move(head), [self = shared_from_this()](beast::error_code ec) {
+        self->writing_ = false;
+        if (ec) return self->fail(ec, "write");
+        self->do_write();
+    });
     start();
 }
 
@@ -431,12 +448,16 @@ void ChangeFeedSession::do_write() {
     writing_ = true;
     const uint64_t seq = ++write_seq_;
     arm_stall(seq);
-    auto on_done = beast::bind_front_handler(&ChangeFeedSession::on_write, shared_from_this());
     if (transport_ == Transport::sse) {
-        net::async_write(*raw_, net::buffer(queue_.front().bytes), std::move(on_done));
+        // The response stream owns what it writes: the item stays queued (and counted) until
+        // its completion.
+        sse_->write(queue_.front().bytes,
+                    [self = shared_from_this()](beast::error_code ec) { self->on_write(ec, 0); });
     } else {
         ws_->text(true);
-        ws_->async_write(net::buffer(queue_.front().bytes), std::move(on_done));
+        ws_->async_write(
+            net::buffer(queue_.front().bytes),
+            beast::bind_front_handler(&ChangeFeedSession::on_write, shared_from_this()));
     }
 }
 
@@ -518,22 +539,14 @@ void ChangeFeedSession::arm_heartbeat() {
     });
 }
 
-// Reads what the consumer sends only to notice that it has gone (and, on WebSocket, to
-// answer its pings and close frame).
+// WebSocket: reads what the consumer sends only to notice that it has gone, and to answer
+// its pings and close frame.
 void ChangeFeedSession::do_read() {
-    if (transport_ == Transport::sse) {
-        raw_->async_read_some(net::buffer(sse_in_),
-                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                  if (ec) return self->fail(ec, "read");
-                                  self->do_read();
-                              });
-    } else {
-        ws_->async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) return self->fail(ec, "read");
-            self->in_.clear();
-            self->do_read();
-        });
-    }
+    ws_->async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return self->fail(ec, "read");
+        self->in_.clear();
+        self->do_read();
+    });
 }
 
 void ChangeFeedSession::finish() {
@@ -544,11 +557,7 @@ void ChangeFeedSession::finish() {
     slot_.reset();
     auto self = shared_from_this();
     if (transport_ == Transport::sse) {
-        raw_->tcp().expires_after(std::chrono::seconds(5));
-        raw_->async_shutdown([self](beast::error_code) {
-            beast::error_code ignored;
-            self->raw_->tcp().socket().close(ignored);
-        });
+        sse_->finish();
     } else {
         ws_->async_close(websocket::close_code::normal, [self](beast::error_code) {});
     }
@@ -559,11 +568,12 @@ void ChangeFeedSession::close_now() {
     stall_timer_.cancel();
     heartbeat_timer_.cancel();
     slot_.reset();
-    beast::error_code ignored;
-    if (transport_ == Transport::sse)
-        raw_->tcp().socket().close(ignored);
-    else
+    if (transport_ == Transport::sse) {
+        sse_->abort();
+    } else {
+        beast::error_code ignored;
         ws_->next_layer().tcp().socket().close(ignored);
+    }
 }
 
 void ChangeFeedSession::fail(beast::error_code ec, const char* what) {

@@ -32,6 +32,7 @@
 #include "shared/index_watch.hpp"
 #include "shared/net.hpp"
 #include "shared/read_pool.hpp"
+#include "shared/response_stream.hpp"
 
 namespace sqlrep {
 
@@ -70,14 +71,18 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
   public:
     enum class Transport { sse, websocket };
 
-    ChangeFeedSession(ByteStream&& stream, Transport transport, ChangeFeedRequest request,
+    // Server-Sent Events on a response the router took the connection over for.
+    ChangeFeedSession(std::shared_ptr<ResponseStream> sse, ChangeFeedRequest request,
+                      const ChangeFeedContext& context, ChangeFeedSlot slot);
+    // WebSocket messages, on a connection whose upgrade request was accepted.
+    ChangeFeedSession(ByteStream&& stream, ChangeFeedRequest request,
                       const ChangeFeedContext& context, ChangeFeedSlot slot);
     ~ChangeFeedSession();
     ChangeFeedSession(const ChangeFeedSession&) = delete;
     ChangeFeedSession& operator=(const ChangeFeedSession&) = delete;
 
-    // SSE: `head` (the response's status line and headers) goes out first, then the feed.
-    void run_sse(std::string head);
+    // SSE: `head` (the response's status and headers) goes out first, then the feed.
+    void run_sse(HttpResponse head);
     // WebSocket: completes the handshake for `upgrade`, then the feed. An index the log no
     // longer holds (on either transport, once streaming) gets a "cutoff" event with
     // "first_index", and the connection closes.
@@ -117,14 +122,13 @@ class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession>
     const ChangeFeedContext& context_;
 
     // Session thread only.
-    std::optional<ByteStream> raw_;                    // SSE
+    std::shared_ptr<ResponseStream> sse_;              // SSE
     std::optional<websocket::stream<ByteStream>> ws_;  // WebSocket
     std::optional<ChangeFeedSlot> slot_;
     ChangeEvents events_;  // used by one pool read at a time, handed over with it
     net::steady_timer stall_timer_;
     net::steady_timer heartbeat_timer_;
     beast::flat_buffer in_;
-    std::array<char, 512> sse_in_{};
     std::deque<Item> queue_;
     std::size_t queued_bytes_ = 0;
     int64_t next_ = 1;         // the first index not yet read from the log

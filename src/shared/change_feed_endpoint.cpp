@@ -69,12 +69,10 @@ std::optional<HttpResponse> ChangeFeedEndpoint::check_upgrade(const HttpRequest&
 }
 
 void ChangeFeedEndpoint::take_upgrade(ByteStream stream, HttpRequest req) {
-    if (!websocket::is_upgrade(req)) return take_sse(std::move(stream), std::move(req));
     try {
         auto [request, slot] = admit(req);
-        auto session = std::make_shared<ChangeFeedSession>(
-            std::move(stream), ChangeFeedSession::Transport::websocket, std::move(request),
-            context_, std::move(slot));
+        auto session = std::make_shared<ChangeFeedSession>(std::move(stream), std::move(request),
+                                                           context_, std::move(slot));
         session->run_websocket(std::move(req));
     } catch (const std::exception& e) {
         // Lost the race for the last slot since check_upgrade: the stream just closes.
@@ -82,60 +80,22 @@ void ChangeFeedEndpoint::take_upgrade(ByteStream stream, HttpRequest req) {
     }
 }
 
-namespace {
-
-// A refusal written on a connection taken over, which then closes.
-void refuse_on(std::shared_ptr<ByteStream> stream, HttpResponse res, unsigned version) {
-    res.version(version);
-    res.keep_alive(false);
-    res.prepare_payload();
-    auto response = std::make_shared<HttpResponse>(std::move(res));
-    stream->tcp().expires_after(std::chrono::seconds(10));
-    http::async_write(*stream, *response, [stream, response](beast::error_code, std::size_t) {
-        stream->async_shutdown([stream](beast::error_code) {});
-    });
-}
-
-}  // namespace
-
-void ChangeFeedEndpoint::take_sse(ByteStream stream, HttpRequest req) {
-    auto shared = std::make_shared<ByteStream>(std::move(stream));
-    const unsigned version = req.version();
-    std::optional<std::pair<ChangeFeedRequest, ChangeFeedSlot>> admitted;
-    try {
-        admitted.emplace(admit(req));
-    } catch (const Error& e) {
-        // Lost the race for the last slot since check_upgrade.
-        return refuse_on(shared, error_response(e), version);
-    }
-    auto held =
-        std::make_shared<std::pair<ChangeFeedRequest, ChangeFeedSlot>>(std::move(*admitted));
-    check_first_index(held->first, [this, shared, held, version](std::optional<HttpResponse> no) {
-        net::post(shared->get_executor(), [this, shared, held, version, no = std::move(no)] {
-            if (no) return refuse_on(shared, std::move(*no), version);
-            start_sse(std::move(*shared), std::move(held->first), std::move(held->second),
-                      sse_head(version));
+void ChangeFeedEndpoint::serve_sse(std::shared_ptr<ResponseStream> response, HttpRequest req) {
+    auto [request, slot] = admit(req);  // throws: the router sends the refusal
+    auto held = std::make_shared<std::pair<ChangeFeedRequest, ChangeFeedSlot>>(std::move(request),
+                                                                               std::move(slot));
+    check_first_index(held->first, [this, response, held](std::optional<HttpResponse> no) {
+        if (no) return response->send_whole(std::move(*no));
+        net::post(response->get_executor(), [this, response, held] {
+            auto session = std::make_shared<ChangeFeedSession>(response, std::move(held->first),
+                                                               context_, std::move(held->second));
+            HttpResponse head{http::status::ok, 11};
+            head.set(http::field::content_type, "text/event-stream");
+            head.set(http::field::cache_control, "no-cache");
+            head.set("X-Accel-Buffering", "no");  // proxies: pass each event on at once
+            session->run_sse(std::move(head));
         });
     });
-}
-
-void ChangeFeedEndpoint::start_sse(ByteStream stream, ChangeFeedRequest request,
-                                   ChangeFeedSlot slot, std::string head) {
-    auto session =
-        std::make_shared<ChangeFeedSession>(std::move(stream), ChangeFeedSession::Transport::sse,
-                                            std::move(request), context_, std::move(slot));
-    session->run_sse(std::move(head));
-}
-
-std::string ChangeFeedEndpoint::sse_head(unsigned version) {
-    // No length and no chunking: the body is the events until the connection closes.
-    return std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
-           " 200 OK\r\n"
-           "Content-Type: text/event-stream\r\n"
-           "Cache-Control: no-cache\r\n"
-           "X-Accel-Buffering: no\r\n"
-           "Connection: close\r\n"
-           "\r\n";
 }
 
 }  // namespace sqlrep

@@ -20,6 +20,7 @@
 #include "shared/index_watch.hpp"
 #include "shared/node_config.hpp"
 #include "shared/read_pool.hpp"
+#include "shared/response_stream.hpp"
 
 namespace sqlrep {
 
@@ -33,28 +34,23 @@ class ChangeFeedEndpoint {
 
     // For a WebSocket upgrade to /changes: a refusal (400, 503), or nullopt to accept.
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req);
-    // After check_upgrade accepted: a WebSocket upgrade, or a plain GET for SSE.
+    // After check_upgrade accepted.
     void take_upgrade(ByteStream stream, HttpRequest req);
+    // A plain GET /changes, on a connection the router took over (response_stream.hpp):
+    // 410 when the log no longer holds `from`, else the Server-Sent Events. Throws
+    // Error(bad_request / method_not_allowed / unavailable) before anything is sent.
+    void serve_sse(std::shared_ptr<ResponseStream> response, HttpRequest req);
 
     // Consumers now.
     std::size_t consumers() const { return consumers_->load(); }
 
+  private:
     // Parses the request and takes a slot (throws Error(bad_request / unavailable)).
     std::pair<ChangeFeedRequest, ChangeFeedSlot> admit(const HttpRequest& req);
     // Checks that the log still holds `request.from` (on the ReadPool), then calls
     // `go(nullopt)`, or `go(410 response)`. `go` runs on a pool thread.
     void check_first_index(const ChangeFeedRequest& request,
                            std::function<void(std::optional<HttpResponse>)> go);
-    // Starts an SSE consumer on `stream`, whose response head `head` has not been sent.
-    void start_sse(ByteStream stream, ChangeFeedRequest request, ChangeFeedSlot slot,
-                   std::string head);
-
-    // The status line and headers of the SSE response.
-    static std::string sse_head(unsigned version);
-
-  private:
-    // A plain GET: 410 when the log no longer holds `from`, else the SSE feed.
-    void take_sse(ByteStream stream, HttpRequest req);
 
     ChangeFeedContext context_;
     std::shared_ptr<std::atomic<std::size_t>> consumers_ =

@@ -153,11 +153,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         HttpRequest req = parser_->release();
         keep_alive_ = req.keep_alive() && !state_->stopping.load();
         version_ = req.version();
-        if (websocket::is_upgrade(req) || handler_.takes_connection(req)) {
+        if (websocket::is_upgrade(req)) {
             if (auto refusal = handler_.check_upgrade(req, peer_))
                 return send(std::move(*refusal), false);
             stream_.tcp().expires_never();
             return handler_.take_upgrade(std::move(stream_), std::move(req));
+        }
+        if (handler_.takes_stream(req)) {
+            stream_.tcp().expires_never();
+            return handler_.take_stream(std::move(stream_), std::move(req), peer_, admission_);
         }
 
         // An answer made on this session's thread (a read run inline) is sent right away;

@@ -65,10 +65,13 @@ class RequestHandler {
     }
     // After check_upgrade accepted: the handler takes the connection over.
     virtual void take_upgrade(ByteStream, HttpRequest) {}
-    // A plain request the handler answers on the connection itself, writing its own
-    // response of any length (the change feed's Server-Sent Events): it then goes through
-    // check_upgrade and take_upgrade like a WebSocket upgrade.
-    virtual bool takes_connection(const HttpRequest&) const { return false; }
+
+    // Streamed responses (a backup file, Server-Sent Events): for a request this says yes
+    // to, the session hands its connection to take_stream() once the request has been
+    // read, instead of calling handle(); the handler writes the whole response itself
+    // (response_stream.hpp) and the connection ends with it. Runs on the session's thread.
+    virtual bool takes_stream(const HttpRequest&) const { return false; }
+    virtual void take_stream(ByteStream, HttpRequest, PeerInfo, Admission) {}
 };
 
 struct HttpLimits {

@@ -65,6 +65,23 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
                    "behind gets a snapshot)")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
         ->capture_default_str();
+    app.add_option("--archive-dir", config.archive_dir,
+                   "Continuous archive: while master, write snapshots and every log entry "
+                   "(zstd) into this directory for point-in-time recovery (build/bin/restore)");
+    app.add_option("--archive-interval", config.archive_interval_ms,
+                   "Archive: milliseconds between segment writes; an entry reaches the archive "
+                   "within this plus the time to write one segment")
+        ->check(CLI::Range(10, 3600 * 1000))
+        ->capture_default_str();
+    app.add_option("--archive-snapshot-every", config.archive_snapshot_every,
+                   "Archive: entries between two archived snapshots")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+        ->capture_default_str();
+    app.add_option("--archive-retention", config.archive_retention,
+                   "Archive: snapshots kept (older ones, and segments only they needed, are "
+                   "deleted); 0 keeps everything")
+        ->check(CLI::Range(0, 1000000))
+        ->capture_default_str();
     app.add_option("--http-threads", config.http_threads,
                    "I/O threads serving HTTP, one io_context each (default: a replica one per "
                    "CPU core, a master half the cores, at least 1)")

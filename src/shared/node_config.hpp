@@ -77,6 +77,11 @@ struct NodeConfig {
     std::size_t changes_queue_bytes = 1 << 20;
     int changes_stall_ms = 10000;
     int changes_heartbeat_ms = 5000;
+    // Continuous archive (whichever node is master; src/master/archiver.hpp): empty = off.
+    std::string archive_dir;
+    int archive_interval_ms = 1000;          // new entries reach a named file at least this often
+    int64_t archive_snapshot_every = 10000;  // entries between archived snapshots
+    int archive_retention = 0;               // snapshots kept (0: all)
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }

@@ -23,6 +23,11 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       cluster_(cluster),
       rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })),
       changes_(std::make_unique<ChangeFeedEndpoint>(config, reads, applied)) {
+    // GET /changes as Server-Sent Events: any client role reads the feed.
+    add_stream_route("/changes",
+                     [this](std::shared_ptr<ResponseStream> response, HttpRequest req, Role) {
+                         changes_->serve_sse(std::move(response), std::move(req));
+                     });
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -70,9 +75,29 @@ void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
     this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 
-bool NodeRouter::takes_connection(const HttpRequest& req) const {
+void NodeRouter::add_stream_route(std::string path, StreamRoute route) {
+    stream_routes_[std::move(path)] = std::move(route);
+}
+
+bool NodeRouter::takes_stream(const HttpRequest& req) const {
     std::string_view target = req.target();
-    return ChangeFeedEndpoint::serves(target.substr(0, target.find('?')));
+    return req.method() == http::verb::get &&
+           stream_routes_.contains(target.substr(0, target.find('?')));
+}
+
+void NodeRouter::take_stream(ByteStream stream, HttpRequest req, PeerInfo, Admission admission) {
+    auto response = ResponseStream::create(std::move(stream), req.version());
+    std::string_view target = req.target();
+    const StreamRoute& route = stream_routes_.find(target.substr(0, target.find('?')))->second;
+    try {
+        route(response, std::move(req), static_cast<Role>(admission.grant));
+    } catch (const Error& e) {
+        response->send_whole(error_response(e));
+    } catch (const std::exception& e) {
+        spdlog::error("a streamed request failed unexpectedly: {}", e.what());
+        response->send_whole(
+            error_response(ErrorKind::internal, std::string("internal error: ") + e.what()));
+    }
 }
 
 bool NodeRouter::has_cluster_token(const HttpRequest& req) const {
@@ -249,6 +274,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
     }
 
     if (path.substr(0, 10) == "/_cluster/") return route_cluster(path, req, role, respond);
+    if (ChangeFeedEndpoint::serves(path))  // a GET was taken over as a stream
+        throw Error(ErrorKind::method_not_allowed, "/changes answers GET only");
 
     bool known = path == "/status" || path == "/checksum" || path == "/metrics";
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
@@ -269,7 +296,7 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
 }
 
 // The cluster operations: the overview needs any role; promote and handover need the
-// admin role (or the cluster token); announce is node-to-node only.
+// admin role (or the cluster token); announce and prepare are node-to-node only.
 void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role role,
                                Respond& respond) {
     if (path == "/_cluster/overview" && control_ != nullptr) {
@@ -277,8 +304,8 @@ void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role rol
             throw Error(ErrorKind::method_not_allowed, "/_cluster/overview answers GET only");
         return control_->overview(std::move(respond));
     }
-    bool known =
-        path == "/_cluster/promote" || path == "/_cluster/handover" || path == "/_cluster/announce";
+    bool known = path == "/_cluster/promote" || path == "/_cluster/handover" ||
+                 path == "/_cluster/announce" || path == "/_cluster/prepare";
     if (!known || control_ == nullptr)
         throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));
     if (req.method() != http::verb::post)
@@ -315,9 +342,16 @@ void NodeRouter::route_cluster(std::string_view path, HttpRequest& req, Role rol
         return control_->handover(static_cast<int>(*target), std::move(respond));
     }
     if (!has_cluster_token(req))
-        throw Error(ErrorKind::forbidden, "/_cluster/announce is node-to-node only");
+        throw Error(ErrorKind::forbidden, std::string(path) + " is node-to-node only");
     std::optional<int64_t> id = integer("id");
     std::optional<int64_t> term = integer("term");
+    if (path == "/_cluster/prepare") {
+        if (!id || *id < 0 || *id > config_.num_replicas || !term || *term < 1)
+            throw Error(ErrorKind::bad_request, "prepare takes {\"id\": 0.." +
+                                                    std::to_string(config_.num_replicas) +
+                                                    ", \"term\": 1 or more}");
+        return control_->prepare(static_cast<int>(*id), *term, std::move(respond));
+    }
     const json::value* url = body.if_contains("url");
     if (!id || *id < 0 || *id > config_.num_replicas || !term || *term < 1 || url == nullptr ||
         !url->is_string())

@@ -13,6 +13,8 @@
 // a 2 ms budget, any other SQLite work goes to the ReadPool, waits go to IndexWatch.
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,6 +29,7 @@
 #include "shared/node_role.hpp"
 #include "shared/published_index.hpp"
 #include "shared/read_pool.hpp"
+#include "shared/response_stream.hpp"
 #include "shared/rqlite_api.hpp"
 
 namespace sqlrep {
@@ -41,6 +44,10 @@ class ClusterControl {
     virtual void handover(int target, Respond respond) = 0;
     // POST /_cluster/announce from a node that became master of `term`.
     virtual void announce(int id, std::string url, int64_t term, Respond respond) = 0;
+    // POST /_cluster/prepare from node `candidate` about to promote itself with `term`
+    // (without etcd): take the term and stop following the old master, then answer with
+    // this node's position.
+    virtual void prepare(int candidate, int64_t term, Respond respond) = 0;
     // GET /_cluster/overview: every node this one can find, their figures and checksums,
     // and the sync verdict (cluster_overview). Returns at once; answers from another thread.
     virtual void overview(Respond respond) = 0;
@@ -68,8 +75,16 @@ class NodeRouter : public RequestHandler {
     bool is_node_request(const HttpRequest& headers) const override;
     std::optional<HttpResponse> check_upgrade(const HttpRequest& req, PeerInfo peer) override;
     void take_upgrade(ByteStream stream, HttpRequest req) override;
-    // GET /changes as Server-Sent Events.
-    bool takes_connection(const HttpRequest& req) const override;
+
+    // A route whose response is streamed (response_stream.hpp): GET `path` is handed the
+    // connection and the sender's role (as check_headers judged it; the route checks that
+    // it is enough). Register before the listener runs.
+    using StreamRoute =
+        std::function<void(std::shared_ptr<ResponseStream>, HttpRequest, Role role)>;
+    void add_stream_route(std::string path, StreamRoute route);
+    bool takes_stream(const HttpRequest& req) const override;
+    void take_stream(ByteStream stream, HttpRequest req, PeerInfo peer,
+                     Admission admission) override;
 
     // Requests received and not yet answered (for a graceful shutdown).
     std::size_t in_flight() const { return in_flight_->load(); }
@@ -116,6 +131,7 @@ class NodeRouter : public RequestHandler {
         std::make_shared<std::atomic<std::size_t>>(0);
     std::shared_ptr<ResponseCounter> responses_ = std::make_shared<ResponseCounter>();
     CommandCounter commands_;
+    std::map<std::string, StreamRoute, std::less<>> stream_routes_;
     // rqlite's API beside sqlrep's (docs/API.md, "rqlite compatibility").
     std::unique_ptr<RqliteApi> rqlite_;
     // GET /changes, the change feed (docs/API.md).

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
 #include <boost/asio.hpp>
@@ -35,7 +37,11 @@ struct ChangeConsumer::Impl {
     beast::tcp_stream tcp{ioc};
     std::optional<websocket::stream<beast::tcp_stream&>> ws;
     beast::flat_buffer buffer;
-    std::string pending;  // SSE bytes read but not parsed yet
+    // SSE: the response's parser (it takes the chunked framing off the body) and the body
+    // bytes not yet split into lines.
+    std::optional<http::response_parser<http::empty_body>> parser;
+    std::function<std::size_t(std::uint64_t, boost::string_view, beast::error_code&)> on_body;
+    std::string pending;
     bool closed = false;
 };
 
@@ -63,22 +69,26 @@ ChangeConsumer::ChangeConsumer(Transport transport, uint16_t port, const std::st
     for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
     request += "Accept: text/event-stream\r\n\r\n";
     net::write(impl_->tcp, net::buffer(request));
-    http::response_parser<http::empty_body> head;
+    impl_->parser.emplace();
+    auto& head = *impl_->parser;
     head.body_limit(boost::none);
     http::read_header(impl_->tcp, impl_->buffer, head);
     status_ = head.get().result_int();
     if (status_ != 200) {
         // A refusal is an ordinary response with a JSON body.
         http::response_parser<http::string_body> full(std::move(head));
+        impl_->parser.reset();
         http::read(impl_->tcp, impl_->buffer, full);
         boost::system::error_code parse_ec;
         refusal_ = json::parse(full.get().body(), parse_ec);
         impl_->closed = true;
         return;
     }
-    impl_->pending.assign(static_cast<const char*>(impl_->buffer.data().data()),
-                          impl_->buffer.size());
-    impl_->buffer.consume(impl_->buffer.size());
+    impl_->on_body = [this](std::uint64_t, boost::string_view body, beast::error_code&) {
+        impl_->pending.append(body.data(), body.size());
+        return body.size();
+    };
+    head.on_chunk_body(impl_->on_body);  // kept by reference: it lives in impl_
 }
 
 ChangeConsumer::~ChangeConsumer() {
@@ -123,6 +133,21 @@ std::optional<json::object> ChangeConsumer::next(std::chrono::milliseconds timeo
     while (true) {
         auto eol = impl_->pending.find('\n');
         if (eol == std::string::npos) {
+            auto& parser = *impl_->parser;
+            if (parser.is_done()) {  // the node ended the body
+                impl_->closed = true;
+                return std::nullopt;
+            }
+            if (impl_->buffer.size() > 0) {
+                beast::error_code ec;
+                std::size_t used = parser.put(impl_->buffer.data(), ec);
+                impl_->buffer.consume(used);
+                if (ec && ec != http::error::need_more) {
+                    impl_->closed = true;
+                    return std::nullopt;
+                }
+                if (used > 0) continue;
+            }
             // poll() rather than a stream deadline, which would close the connection: an
             // SSE consumer may wait through a quiet spell and go on reading.
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -138,7 +163,7 @@ std::optional<json::object> ChangeConsumer::next(std::chrono::milliseconds timeo
                 impl_->closed = true;
                 return std::nullopt;
             }
-            impl_->pending.append(buf, n);
+            impl_->buffer.commit(net::buffer_copy(impl_->buffer.prepare(n), net::buffer(buf, n)));
             continue;
         }
         std::string line = impl_->pending.substr(0, eol);

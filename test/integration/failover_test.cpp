@@ -701,6 +701,90 @@ TEST_CASE(
     check_converged(c, c.node(next), writers.all);
 }
 
+TEST_CASE(
+    "replicas that took a candidate's term acknowledge nothing more of the old master, "
+    "so no write it acknowledges can be missing from the candidate",
+    "[integration][failover]") {
+    // The old master is out of the candidate's sight, not necessarily dead: between the
+    // candidate reading positions and its announce, the others could go on acknowledging
+    // the old master's writes with it, and those writes would be lost. Prepare closes that.
+    Cluster c(peers_options());
+    c.exec_ok(c.master(), kTable);
+    int64_t before = c.exec_ok(c.master(), "INSERT INTO acked(writer, seq) VALUES ('before', 1)",
+                               nullptr, json::object{{"ack", "all"}});
+    c.wait_all_applied(before);
+    const int64_t term = num(c.status(c.master()), "term");
+
+    for (int id : {1, 2}) {
+        Response r = cluster_op(c, c.replica(id), "prepare", {{"id", 1}, {"term", term + 1}});
+        INFO("prepare on replica " << id << ": " << r.describe());
+        REQUIRE(r.status == 200);
+        CHECK(r.int_field("term") == term + 1);
+        CHECK(r.int_field("applied_index") == before);
+        CHECK(r.int_field("last_term") == term);
+    }
+    // The old master cannot gather a quorum any more: nothing it takes is acknowledged.
+    Response w = c.exec(c.master(), "INSERT INTO acked(writer, seq) VALUES ('after', 1)", nullptr,
+                        json::object{{"ack", "quorum"}});
+    INFO("quorum write on the old master after its replicas took term " << term + 1 << ": "
+                                                                        << w.describe());
+    CHECK(w.status != 200);
+    for (int id : {1, 2}) {
+        json::object s = c.status(c.replica(id));
+        CHECK(num(s, "term") == term + 1);
+        CHECK(num(s, "applied_index") == before);
+    }
+
+    // A term is promised once: the same or an older one is refused, and prepare is
+    // node-to-node only.
+    Response again = cluster_op(c, c.replica(1), "prepare", {{"id", 2}, {"term", term + 1}});
+    CHECK(again.status == 409);
+    Response anonymous =
+        c.client(c.replica(1))
+            .request(http::verb::post, "/_cluster/prepare", R"({"id": 1, "term": 99})", {}, 5s);
+    CHECK(anonymous.status == 403);
+    CHECK(num(c.status(c.replica(1)), "term") == term + 1);
+}
+
+TEST_CASE(
+    "a replica promoted while the master is paused fences the others first; the master "
+    "resumes as a replica and nothing acknowledged is lost",
+    "[integration][failover]") {
+    Cluster c(peers_options());
+    c.exec_ok(c.master(), kTable);
+    c.wait_converged();
+    const int64_t term = num(c.status(c.master()), "term");
+    Writers writers(c, "paused", 5s);
+    writers.start();
+    wait_for_acks(writers.all, 30);
+
+    c.master().stop();  // SIGSTOP: out of sight, not dead
+    Response promoted = cluster_op(c, c.replica(1), "promote", {});
+    INFO("promote on replica 1 with the master paused: " << promoted.describe());
+    // A write may have reached replica 2 and not replica 1 as the master paused: then the
+    // promotion is refused, naming node 2, and node 2 is promoted instead.
+    int leader = 1;
+    if (promoted.status == 409 && promoted.error().find("node 2") != std::string::npos) {
+        leader = 2;
+        promoted = cluster_op(c, c.replica(2), "promote", {});
+    }
+    REQUIRE(promoted.status == 200);
+    const int64_t new_term = promoted.int_field("term");
+    CHECK(new_term > term);
+    // Fenced before the answer: the other replica already holds the new term.
+    CHECK(num(c.status(c.replica(3 - leader)), "term") >= new_term);
+
+    c.master().resume();
+    c.wait_following(0, leader, 30s);
+    c.wait_following(3 - leader, leader, 30s);
+    writers.finish();
+    int64_t last = c.exec_ok(c.replica(leader), "INSERT INTO acked(writer, seq) VALUES ('end', 1)",
+                             nullptr, json::object{{"ack", "all"}});
+    c.wait_all_applied(last);
+    c.check_same_checksums(&c.replica(leader));
+    check_acked_present(c, c.master(), acked_rows(writers.all));
+}
+
 TEST_CASE("promotion is refused while a reachable master still takes writes, unless forced",
           "[integration][failover]") {
     // Promoted while the master went on acknowledging writes with the other replica's
