@@ -181,6 +181,24 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
     app.add_option("--tls-ca", config.tls.ca,
                    "PEM CA: nodes verify each other's certificates against it (mutual TLS on "
                    "node-to-node traffic); needs --tls-cert/--tls-key");
+    // The change feed, GET /changes (docs/API.md).
+    app.add_option("--changes-max-consumers", config.changes_max_consumers,
+                   "Consumers of GET /changes at once (503 beyond)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{100000}))
+        ->capture_default_str();
+    app.add_option("--changes-queue-bytes", config.changes_queue_bytes,
+                   "Bytes of changes read ahead of one /changes consumer at most")
+        ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30))
+        ->capture_default_str();
+    app.add_option("--changes-stall-ms", config.changes_stall_ms,
+                   "A /changes consumer that takes nothing this long while changes wait is "
+                   "cut off (with an event saying where to resume)")
+        ->check(CLI::Range(100, 3600000))
+        ->capture_default_str();
+    app.add_option("--changes-heartbeat-ms", config.changes_heartbeat_ms,
+                   "An idle /changes feed sends a heartbeat this often")
+        ->check(CLI::Range(50, 3600000))
+        ->capture_default_str();
 }
 
 bool secrets_equal(const std::string& a, const std::string& b) {

@@ -72,6 +72,11 @@ struct NodeConfig {
     // Clients
     std::string auth_file;  // --auth: tokens with roles; empty = open
     std::string log_level = "info";
+    // The change feed, GET /changes (change_feed.hpp)
+    std::size_t changes_max_consumers = 64;
+    std::size_t changes_queue_bytes = 1 << 20;
+    int changes_stall_ms = 10000;
+    int changes_heartbeat_ms = 5000;
     // Continuous archive (whichever node is master; src/master/archiver.hpp): empty = off.
     std::string archive_dir;
     int archive_interval_ms = 1000;          // new entries reach a named file at least this often

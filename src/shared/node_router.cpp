@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "shared/change_feed_endpoint.hpp"
 #include "shared/console_page.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
@@ -21,10 +22,16 @@ NodeRouter::NodeRouter(const NodeConfig& config, const std::string& cluster_toke
       published_(published),
       cluster_(cluster),
       rqlite_(std::make_unique<RqliteApi>(config, reads, [this] { return status(); })),
-      backups_(std::make_unique<BackupRoutes>(config, cluster, [this] { return role(); })) {
+      backups_(std::make_unique<BackupRoutes>(config, cluster, [this] { return role(); })),
+      changes_(std::make_unique<ChangeFeedEndpoint>(config, reads, applied)) {
     for (const char* path : {"/backup", "/db/backup"})
         add_stream_route(path, [this](std::shared_ptr<ResponseStream> stream, HttpRequest req,
                                       Role role) { backups_->serve_backup(stream, req, role); });
+    // GET /changes as Server-Sent Events: any client role reads the feed.
+    add_stream_route("/changes",
+                     [this](std::shared_ptr<ResponseStream> response, HttpRequest req, Role) {
+                         changes_->serve_sse(std::move(response), std::move(req));
+                     });
     if (auth_.enabled())
         spdlog::info("client tokens from {}: requests need 'Authorization: Bearer <token>'",
                      config.auth_file);
@@ -47,6 +54,16 @@ json::object NodeRouter::status() {
 }
 
 std::optional<HttpResponse> NodeRouter::check_upgrade(const HttpRequest& req, PeerInfo peer) {
+    std::string_view target = req.target();
+    if (ChangeFeedEndpoint::serves(target.substr(0, target.find('?')))) {
+        // A client's feed: any role reads it; the session never saw these headers.
+        try {
+            check_credentials(req, peer);
+        } catch (const Error& e) {
+            return error_response(e);
+        }
+        return changes_->check_upgrade(req);
+    }
     if (!has_cluster_token(req))
         return error_response(ErrorKind::forbidden,
                               "the replication stream needs the right cluster token");
@@ -56,6 +73,9 @@ std::optional<HttpResponse> NodeRouter::check_upgrade(const HttpRequest& req, Pe
 }
 
 void NodeRouter::take_upgrade(ByteStream stream, HttpRequest req) {
+    std::string_view target = req.target();
+    if (ChangeFeedEndpoint::serves(target.substr(0, target.find('?'))))
+        return changes_->take_upgrade(std::move(stream), std::move(req));
     this->role()->take_upgrade(std::move(stream), std::move(req));
 }
 
@@ -261,6 +281,8 @@ void NodeRouter::route(HttpRequest& req, const PeerInfo& peer, Role role, Respon
     }
 
     if (path.substr(0, 10) == "/_cluster/") return route_cluster(path, req, role, respond);
+    if (ChangeFeedEndpoint::serves(path))  // a GET was taken over as a stream
+        throw Error(ErrorKind::method_not_allowed, "/changes answers GET only");
 
     bool known = path == "/status" || path == "/checksum" || path == "/metrics";
     if (!known) throw Error(ErrorKind::not_found, "no such endpoint: " + std::string(path));

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "shared/backup_routes.hpp"
+#include "shared/change_feed_endpoint.hpp"
 #include "shared/client_auth.hpp"
 #include "shared/client_request.hpp"
 #include "shared/cluster_state.hpp"
@@ -136,6 +137,8 @@ class NodeRouter : public RequestHandler {
     std::unique_ptr<RqliteApi> rqlite_;
     // GET /backup and POST /restore (backup_routes.hpp).
     std::unique_ptr<BackupRoutes> backups_;
+    // GET /changes, the change feed (docs/API.md).
+    std::unique_ptr<ChangeFeedEndpoint> changes_;
 };
 
 }  // namespace sqlrep

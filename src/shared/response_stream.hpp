@@ -44,6 +44,8 @@ class ResponseStream : public std::enable_shared_from_this<ResponseStream> {
     void abort();
 
     void set_write_timeout(std::chrono::milliseconds timeout) { write_timeout_ = timeout; }
+    // The connection's executor, where every completion runs (a producer's timers too).
+    net::any_io_executor get_executor() { return stream_.get_executor(); }
 
     ResponseStream(ByteStream stream, unsigned http_version);
 

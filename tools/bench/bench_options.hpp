@@ -20,6 +20,8 @@ struct BenchOptions {
     std::vector<std::string> nodes;     // non-empty: target these (master first), start none
     std::string compare;                // "" or "dqlite"
     int failover_rounds = 0;            // > 0: only the failover measurement, this many kills
+    bool changes = false;               // only the /changes consumer measurement
+    std::string changes_feed = "sse";   // how that consumer reads: sse or websocket
     bool json = false;                  // print JSON instead of text
     std::string bin_dir;                // where master and replica are
     std::string command_line;           // for the report

@@ -18,6 +18,7 @@
 
 #include "bench_options.hpp"
 #include "bench_runner.hpp"
+#include "changes_bench.hpp"
 #include "interrupt.hpp"
 #include "report.hpp"
 #include "scale_bench.hpp"
@@ -100,6 +101,13 @@ int main(int argc, char** argv) {
                    "its table); default $SQLREP_TOKEN");
     app.add_option("--tls-ca", tls_ca,
                    "PEM CA to verify https --nodes against (without it https is not verified)");
+    app.add_flag("--changes", options.changes,
+                 "Measure only the change feed: quorum writes with and without one GET "
+                 "/changes consumer on a replica, and its delay behind the master");
+    app.add_option("--changes-feed", options.changes_feed,
+                   "How the --changes consumer reads: sse or websocket")
+        ->check(CLI::IsMember({"sse", "websocket"}))
+        ->capture_default_str();
     app.add_flag("--json", options.json, "Print the results as one JSON object");
     app.add_option("--bin-dir", options.bin_dir, "Where the master and replica binaries are")
         ->capture_default_str();
@@ -131,6 +139,10 @@ int main(int argc, char** argv) {
     try {
         if (scale_mb > 0) {
             run_scale_bench(options, scale_mb, std::cout);
+            return 0;
+        }
+        if (options.changes) {
+            run_changes_bench(options, std::cout);
             return 0;
         }
         BenchResults results = run_bench(options);
