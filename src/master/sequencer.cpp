@@ -96,7 +96,14 @@ void Sequencer::stop(const std::string& reason) {
 
 void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule,
                        std::string request_id) {
-    Pending p{std::move(statements), std::move(done), rule, std::move(request_id)};
+    enqueue(Pending{std::move(statements), std::move(done), rule, std::move(request_id)});
+}
+
+void Sequencer::submit_internal(std::vector<SqlStatement> statements, Done done) {
+    enqueue(Pending{std::move(statements), std::move(done), ExecutionRule::write, "", true});
+}
+
+void Sequencer::enqueue(Pending p) {
     std::string why;
     {
         std::lock_guard lock(mutex_);
@@ -300,7 +307,11 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
     try {
         recorder_->begin_entry();
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
-        execute(*writer_, request.statements, request.rule, {}, outcome.result);
+        if (request.internal)
+            writer_->internal(
+                [&] { execute(*writer_, request.statements, request.rule, {}, outcome.result); });
+        else
+            execute(*writer_, request.statements, request.rule, {}, outcome.result);
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
         entry.body = recorder_->finish_entry();
     } catch (const Error& e) {

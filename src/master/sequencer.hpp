@@ -95,6 +95,11 @@ class Sequencer {
     void submit(std::vector<SqlStatement> statements, Done done,
                 ExecutionRule rule = ExecutionRule::write, std::string request_id = "");
 
+    // Queues one of sqlrep's own writes (a change sink's position, master/sink_runner.hpp):
+    // like submit(), but its statements may use the reserved _sqlrep_* tables. It becomes
+    // an entry like any other, so replicas apply it and a new master finds it.
+    void submit_internal(std::vector<SqlStatement> statements, Done done);
+
     // How many request ids (the most recent) the sequencer remembers.
     static constexpr std::size_t kRememberedIds = 10000;
 
@@ -107,8 +112,10 @@ class Sequencer {
         Done done;
         ExecutionRule rule;
         std::string request_id;
+        bool internal = false;  // sqlrep's own write (submit_internal)
     };
 
+    void enqueue(Pending p);
     void run();
     void run_group(std::vector<Pending>& group);
     std::optional<Entry> run_one(Pending& request, WriteOutcome& outcome);

@@ -3,6 +3,7 @@
 // and log commit (or vanish) in one transaction:
 //   _sqlrep_log(idx, term, time_ms, hash, body, request_id)  one row per entry
 //   _sqlrep_meta(key, value)                                    base position and state
+//   _sqlrep_cdc(sink, position)        each change sink's position, replicated like data
 // The "base" is the position just before the first row still in the log (0 for a log
 // that was never trimmed or restored from a snapshot).
 //
