@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "master/sink_factory.hpp"
 #include "shared/stream_messages.hpp"
 
 namespace sqlrep::master {
@@ -74,6 +75,7 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
         [this](int64_t index) {
             node_.applied.advance(index);
             registry_.notify_commit();
+            for (auto& sink : sinks_) sink->wake();
         },
         node.published);
     sequencer_->set_publisher(
@@ -88,9 +90,32 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
             if (retracted_from_ > index + 1) retracted_from_ = index + 1;
             if (ring_.retract(index)) registry_.retract(index);
         });
-    sequencer_->set_trim_floor(
-        [this] { return registry_.trim_floor(node_.applied.value(), node_.config.log_retain); });
+    sequencer_->set_trim_floor([this] {
+        int64_t committed = node_.applied.value();
+        int64_t floor = registry_.trim_floor(committed, node_.config.log_retain);
+        // Entries a sink has yet to deliver stay, up to SinkRunner::kMaxHold of them.
+        for (auto& sink : sinks_)
+            floor = std::min(floor, std::max(sink->persisted(), committed - SinkRunner::kMaxHold));
+        return floor;
+    });
+    start_sinks();
     sequencer_->start();
+}
+
+void MasterRole::start_sinks() {
+    for (auto& sink : make_sinks(node_.config)) {
+        sinks_.push_back(std::make_unique<SinkRunner>(std::move(sink),
+                                                      node_.config.database_path(), *sequencer_,
+                                                      [this] { return deliverable_index(); }));
+    }
+    for (auto& runner : sinks_) runner->start();
+}
+
+int64_t MasterRole::deliverable_index() const {
+    int64_t committed = node_.applied.value();
+    AckMode mode = node_.config.default_ack;
+    if (registry_.replicas_needed(mode) == 0) return committed;
+    return std::min(committed, registry_.acked_index(mode));
 }
 
 MasterRole::~MasterRole() { stop(); }
@@ -98,6 +123,7 @@ MasterRole::~MasterRole() { stop(); }
 void MasterRole::stop() {
     if (stopped_.exchange(true)) return;
     refuse_writes("this node is no longer the master");
+    for (auto& sink : sinks_) sink->stop();
     sequencer_->stop(
         "this node stopped being the master before the write ran: it was not "
         "applied; send it again");
@@ -243,7 +269,14 @@ json::object MasterRole::status() {
                         {"last_error", refusal.empty() ? fenced : refusal},
                         {"num_replicas", registry_.num_replicas()},
                         {"default_ack", ack_mode_name(node_.config.default_ack)},
-                        {"replicas", registry_.status(index)}};
+                        {"replicas", registry_.status(index)},
+                        {"sinks", sinks_status(index)}};
+}
+
+json::array MasterRole::sinks_status(int64_t index) const {
+    json::array out;
+    for (const auto& sink : sinks_) out.push_back(sink->status(index));
+    return out;
 }
 
 // Ready while writes with the default ack can be acknowledged: enough replicas are
