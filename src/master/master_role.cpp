@@ -104,8 +104,8 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
 
 void MasterRole::start_sinks() {
     for (auto& sink : make_sinks(node_.config)) {
-        sinks_.push_back(std::make_unique<SinkRunner>(std::move(sink),
-                                                      node_.config.database_path(), *sequencer_,
+        sinks_.push_back(std::make_unique<SinkRunner>(std::move(sink), node_.config.database_path(),
+                                                      *sequencer_,
                                                       [this] { return deliverable_index(); }));
     }
     for (auto& runner : sinks_) runner->start();

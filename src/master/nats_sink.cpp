@@ -118,8 +118,7 @@ void NatsSink::connect() {
         throw nats_error("cannot create the JetStream stream " + stream_ + " on " + subjects, s,
                          code);
     }
-    spdlog::info("change sink {}: created the JetStream stream {} on {}", name_, stream_,
-                 subjects);
+    spdlog::info("change sink {}: created the JetStream stream {} on {}", name_, stream_, subjects);
 }
 
 void NatsSink::deliver(const std::vector<SinkChange>& changes) {

@@ -29,9 +29,7 @@ int64_t stored_position(Connection& conn, const std::string& sink) {
     });
 }
 
-bool reserved_table(const std::string& table) {
-    return table.rfind(kReservedPrefix, 0) == 0;
-}
+bool reserved_table(const std::string& table) { return table.rfind(kReservedPrefix, 0) == 0; }
 
 }  // namespace
 
@@ -139,15 +137,15 @@ void SinkRunner::deliver_loop() {
             if (!sleep_for(kIdlePoll, true)) return;
             continue;
         }
-        std::vector<Entry> entries = read_log_entries(conn, position + 1, kBatchEntries,
-                                                      kBatchBytes);
+        std::vector<Entry> entries =
+            read_log_entries(conn, position + 1, kBatchEntries, kBatchBytes);
         int64_t first = entries.empty() ? first_log_index(conn) : entries.front().index;
         if (first > position + 1) {
             // Trimmed past the position: those changes are gone. Say so, loudly, and go on
             // with what the log still holds.
             ++gaps_;
-            std::string error = "the log no longer holds entries " +
-                                std::to_string(position + 1) + ".." + std::to_string(first - 1) +
+            std::string error = "the log no longer holds entries " + std::to_string(position + 1) +
+                                ".." + std::to_string(first - 1) +
                                 ": their changes were never delivered to this sink";
             spdlog::error("change sink {}: {}", sink_->name(), error);
             set_error(error);

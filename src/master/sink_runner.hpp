@@ -38,6 +38,7 @@
 #include "shared/connection.hpp"
 #include "shared/json.hpp"
 #include "shared/log_entry.hpp"
+#include "shared/replication_log.hpp"
 
 namespace sqlrep::master {
 
@@ -45,7 +46,7 @@ class SinkRunner {
   public:
     // How far the log may be kept for a sink that is behind: trimming waits for the sink
     // until it is this many entries behind the last index.
-    static constexpr int64_t kMaxHold = 1'000'000;
+    static constexpr int64_t kMaxHold = kSinkMaxHold;
     // Batches: at most this many entries read at once, and changes per delivery.
     static constexpr std::size_t kBatchEntries = 512;
     static constexpr std::size_t kBatchBytes = 4 * 1024 * 1024;
@@ -112,8 +113,8 @@ class SinkRunner {
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    bool stopping_ = false;  // guarded by mutex_
-    bool woken_ = false;     // guarded by mutex_
+    bool stopping_ = false;   // guarded by mutex_
+    bool woken_ = false;      // guarded by mutex_
     std::string last_error_;  // guarded by mutex_
     std::thread thread_;
 };

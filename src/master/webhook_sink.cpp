@@ -43,8 +43,8 @@ void WebhookSink::deliver(const std::vector<SinkChange>& changes) {
     if (result.status < 200 || result.status > 299) {
         std::string excerpt = result.body.substr(0, 200);
         throw Error(ErrorKind::unavailable, "POST " + url_.origin() + url_.target +
-                                                " answered HTTP " +
-                                                std::to_string(result.status) + " " + excerpt);
+                                                " answered HTTP " + std::to_string(result.status) +
+                                                " " + excerpt);
     }
 }
 

@@ -144,9 +144,9 @@ std::string metrics_text(const json::object& status, const std::string& not_read
             for (const auto& v : sinks->get_array()) {
                 const json::object& sink = v.as_object();
                 if (const json::value* x = sink.if_contains(c.key))
-                    e.sample(fmt::format("{}{{sink=\"{}\"}}", c.name,
-                                         label(sink.if_contains("sink"))),
-                             number(*x));
+                    e.sample(
+                        fmt::format("{}{{sink=\"{}\"}}", c.name, label(sink.if_contains("sink"))),
+                        number(*x));
             }
         }
     }

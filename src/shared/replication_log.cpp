@@ -191,6 +191,16 @@ void trim_log(Connection& conn, int64_t index) {
     });
 }
 
+std::optional<int64_t> lowest_sink_position(Connection& conn) {
+    return conn.internal([&]() -> std::optional<int64_t> {
+        auto stmt = conn.cached("SELECT min(position) FROM _sqlrep_cdc");
+        if (sqlite3_step(stmt.get()) == SQLITE_ROW &&
+            sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL)
+            return sqlite3_column_int64(stmt.get(), 0);
+        return std::nullopt;
+    });
+}
+
 std::optional<std::string> read_meta(Connection& conn, const std::string& key) {
     return conn.internal([&]() -> std::optional<std::string> {
         auto stmt = conn.cached("SELECT value FROM _sqlrep_meta WHERE key = ?");

@@ -48,6 +48,14 @@ std::vector<std::pair<int64_t, std::string>> read_log_request_ids(Connection& co
 // the new base. Run inside the caller's write transaction.
 void trim_log(Connection& conn, int64_t index);
 
+// How far behind the last index a change sink's position may hold log trimming back
+// (master/sink_runner.hpp): on the master, and on replicas so that one promoted can carry
+// on from it.
+inline constexpr int64_t kSinkMaxHold = 1'000'000;
+
+// The lowest position in _sqlrep_cdc (every sink's), or nothing when no sink wrote one.
+std::optional<int64_t> lowest_sink_position(Connection& conn);
+
 std::optional<std::string> read_meta(Connection& conn, const std::string& key);
 void write_meta(Connection& conn, const std::string& key, const std::string& value);
 
