@@ -166,11 +166,16 @@ void SinkRunner::deliver_loop() {
             if (!sleep_for(kIdlePoll, true)) return;
             continue;
         }
-        if (!changes.empty()) {
-            if (!deliver_with_retry(changes)) return;
-            delivered_ += changes.size();
-            worth_persisting_ = last;
+        // At most kBatchChanges per delivery (one large entry may make many); the
+        // position moves once all of them are acknowledged.
+        for (std::size_t from = 0; from < changes.size(); from += kBatchChanges) {
+            std::size_t to = std::min(changes.size(), from + kBatchChanges);
+            std::vector<SinkChange> batch(std::make_move_iterator(changes.begin() + from),
+                                          std::make_move_iterator(changes.begin() + to));
+            if (!deliver_with_retry(batch)) return;
+            delivered_ += batch.size();
         }
+        if (!changes.empty()) worth_persisting_ = last;
         position = last;
         position_ = position;
     }

@@ -47,9 +47,11 @@ class SinkRunner {
     // How far the log may be kept for a sink that is behind: trimming waits for the sink
     // until it is this many entries behind the last index.
     static constexpr int64_t kMaxHold = kSinkMaxHold;
-    // Batches: at most this many entries read at once, and changes per delivery.
+    // At most this many entries (and about this many bytes of them) are read at once,
+    // and at most kBatchChanges changes go in one delivery.
     static constexpr std::size_t kBatchEntries = 512;
     static constexpr std::size_t kBatchBytes = 4 * 1024 * 1024;
+    static constexpr std::size_t kBatchChanges = 1000;
     // Retry backoff after a failed delivery: doubles from the first to the cap.
     static constexpr std::chrono::milliseconds kFirstBackoff{100};
     static constexpr std::chrono::milliseconds kMaxBackoff{10'000};

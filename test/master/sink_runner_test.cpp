@@ -41,6 +41,7 @@ class RecordingSink : public ChangeSink {
         }
         std::lock_guard lock(mutex);
         for (const SinkChange& c : changes) got.push_back(c);
+        batch_sizes.push_back(changes.size());
     }
     std::vector<SinkChange> received() {
         std::lock_guard lock(mutex);
@@ -50,7 +51,8 @@ class RecordingSink : public ChangeSink {
     std::atomic<bool> failing{false};
     std::atomic<int> refused{0};
     std::mutex mutex;
-    std::vector<SinkChange> got;  // guarded by mutex
+    std::vector<SinkChange> got;           // guarded by mutex
+    std::vector<std::size_t> batch_sizes;  // guarded by mutex
 
   private:
     std::string name_ = "recording";
@@ -168,6 +170,22 @@ TEST_CASE("sink runner keeps its position while the sink fails, and delivers onc
     wait_until("the insert is delivered", [&] { return !sink->received().empty(); });
     CHECK(sink->received().front().index == one);
     CHECK(runner->status(s.committed.load()).at("state").as_string() == "delivering");
+}
+
+TEST_CASE("sink runner splits the changes of a large entry over bounded batches",
+          "[master][sinks]") {
+    Setup s;
+    int64_t big = s.write_ok(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+        "INSERT INTO t(v) SELECT 'row' || i FROM n");
+    RecordingSink* sink = nullptr;
+    auto runner = s.runner(sink);
+    runner->start();
+    wait_until("every row is delivered", [&] { return sink->received().size() == 2500; });
+    std::lock_guard lock(sink->mutex);
+    CHECK(sink->batch_sizes == std::vector<std::size_t>{1000, 1000, 500});
+    CHECK(sink->got.front().index == big);
+    CHECK(sink->got.back().ordinal == 2499);
 }
 
 TEST_CASE("sink runner reports a log trimmed past its position as a gap and goes on",
