@@ -87,6 +87,8 @@ void NatsSink::connect() {
     jsOptions js_options;
     jsOptions_Init(&js_options);
     js_options.Wait = std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout).count();
+    js_options.PublishAsync.AckHandler = &NatsSink::on_ack;
+    js_options.PublishAsync.AckHandlerClosure = this;
     if (s = natsConnection_JetStream(&js_, connection_, &js_options); s != NATS_OK) {
         disconnect();
         throw nats_error("cannot use JetStream at " + url_, s);
@@ -121,29 +123,70 @@ void NatsSink::connect() {
     spdlog::info("change sink {}: created the JetStream stream {} on {}", name_, stream_, subjects);
 }
 
+void NatsSink::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* self) {
+    auto* sink = static_cast<NatsSink*>(self);
+    const char* id = nullptr;
+    natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
+    {
+        std::lock_guard lock(sink->mutex_);
+        // A positive ack, even a late one from an earlier attempt, means JetStream stores
+        // the message with this id: it counts for the batch that waits for it now.
+        if (ack != nullptr && id != nullptr) {
+            sink->awaiting_.erase(id);
+        } else if (sink->ack_error_.empty()) {
+            std::string why = error && error->ErrText ? error->ErrText
+                              : error                 ? natsStatus_GetText(error->Err)
+                                                      : "no ack";
+            sink->ack_error_ =
+                "JetStream refused change " + std::string(id ? id : "?") + ": " + why;
+        }
+    }
+    sink->acked_.notify_all();
+    natsMsg_Destroy(msg);
+}
+
 void NatsSink::deliver(const std::vector<SinkChange>& changes) {
     if (!connection_ || natsConnection_IsClosed(connection_)) {
         disconnect();
         connect();
     }
-    for (const SinkChange& change : changes) {
-        std::string subject = nats_subject(prefix_, change.table);
-        std::string id = std::to_string(change.index) + "." + std::to_string(change.ordinal);
-        std::string data = json::serialize(change.event);
+    std::vector<std::string> ids;
+    ids.reserve(changes.size());
+    for (const SinkChange& change : changes)
+        ids.push_back(std::to_string(change.index) + "." + std::to_string(change.ordinal));
+    {
+        std::lock_guard lock(mutex_);
+        awaiting_ = std::set<std::string>(ids.begin(), ids.end());
+        ack_error_.clear();
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout);
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        std::string subject = nats_subject(prefix_, changes[i].table);
+        std::string data = json::serialize(changes[i].event);
         jsPubOptions options;
         jsPubOptions_Init(&options);
-        options.MsgId = id.c_str();
-        options.MaxWait = std::chrono::duration_cast<std::chrono::milliseconds>(kTimeout).count();
-        jsPubAck* ack = nullptr;
-        jsErrCode code = jsErrCode(0);
-        natsStatus s = js_Publish(&ack, js_, subject.c_str(), data.data(),
-                                  static_cast<int>(data.size()), &options, &code);
-        if (ack) jsPubAck_Destroy(ack);
+        options.MsgId = ids[i].c_str();
+        options.MaxWait = wait.count();
+        natsStatus s = js_PublishAsync(js_, subject.c_str(), data.data(),
+                                       static_cast<int>(data.size()), &options);
         if (s != NATS_OK) {
             disconnect();
-            throw nats_error("publishing change " + id + " to " + subject + " failed", s, code);
+            throw nats_error("publishing change " + ids[i] + " to " + subject + " failed", s);
         }
     }
+    std::unique_lock lock(mutex_);
+    bool done = acked_.wait_for(lock, wait + std::chrono::seconds(1),
+                                [&] { return awaiting_.empty() || !ack_error_.empty(); });
+    std::string error = ack_error_;
+    std::size_t missing = awaiting_.size();
+    lock.unlock();
+    if (done && error.empty()) return;
+    disconnect();  // drops what is still pending; the batch comes again
+    if (!error.empty()) throw Error(ErrorKind::unavailable, error);
+    throw Error(ErrorKind::unavailable, std::to_string(missing) + " of " +
+                                            std::to_string(changes.size()) +
+                                            " change(s) not acknowledged by JetStream within " +
+                                            std::to_string(wait.count()) + " ms");
 }
 
 }  // namespace sqlrep::master

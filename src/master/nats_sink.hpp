@@ -9,10 +9,18 @@
 // name), on the subjects PREFIX.>, file storage, a two-minute duplicate window. An existing
 // stream is used as it is. docs/API.md ("NATS JetStream sink") has the details.
 //
+// A batch is published asynchronously (js_PublishAsync) and deliver() returns once
+// JetStream has acknowledged every message of it, by message id; a negative ack or a
+// missing one within kTimeout fails the whole batch (sent again, de-duplicated).
+//
 // Owns one NATS connection (libnats), made on first use and remade after any failure.
-// Used by its runner's thread only; deliver() blocks for at most kTimeout per change.
+// deliver() runs on its runner's thread and blocks for at most about kTimeout; the ack
+// callback runs on a libnats thread and touches only what mutex_ guards.
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -20,6 +28,9 @@
 
 typedef struct __natsConnection natsConnection;
 typedef struct __jsCtx jsCtx;
+typedef struct __natsMsg natsMsg;
+typedef struct jsPubAck jsPubAck;
+typedef struct jsPubAckErr jsPubAckErr;
 
 namespace sqlrep::master {
 
@@ -42,6 +53,8 @@ class NatsSink : public ChangeSink {
   private:
     void connect();
     void disconnect();
+    // libnats's ack callback (jsPubAckHandler), on its thread.
+    static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* self);
 
     const std::string url_;
     const std::string prefix_;
@@ -49,6 +62,11 @@ class NatsSink : public ChangeSink {
     const std::string name_;
     natsConnection* connection_ = nullptr;
     jsCtx* js_ = nullptr;
+
+    std::mutex mutex_;
+    std::condition_variable acked_;
+    std::set<std::string> awaiting_;  // ids of this batch not acked yet; guarded by mutex_
+    std::string ack_error_;           // the first negative ack of this batch; guarded by mutex_
 };
 
 // The stream this sink creates for `prefix`: the prefix with '.' (and anything else a
