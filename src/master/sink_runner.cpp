@@ -1,6 +1,7 @@
 #include "master/sink_runner.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -18,14 +19,14 @@ constexpr std::chrono::milliseconds kIdlePoll{50};
 // be read): not the sink's fault, so not counted as a delivery failure.
 constexpr std::chrono::milliseconds kReadRetry{1000};
 
-// The sink's stored position (0 when it has none yet).
-int64_t stored_position(Connection& conn, const std::string& sink) {
-    return conn.internal([&]() -> int64_t {
+// The sink's stored position, or nothing for a sink that never wrote one.
+std::optional<int64_t> stored_position(Connection& conn, const std::string& sink) {
+    return conn.internal([&]() -> std::optional<int64_t> {
         auto stmt = conn.cached("SELECT position FROM _sqlrep_cdc WHERE sink = ?");
         sqlite3_bind_text(stmt.get(), 1, sink.data(), static_cast<int>(sink.size()),
                           SQLITE_TRANSIENT);
         if (sqlite3_step(stmt.get()) == SQLITE_ROW) return sqlite3_column_int64(stmt.get(), 0);
-        return 0;
+        return std::nullopt;
     });
 }
 
@@ -126,10 +127,19 @@ void SinkRunner::run() {
 void SinkRunner::deliver_loop() {
     Connection conn(database_path_, Connection::Mode::reader);
     ChangeEvents events;
-    int64_t position = stored_position(conn, sink_->name());
+    int64_t position = 0;
+    if (std::optional<int64_t> stored = stored_position(conn, sink_->name())) {
+        position = *stored;
+        spdlog::info("change sink {} starts after index {}", sink_->name(), position);
+    } else {
+        // A new sink starts with the oldest entry the log holds: what came before is in
+        // the data, not in the log, and is no gap of this sink's.
+        position = first_log_index(conn) - 1;
+        spdlog::info("change sink {} is new: it starts with the oldest entry in the log, {}",
+                     sink_->name(), position + 1);
+    }
     shared_->persisted = std::max(shared_->persisted.load(), position);
     position_ = position;
-    spdlog::info("change sink {} starts after index {}", sink_->name(), position);
     while (true) {
         persist_if_due(false);
         int64_t target = deliverable_();
