@@ -4,7 +4,9 @@
 // timeout, another status) fails the batch and the runner sends it again after a backoff.
 // The request format is in docs/API.md ("Webhook sink").
 //
-// https URLs are verified against the system's CA certificates (Debian's ca-certificates).
+// https URLs are verified, host name included, against the system's CA certificates
+// (Debian's ca-certificates), or those of $SSL_CERT_FILE / $SSL_CERT_DIR (OpenSSL's
+// default verify paths).
 // Used by its runner's thread only; deliver() blocks for at most kRequestTimeout.
 
 #include <chrono>
