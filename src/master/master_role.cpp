@@ -104,9 +104,10 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
 
 void MasterRole::start_sinks() {
     for (auto& sink : make_sinks(node_.config)) {
-        sinks_.push_back(std::make_unique<SinkRunner>(std::move(sink), node_.config.database_path(),
-                                                      *sequencer_,
-                                                      [this] { return deliverable_index(); }));
+        sinks_.push_back(std::make_unique<SinkRunner>(
+            std::move(sink), node_.config.database_path(), *sequencer_,
+            [this] { return deliverable_index(); },
+            [this] { return write_refusal().empty() && node_.fence_reason().empty(); }));
     }
     for (auto& runner : sinks_) runner->start();
 }

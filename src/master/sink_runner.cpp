@@ -51,11 +51,13 @@ std::vector<SinkChange> sink_changes(ChangeEvents& events, Connection& conn, con
 }
 
 SinkRunner::SinkRunner(std::unique_ptr<ChangeSink> sink, std::string database_path,
-                       Sequencer& sequencer, std::function<int64_t()> deliverable)
+                       Sequencer& sequencer, std::function<int64_t()> deliverable,
+                       std::function<bool()> may_write)
     : sink_(std::move(sink)),
       database_path_(std::move(database_path)),
       sequencer_(sequencer),
-      deliverable_(std::move(deliverable)) {}
+      deliverable_(std::move(deliverable)),
+      may_write_(std::move(may_write)) {}
 
 SinkRunner::~SinkRunner() { stop(); }
 
@@ -223,6 +225,7 @@ void SinkRunner::persist_if_due(bool force) {
     if (worth_persisting_ <= shared_->persisted.load() || shared_->persisting.load()) return;
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_persist_ < kPersistEvery) return;
+    if (!may_write_()) return;
     last_persist_ = now;
     shared_->persisting = true;
     std::vector<SqlStatement> write{

@@ -59,9 +59,11 @@ class SinkRunner {
     static constexpr std::chrono::milliseconds kPersistEvery{1000};
 
     // `deliverable()`: the highest index the sink may deliver now (committed and acked as
-    // the default ack mode asks). `sequencer` writes the position; it must outlive stop().
+    // the default ack mode asks). `may_write()`: whether this node may write its position
+    // now (not while fenced or giving up the role: such an entry would only have to be
+    // rewound). `sequencer` writes the position; it must outlive stop().
     SinkRunner(std::unique_ptr<ChangeSink> sink, std::string database_path, Sequencer& sequencer,
-               std::function<int64_t()> deliverable);
+               std::function<int64_t()> deliverable, std::function<bool()> may_write);
     ~SinkRunner();
     SinkRunner(const SinkRunner&) = delete;
     SinkRunner& operator=(const SinkRunner&) = delete;
@@ -99,6 +101,7 @@ class SinkRunner {
     const std::string database_path_;
     Sequencer& sequencer_;
     std::function<int64_t()> deliverable_;
+    std::function<bool()> may_write_;
     std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 
     // runner thread only

@@ -91,8 +91,9 @@ struct Setup {
     std::unique_ptr<SinkRunner> runner(RecordingSink*& sink) {
         auto owned = std::make_unique<RecordingSink>();
         sink = owned.get();
-        return std::make_unique<SinkRunner>(std::move(owned), path, *sequencer,
-                                            [this] { return committed.load(); });
+        return std::make_unique<SinkRunner>(
+            std::move(owned), path, *sequencer, [this] { return committed.load(); },
+            [] { return true; });
     }
     int64_t stored_position() {
         auto reader = open_reader(path);
