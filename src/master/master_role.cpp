@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "master/restore_entry.hpp"
+#include "master/sink_factory.hpp"
 #include "shared/stream_messages.hpp"
 
 namespace sqlrep::master {
@@ -79,6 +80,7 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
         [this](int64_t index) {
             node_.applied.advance(index);
             registry_.notify_commit();
+            for (auto& sink : sinks_) sink->wake();
         },
         node.published);
     sequencer_->set_publisher(
@@ -95,14 +97,36 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
         });
     if (!node.config.archive_dir.empty())
         archiver_ = std::make_unique<Archiver>(node.config, term, node.applied);
-    // Entries leave the log only once every replica has them and, with an archive, once
-    // they are archived.
+    // Entries leave the log only once every replica has them, with an archive once they
+    // are archived, and once the sinks delivered them (up to SinkRunner::kMaxHold behind).
     sequencer_->set_trim_floor([this] {
-        int64_t floor = registry_.trim_floor(node_.applied.value(), node_.config.log_retain);
-        return archiver_ ? std::min(floor, archiver_->trim_floor()) : floor;
+        int64_t committed = node_.applied.value();
+        int64_t floor = registry_.trim_floor(committed, node_.config.log_retain);
+        if (archiver_) floor = std::min(floor, archiver_->trim_floor());
+        for (auto& sink : sinks_)
+            floor = std::min(floor, std::max(sink->persisted(), committed - SinkRunner::kMaxHold));
+        return floor;
     });
+    start_sinks();
     sequencer_->start();
     if (archiver_) archiver_->start();
+}
+
+void MasterRole::start_sinks() {
+    for (auto& sink : make_sinks(node_.config)) {
+        sinks_.push_back(std::make_unique<SinkRunner>(
+            std::move(sink), node_.config.database_path(), *sequencer_,
+            [this] { return deliverable_index(); },
+            [this] { return write_refusal().empty() && node_.fence_reason().empty(); }));
+    }
+    for (auto& runner : sinks_) runner->start();
+}
+
+int64_t MasterRole::deliverable_index() const {
+    int64_t committed = node_.applied.value();
+    AckMode mode = node_.config.default_ack;
+    if (registry_.replicas_needed(mode) == 0) return committed;
+    return std::min(committed, registry_.acked_index(mode));
 }
 
 MasterRole::~MasterRole() { stop(); }
@@ -110,6 +134,7 @@ MasterRole::~MasterRole() { stop(); }
 void MasterRole::stop() {
     if (stopped_.exchange(true)) return;
     refuse_writes("this node is no longer the master");
+    for (auto& sink : sinks_) sink->stop();
     sequencer_->stop(
         "this node stopped being the master before the write ran: it was not "
         "applied; send it again");
@@ -321,7 +346,14 @@ json::object MasterRole::status() {
                         {"num_replicas", registry_.num_replicas()},
                         {"default_ack", ack_mode_name(node_.config.default_ack)},
                         {"replicas", registry_.status(index)},
-                        {"archive", archiver_ ? json::value(archiver_->status()) : nullptr}};
+                        {"archive", archiver_ ? json::value(archiver_->status()) : nullptr},
+                        {"sinks", sinks_status(index)}};
+}
+
+json::array MasterRole::sinks_status(int64_t index) const {
+    json::array out;
+    for (const auto& sink : sinks_) out.push_back(sink->status(index));
+    return out;
 }
 
 // Ready while writes with the default ack can be acknowledged: enough replicas are

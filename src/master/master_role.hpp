@@ -13,6 +13,7 @@
 #include "master/entry_ring.hpp"
 #include "master/replica_registry.hpp"
 #include "master/sequencer.hpp"
+#include "master/sink_runner.hpp"
 #include "master/stream_session.hpp"
 #include "shared/node_role.hpp"
 #include "shared/node_services.hpp"
@@ -50,6 +51,11 @@ class MasterRole : public NodeRole {
     std::string write_refusal() const;
     void refuse_writes(std::string reason);
     void on_refused(StreamRefusal kind, const StreamHello& hello, const std::string& problem);
+    void start_sinks();
+    // The highest index a change sink may deliver: committed here and acknowledged as the
+    // default ack mode asks, so no failover can take it back.
+    int64_t deliverable_index() const;
+    json::array sinks_status(int64_t index) const;
 
     const NodeServices& node_;
     const int64_t term_;
@@ -59,6 +65,8 @@ class MasterRole : public NodeRole {
     std::unique_ptr<Archiver> archiver_;  // null without --archive-dir
     std::atomic<int64_t> retracted_from_{std::numeric_limits<int64_t>::max()};
     StreamContext streams_;
+    // The change sinks (--cdc-*): started with the role, stopped before the sequencer.
+    std::vector<std::unique_ptr<SinkRunner>> sinks_;
     std::atomic<bool> stopped_{false};
 
     mutable std::mutex mutex_;

@@ -70,6 +70,12 @@ class ReplicaRegistry {
     void wait_for_ack(AckMode mode, int64_t index, std::chrono::milliseconds timeout,
                       std::function<void(bool)> done);
 
+    // The index a quorum (mode quorum) or every replica (mode all) has acked; meaningless
+    // for mode master and when replicas_needed(mode) is 0.
+    int64_t acked_index(AckMode mode) const {
+        return mode == AckMode::all ? all_.value() : quorum_.value();
+    }
+
     // Replicas whose stream is open now.
     int connected() const;
     // What replica `id` has acked (0 when unknown), and its URL ("" before it connected).

@@ -102,24 +102,23 @@ void Sequencer::stop(const std::string& reason) {
 
 void Sequencer::submit(std::vector<SqlStatement> statements, Done done, ExecutionRule rule,
                        std::string request_id) {
-    Pending p{std::move(statements), std::move(done), rule, std::move(request_id), {}, {}};
-    std::string why;
-    {
-        std::lock_guard lock(mutex_);
-        if (!stopping_) {
-            queue_.push_back(std::move(p));
-            wake_.notify_one();
-            return;
-        }
-        why = stop_reason_;
-    }
-    WriteOutcome outcome;
-    outcome.error = Error(ErrorKind::unavailable, why);
-    p.done(std::move(outcome));
+    enqueue(Pending{std::move(statements), std::move(done), rule, std::move(request_id)});
+}
+
+void Sequencer::submit_internal(std::vector<SqlStatement> statements, Done done) {
+    Pending p{std::move(statements), std::move(done), ExecutionRule::write, ""};
+    p.internal = true;
+    enqueue(std::move(p));
 }
 
 void Sequencer::submit_restore(std::string path, std::string digest, Done done) {
-    Pending p{{}, std::move(done), ExecutionRule::write, "", std::move(path), std::move(digest)};
+    Pending p{{}, std::move(done), ExecutionRule::write, ""};
+    p.restore_path = std::move(path);
+    p.restore_digest = std::move(digest);
+    enqueue(std::move(p));
+}
+
+void Sequencer::enqueue(Pending p) {
     std::string why;
     {
         std::lock_guard lock(mutex_);
@@ -130,8 +129,10 @@ void Sequencer::submit_restore(std::string path, std::string digest, Done done) 
         }
         why = stop_reason_;
     }
-    std::error_code ignored;
-    std::filesystem::remove(p.restore_path, ignored);
+    if (!p.restore_path.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove(p.restore_path, ignored);
+    }
     WriteOutcome outcome;
     outcome.error = Error(ErrorKind::unavailable, why);
     p.done(std::move(outcome));
@@ -364,7 +365,11 @@ std::optional<Entry> Sequencer::run_one(Pending& request, WriteOutcome& outcome)
     try {
         recorder_->begin_entry();
         writer_->set_deadline(std::chrono::steady_clock::now() + request_timeout_);
-        execute(*writer_, request.statements, request.rule, {}, outcome.result);
+        if (request.internal)
+            writer_->internal(
+                [&] { execute(*writer_, request.statements, request.rule, {}, outcome.result); });
+        else
+            execute(*writer_, request.statements, request.rule, {}, outcome.result);
         writer_->set_deadline(std::chrono::steady_clock::time_point::max());
         entry.body = recorder_->finish_entry();
     } catch (const Error& e) {

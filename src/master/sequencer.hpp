@@ -100,6 +100,10 @@ class Sequencer {
     // `digest` describes the data. The file is consumed (removed afterwards). `done` gets
     // the entry's index, or the error (nothing changed then).
     void submit_restore(std::string path, std::string digest, Done done);
+    // Queues one of sqlrep's own writes (a change sink's position, master/sink_runner.hpp):
+    // like submit(), but its statements may use the reserved _sqlrep_* tables. It becomes
+    // an entry like any other, so replicas apply it and a new master finds it.
+    void submit_internal(std::vector<SqlStatement> statements, Done done);
 
     // How many request ids (the most recent) the sequencer remembers.
     static constexpr std::size_t kRememberedIds = 10000;
@@ -117,8 +121,10 @@ class Sequencer {
         // runs alone, never in a group.
         std::string restore_path;
         std::string restore_digest;
+        bool internal = false;  // sqlrep's own write (submit_internal)
     };
 
+    void enqueue(Pending p);
     void run();
     void run_group(std::vector<Pending>& group);
     void run_restore(Pending& restore);

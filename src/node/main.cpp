@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "master/sink_factory.hpp"
 #include "node/node.hpp"
 #include "shared/build_info.hpp"
 #include "shared/tls_context.hpp"
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
     }
     if (!config.etcd.empty() && config.peers.empty()) {
         std::cerr << "--etcd needs --peers: every node's URL, in id order\n";
+        return 2;
+    }
+    try {
+        master::make_sinks(config);  // only to refuse bad --cdc-* flags now
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << "\n";
         return 2;
     }
     if (port->count() == 0) config.port = static_cast<uint16_t>(8080 + config.node_id);

@@ -1,5 +1,6 @@
 #include "replica/applier.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "shared/effects.hpp"
@@ -82,6 +83,13 @@ void Applier::apply(const std::vector<Entry>& entries) {
     }
     int64_t trim_to = next.index - log_retain_;
     bool trim = trim_to >= first_index_ + kTrimStep;
+    if (trim) {
+        // Entries a change sink has not delivered stay here too (up to kSinkMaxHold), so
+        // that this node, once master, carries on from the sink's position.
+        if (auto sink = lowest_sink_position(*writer_))
+            trim_to = std::min(trim_to, std::max(*sink, next.index - kSinkMaxHold));
+        trim = trim_to >= first_index_ + kTrimStep;
+    }
     if (trim) trim_log(*writer_, trim_to);
     transaction.commit();
     if (trim) first_index_ = trim_to + 1;

@@ -117,6 +117,39 @@ std::string metrics_text(const json::object& status, const std::string& not_read
             }
         }
     }
+    // The master's change sinks (--cdc-webhook, --cdc-nats).
+    const json::value* sinks = status.if_contains("sinks");
+    if (sinks != nullptr && sinks->is_array() && !sinks->get_array().empty()) {
+        struct Column {
+            const char* key;
+            const char* name;
+            const char* type;
+            const char* help;
+        };
+        for (const Column& c :
+             {Column{"position", "sqlrep_sink_position", "gauge",
+                     "The last index the sink has acknowledged."},
+              Column{"persisted_position", "sqlrep_sink_persisted_position", "gauge",
+                     "The sink position written to the log (where a new master resumes)."},
+              Column{"lag", "sqlrep_sink_lag_entries", "gauge",
+                     "Entries committed on the master that the sink has not acknowledged."},
+              Column{"delivered", "sqlrep_sink_changes_delivered_total", "counter",
+                     "Changes the sink acknowledged since this node became master."},
+              Column{"failures", "sqlrep_sink_failures_total", "counter",
+                     "Failed deliveries (each retried) since this node became master."},
+              Column{"gaps", "sqlrep_sink_gaps_total", "counter",
+                     "Times the log no longer held the entries after the sink's position "
+                     "(changes lost to the sink; see its last_error in /status)."}}) {
+            e.family(c.name, c.type, c.help);
+            for (const auto& v : sinks->get_array()) {
+                const json::object& sink = v.as_object();
+                if (const json::value* x = sink.if_contains(c.key))
+                    e.sample(
+                        fmt::format("{}{{sink=\"{}\"}}", c.name, label(sink.if_contains("sink"))),
+                        number(*x));
+            }
+        }
+    }
     e.family("sqlrep_requests_in_flight", "gauge", "Requests received and not yet answered.");
     e.sample("sqlrep_requests_in_flight", std::to_string(in_flight));
     e.family("sqlrep_http_responses_total", "counter",

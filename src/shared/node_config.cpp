@@ -199,6 +199,15 @@ void add_common_flags(CLI::App& app, NodeConfig& config) {
                    "An idle /changes feed sends a heartbeat this often")
         ->check(CLI::Range(50, 3600000))
         ->capture_default_str();
+    app.add_option("--cdc-webhook", config.cdc_webhook,
+                   "Change sink: the master POSTs every row change, in batches of JSON, to "
+                   "this http(s) URL, retrying until a 2xx (docs/API.md)");
+    app.add_option("--cdc-nats", config.cdc_nats,
+                   "Change sink: the master publishes every row change to NATS JetStream at "
+                   "this URL (nats://host:port), waiting for each publish ack");
+    app.add_option("--cdc-subject", config.cdc_subject,
+                   "Subject prefix for --cdc-nats: changes go to <prefix>.<table>")
+        ->capture_default_str();
 }
 
 bool secrets_equal(const std::string& a, const std::string& b) {

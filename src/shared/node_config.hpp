@@ -87,6 +87,12 @@ struct NodeConfig {
     // boots a new cluster from (--restore; master only).
     uint64_t max_restore_bytes = uint64_t{1} << 30;
     std::string restore_file;
+    // Change sinks (whichever node is master runs them; docs/API.md, "Change sinks"):
+    // POST batches of changes to this URL; publish them to NATS JetStream at this URL,
+    // on subjects <cdc_subject>.<table>. Empty: off.
+    std::string cdc_webhook;
+    std::string cdc_nats;
+    std::string cdc_subject = "sqlrep";
 
     // Nodes that make a majority of the cluster's 1 + num_replicas.
     int majority() const { return (num_replicas + 1) / 2 + 1; }

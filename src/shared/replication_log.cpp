@@ -45,7 +45,11 @@ void ensure_log_schema(Connection& conn) {
         "CREATE TABLE IF NOT EXISTS _sqlrep_log ("
         " idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
         " hash BLOB NOT NULL, body BLOB NOT NULL, request_id TEXT);"
-        "CREATE TABLE IF NOT EXISTS _sqlrep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+        "CREATE TABLE IF NOT EXISTS _sqlrep_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        // Each change sink's acknowledged position (master/sink_runner.hpp). Every node has
+        // the table; its rows arrive as effects of the sinks' own entries.
+        "CREATE TABLE IF NOT EXISTS _sqlrep_cdc (sink TEXT PRIMARY KEY, position INTEGER NOT "
+        "NULL);");
     // A data dir written by a sqlrep whose entries were statements: its log means nothing
     // to this version, and following it would diverge.
     bool statement_log = conn.internal([&] {
@@ -184,6 +188,16 @@ void trim_log(Connection& conn, int64_t index) {
         write_meta(conn, "base_index", std::to_string(index));
         write_meta(conn, "base_term", std::to_string(term));
         write_meta(conn, "base_hash", to_hex(hash));
+    });
+}
+
+std::optional<int64_t> lowest_sink_position(Connection& conn) {
+    return conn.internal([&]() -> std::optional<int64_t> {
+        auto stmt = conn.cached("SELECT min(position) FROM _sqlrep_cdc");
+        if (sqlite3_step(stmt.get()) == SQLITE_ROW &&
+            sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL)
+            return sqlite3_column_int64(stmt.get(), 0);
+        return std::nullopt;
     });
 }
 

@@ -3,6 +3,7 @@
 // and log commit (or vanish) in one transaction:
 //   _sqlrep_log(idx, term, time_ms, hash, body, request_id)  one row per entry
 //   _sqlrep_meta(key, value)                                    base position and state
+//   _sqlrep_cdc(sink, position)        each change sink's position, replicated like data
 // The "base" is the position just before the first row still in the log (0 for a log
 // that was never trimmed or restored from a snapshot).
 //
@@ -46,6 +47,14 @@ std::vector<std::pair<int64_t, std::string>> read_log_request_ids(Connection& co
 // Drops the entries up to and including `index` (which must be in the log) and makes it
 // the new base. Run inside the caller's write transaction.
 void trim_log(Connection& conn, int64_t index);
+
+// How far behind the last index a change sink's position may hold log trimming back
+// (master/sink_runner.hpp): on the master, and on replicas so that one promoted can carry
+// on from it.
+inline constexpr int64_t kSinkMaxHold = 1'000'000;
+
+// The lowest position in _sqlrep_cdc (every sink's), or nothing when no sink wrote one.
+std::optional<int64_t> lowest_sink_position(Connection& conn);
 
 std::optional<std::string> read_meta(Connection& conn, const std::string& key);
 void write_meta(Connection& conn, const std::string& key, const std::string& value);
