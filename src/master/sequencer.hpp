@@ -119,8 +119,8 @@ class Sequencer {
         std::string request_id;
         // Set for a restore (submit_restore): the prepared file and its digest. A restore
         // runs alone, never in a group.
-        std::string restore_path;
-        std::string restore_digest;
+        std::string restore_path{};
+        std::string restore_digest{};
         bool internal = false;  // sqlrep's own write (submit_internal)
     };
 

@@ -8,7 +8,6 @@
 
 #include "shared/error.hpp"
 #include "shared/replication_log.hpp"
-#include "shared/statement_policy.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -30,8 +29,6 @@ std::optional<int64_t> stored_position(Connection& conn, const std::string& sink
     });
 }
 
-bool reserved_table(const std::string& table) { return table.rfind(kReservedPrefix, 0) == 0; }
-
 }  // namespace
 
 std::vector<SinkChange> sink_changes(ChangeEvents& events, Connection& conn, const Entry& entry) {
@@ -43,7 +40,6 @@ std::vector<SinkChange> sink_changes(ChangeEvents& events, Connection& conn, con
             change.ordinal = static_cast<int>(position->to_number<int64_t>());
         if (const json::value* table = event.if_contains("table"); table && table->is_string())
             change.table = std::string(table->get_string());
-        if (reserved_table(change.table)) continue;
         change.event = std::move(event);
         out.push_back(std::move(change));
     }

@@ -10,6 +10,7 @@
 #include "shared/base64.hpp"
 #include "shared/connection.hpp"
 #include "shared/identifiers.hpp"
+#include "shared/statement_policy.hpp"
 
 namespace sqlrep {
 namespace {
@@ -145,6 +146,8 @@ void ChangeEvents::each_of_entry(Connection& conn, const Entry& entry,
     const std::string time = iso8601_utc(entry.time_ms);
     while (reader.next(effect)) {
         if (!effect.is_row_change() && effect.kind != EffectKind::schema) continue;
+        // sqlrep's own rows (a change sink's position in _sqlrep_cdc) are not user data.
+        if (effect.is_row_change() && is_reserved_name(effect.table)) continue;
         json::object event;
         event["index"] = entry.index;
         event["position"] = position++;

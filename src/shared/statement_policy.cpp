@@ -10,14 +10,15 @@
 #include "shared/identifiers.hpp"
 
 namespace sqlrep {
+
+bool is_reserved_name(std::string_view name) {
+    return name.size() >= std::strlen(kReservedPrefix) &&
+           iequals(name.substr(0, std::strlen(kReservedPrefix)), kReservedPrefix);
+}
+
 namespace {
 
-bool is_reserved(const char* name) {
-    if (name == nullptr) return false;
-    std::string_view n(name);
-    return n.size() >= std::strlen(kReservedPrefix) &&
-           iequals(n.substr(0, std::strlen(kReservedPrefix)), kReservedPrefix);
-}
+bool is_reserved(const char* name) { return name != nullptr && is_reserved_name(name); }
 
 // Pragmas that only describe the database. Anything else could change durability,
 // journaling or schema internals on one node only, so it is refused.

@@ -13,6 +13,7 @@
 // One StatementPolicy is installed per connection and used by that connection's thread.
 
 #include <string>
+#include <string_view>
 
 struct sqlite3;
 
@@ -20,6 +21,8 @@ namespace sqlrep {
 
 // Reserved tables live under this prefix; client SQL can never touch them.
 inline constexpr const char* kReservedPrefix = "_sqlrep_";
+// Whether `name` is under kReservedPrefix (compared without case, as SQLite names are).
+bool is_reserved_name(std::string_view name);
 
 // Why client SQL may not call the function `name` (any arity, any spelling), or nullptr
 // when it may. Decided on the name SQLite resolved, never on the SQL text.
