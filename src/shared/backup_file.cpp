@@ -112,6 +112,21 @@ void compress_file(const std::string& in_path, const std::string& out_path, Code
 
 }  // namespace
 
+void drop_reserved_tables(sqlite3* db) {
+    std::vector<std::string> reserved =
+        column(db,
+               "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE "
+               "'\\_sqlrep\\_%' ESCAPE '\\'");
+    std::string drop = "PRAGMA secure_delete=ON;";
+    for (const auto& name : reserved) drop += "DROP TABLE \"" + name + "\";";
+    char* message = nullptr;
+    if (sqlite3_exec(db, drop.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string why = message ? message : sqlite3_errmsg(db);
+        sqlite3_free(message);
+        throw Error(ErrorKind::internal, "cannot drop sqlrep's tables: " + why);
+    }
+}
+
 BackupFile create_backup(Connection& source, const std::string& dir, BackupFormat format,
                          Codec codec) {
     std::random_device random;
@@ -142,16 +157,7 @@ BackupFile create_backup(Connection& source, const std::string& dir, BackupForma
             // The copy's header still says WAL (the source's); no WAL file goes with it.
             db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF");
             out.position = copied_position(db.get());
-            std::vector<std::string> reserved =
-                column(db.get(),
-                       "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE "
-                       "'\\_sqlrep\\_%' ESCAPE '\\'");
-            // No VACUUM: it may renumber the rowids of tables without an INTEGER PRIMARY
-            // KEY. The log's pages stay in the file as free pages, zeroed (secure_delete),
-            // so no byte of history the user data no longer holds leaves in a backup.
-            std::string drop = "PRAGMA secure_delete=ON;";
-            for (const auto& name : reserved) drop += "DROP TABLE \"" + name + "\";";
-            db.exec(drop);
+            drop_reserved_tables(db.get());
         }
         std::string result = copy;
         if (format == BackupFormat::sql) {

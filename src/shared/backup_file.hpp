@@ -20,6 +20,8 @@
 #include "shared/connection.hpp"
 #include "shared/log_entry.hpp"
 
+struct sqlite3;
+
 namespace sqlrep {
 
 enum class BackupFormat { sqlite, sql };
@@ -33,6 +35,12 @@ struct BackupFile {
 // Backs up the database behind `source` into a new file under `dir`.
 BackupFile create_backup(Connection& source, const std::string& dir, BackupFormat format,
                          Codec codec);
+
+// Leaves only the user's data in the database behind `db` (a copy no node uses): drops
+// every _sqlrep_ table. No VACUUM, which may renumber the rowids of tables without an
+// INTEGER PRIMARY KEY: their pages stay as free pages, zeroed (secure_delete), so no byte
+// of history the user data no longer holds leaves with the file.
+void drop_reserved_tables(sqlite3* db);
 
 // The media type of a backup file ("application/vnd.sqlite3", "application/sql",
 // "application/gzip", "application/zstd") and a file name for it.

@@ -6,8 +6,11 @@
 #include <memory>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "replica/applier.hpp"
 #include "shared/archive_format.hpp"
+#include "shared/backup_file.hpp"
 #include "shared/connection.hpp"
 #include "shared/error.hpp"
 #include "shared/published_index.hpp"
@@ -205,13 +208,21 @@ RestoreResult restore_archive(const fs::path& dir, const RestoreTarget& target, 
 
     {
         Connection db(temp.string(), Connection::Mode::writer, SyncMode::full);
-        if (!keep_log) {
-            // A plain SQLite file: the user's tables only, none of sqlrep's bookkeeping.
-            db.exec_internal("DROP TABLE IF EXISTS _sqlrep_log");
-            db.exec_internal("DROP TABLE IF EXISTS _sqlrep_meta");
-        }
         db.exec_internal("PRAGMA journal_mode=DELETE");
-        if (!keep_log) db.exec_internal("VACUUM");
+    }
+    if (!keep_log) {
+        // A plain SQLite file: the user's tables only, none of sqlrep's bookkeeping. On a
+        // plain handle: a Connection refuses any statement on the reserved tables.
+        sqlite3* db = nullptr;
+        int rc = sqlite3_open_v2(temp.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+        try {
+            if (rc != SQLITE_OK) fail("cannot open " + temp.string() + ": " + sqlite3_errstr(rc));
+            drop_reserved_tables(db);
+        } catch (...) {
+            sqlite3_close_v2(db);
+            throw;
+        }
+        sqlite3_close_v2(db);
     }
     fs::rename(temp, out);
     cleanup.armed = false;

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     auto* latest_opt = app.add_flag("--latest", latest, "Restore the archive's last entry");
     app.add_option("--out", out, "The SQLite file to write (must not exist)");
     app.add_flag("--keep-log", keep_log,
-                 "Keep sqlrep's _sqlrep_log and _sqlrep_meta tables in the output (by default "
+                 "Keep sqlrep's _sqlrep_ tables (the log, its meta) in the output (by default "
                  "it holds the user's tables only)");
     auto* verify_opt = app.add_flag(
         "--verify", verify, "Restore to the node's index and compare per-table checksums with it");
