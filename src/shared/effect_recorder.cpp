@@ -57,11 +57,12 @@ EffectRecorder::~EffectRecorder() {
 void EffectRecorder::on_preupdate(void* self, sqlite3* db, int op, const char* database,
                                   const char* table, long long old_rowid, long long new_rowid) {
     auto* recorder = static_cast<EffectRecorder*>(self);
-    // sqlrep's own tables are no client's effects: appending to the log and trimming it
-    // (which may delete far more than one entry holds) are never recorded.
+    // Each node's own bookkeeping is no client's effect: appending to the log and trimming
+    // it (which may delete far more than one entry holds), or its meta, are never recorded.
+    // (sqlrep's replicated tables, such as a change sink's position in _sqlrep_cdc, are.)
     if (recorder->paused_ || recorder->failure_ || std::strcmp(database, "main") != 0 ||
-        table == kSequenceTable ||
-        std::strncmp(table, kReservedPrefix, std::strlen(kReservedPrefix)) == 0)
+        table == kSequenceTable || std::strcmp(table, "_sqlrep_log") == 0 ||
+        std::strcmp(table, "_sqlrep_meta") == 0)
         return;
     EffectKind kind = op == SQLITE_INSERT   ? EffectKind::insert
                       : op == SQLITE_DELETE ? EffectKind::remove
