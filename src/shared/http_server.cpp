@@ -305,10 +305,16 @@ HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint, Request
       limits_(limits),
       tls_(std::move(tls)),
       state_(std::make_shared<ListenerState>()) {
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw Error(ErrorKind::unavailable, "cannot listen on " +
+                                                endpoint.address().to_string() + ":" +
+                                                std::to_string(endpoint.port()) + ": " +
+                                                ec.message());
 }
 
 void HttpListener::run() { do_accept(); }
