@@ -311,9 +311,8 @@ HttpListener::HttpListener(IoThreads& io, const tcp::endpoint& endpoint, Request
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec)
-        throw Error(ErrorKind::unavailable, "cannot listen on " +
-                                                endpoint.address().to_string() + ":" +
-                                                std::to_string(endpoint.port()) + ": " +
+        throw Error(ErrorKind::unavailable, "cannot listen on " + endpoint.address().to_string() +
+                                                ":" + std::to_string(endpoint.port()) + ": " +
                                                 ec.message());
 }
 
