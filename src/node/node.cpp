@@ -43,6 +43,25 @@ std::string peer_url(const NodeConfig& config, int id) {
     return "";
 }
 
+// Asks every one of `peers` at once (`ask` returns what one answered, or nullopt; a throw
+// counts as no answer); returns the answers in `peers`' order.
+template <class Ask>
+std::vector<PeerStatus> ask_each(const std::vector<PeerStatus>& peers, const Ask& ask) {
+    std::vector<std::future<std::optional<PeerStatus>>> asks;
+    for (const PeerStatus& peer : peers)
+        asks.push_back(std::async(std::launch::async, [&ask, peer]() -> std::optional<PeerStatus> {
+            try {
+                return ask(peer);
+            } catch (const std::exception&) {
+                return std::nullopt;
+            }
+        }));
+    std::vector<PeerStatus> out;
+    for (auto& a : asks)
+        if (auto p = a.get()) out.push_back(*p);
+    return out;
+}
+
 }  // namespace
 
 Node::Node(NodeConfig config, bool start_as_master)
@@ -263,39 +282,31 @@ void Node::on_master_lost() {
 }
 
 std::vector<PeerStatus> Node::poll_peers(std::chrono::milliseconds timeout) const {
-    std::vector<std::future<std::optional<PeerStatus>>> asks;
+    std::vector<PeerStatus> peers;
     for (int id = 0; id <= config_.num_replicas; ++id) {
         std::string url = peer_url(config_, id);
         if (id == config_.node_id || url.empty()) continue;
-        asks.push_back(std::async(std::launch::async, [this, id, url, timeout] {
-            std::optional<PeerStatus> out;
-            try {
-                HttpClient client(url, ClientOptions{client_tls_, ""});
-                HttpResult r = client.request(http::verb::get, "/status", "",
-                                              {{kTokenHeader, token_}}, timeout);
-                if (r.status != 200) return out;
-                json::object o = json::parse(r.body).as_object();
-                PeerStatus p;
-                p.id = id;
-                p.url = url;
-                p.role = std::string(o.at("role").as_string());
-                p.term = o.at("term").to_number<int64_t>();
-                p.applied = o.at("applied_index").to_number<int64_t>();
-                const json::value* last = o.if_contains("last_term");
-                p.last_term = last ? last->to_number<int64_t>() : p.term;
-                p.state = std::string(o.at("state").as_string());
-                const json::value* etcd = o.if_contains("etcd_reachable");
-                p.etcd_reachable = etcd != nullptr && etcd->is_bool() && etcd->get_bool();
-                out = p;
-            } catch (const std::exception&) {
-            }
-            return out;
-        }));
+        PeerStatus peer;
+        peer.id = id;
+        peer.url = url;
+        peers.push_back(peer);
     }
-    std::vector<PeerStatus> out;
-    for (auto& ask : asks)
-        if (auto p = ask.get()) out.push_back(*p);
-    return out;
+    return ask_each(peers, [&](PeerStatus p) -> std::optional<PeerStatus> {
+        HttpClient client(p.url, ClientOptions{client_tls_, ""});
+        HttpResult r =
+            client.request(http::verb::get, "/status", "", {{kTokenHeader, token_}}, timeout);
+        if (r.status != 200) return std::nullopt;
+        json::object o = json::parse(r.body).as_object();
+        p.role = std::string(o.at("role").as_string());
+        p.term = o.at("term").to_number<int64_t>();
+        p.applied = o.at("applied_index").to_number<int64_t>();
+        const json::value* last = o.if_contains("last_term");
+        p.last_term = last ? last->to_number<int64_t>() : p.term;
+        p.state = std::string(o.at("state").as_string());
+        const json::value* etcd = o.if_contains("etcd_reachable");
+        p.etcd_reachable = etcd != nullptr && etcd->is_bool() && etcd->get_bool();
+        return p;
+    });
 }
 
 // Without etcd: the master is the node that says it is, with the highest term not older
@@ -510,31 +521,18 @@ void Node::handover(int target, Respond respond) {
 std::vector<PeerStatus> Node::fence_peers(const std::vector<PeerStatus>& peers,
                                           int64_t term) const {
     std::string body = json::serialize(json::object{{"id", cluster_.self_id()}, {"term", term}});
-    std::vector<std::future<std::optional<PeerStatus>>> asks;
-    for (const PeerStatus& peer : peers) {
-        asks.push_back(std::async(std::launch::async, [this, peer, body] {
-            std::optional<PeerStatus> out;
-            try {
-                HttpClient client(peer.url, ClientOptions{client_tls_, ""});
-                HttpResult r = client.post("/_cluster/prepare", body, {{kTokenHeader, token_}},
-                                           std::chrono::milliseconds(2000));
-                if (r.status != 200) return out;
-                json::object o = json::parse(r.body).as_object();
-                PeerStatus p = peer;
-                p.term = o.at("term").to_number<int64_t>();
-                p.last_term = o.at("last_term").to_number<int64_t>();
-                p.applied = o.at("applied_index").to_number<int64_t>();
-                out = p;
-            } catch (const std::exception&) {
-                // Not fenced: it does not count towards the majority.
-            }
-            return out;
-        }));
-    }
-    std::vector<PeerStatus> out;
-    for (auto& ask : asks)
-        if (auto p = ask.get()) out.push_back(*p);
-    return out;
+    // A peer that does not take the term is not fenced: it does not count to the majority.
+    return ask_each(peers, [&](PeerStatus p) -> std::optional<PeerStatus> {
+        HttpClient client(p.url, ClientOptions{client_tls_, ""});
+        HttpResult r = client.post("/_cluster/prepare", body, {{kTokenHeader, token_}},
+                                   std::chrono::milliseconds(2000));
+        if (r.status != 200) return std::nullopt;
+        json::object o = json::parse(r.body).as_object();
+        p.term = o.at("term").to_number<int64_t>();
+        p.last_term = o.at("last_term").to_number<int64_t>();
+        p.applied = o.at("applied_index").to_number<int64_t>();
+        return p;
+    });
 }
 
 void Node::prepare(int candidate, int64_t term, Respond respond) {
