@@ -32,6 +32,8 @@ const char* op_name(EffectKind kind) {
             return "update";
         case EffectKind::remove:
             return "delete";
+        case EffectKind::restore:
+            return "restore";
         default:
             return "schema";
     }
@@ -145,7 +147,9 @@ void ChangeEvents::each_of_entry(Connection& conn, const Entry& entry,
     Effect effect;
     const std::string time = iso8601_utc(entry.time_ms);
     while (reader.next(effect)) {
-        if (!effect.is_row_change() && effect.kind != EffectKind::schema) continue;
+        if (!effect.is_row_change() && effect.kind != EffectKind::schema &&
+            effect.kind != EffectKind::restore)
+            continue;
         // sqlrep's own rows (a change sink's position in _sqlrep_cdc) are not user data.
         if (effect.is_row_change() && is_reserved_name(effect.table)) continue;
         json::object event;
@@ -155,6 +159,14 @@ void ChangeEvents::each_of_entry(Connection& conn, const Entry& entry,
         event["time_ms"] = entry.time_ms;
         event["time"] = time;
         event["op"] = op_name(effect.kind);
+        if (effect.kind == EffectKind::restore) {
+            // The whole database was replaced: no row changes say how. A consumer that
+            // keeps a copy starts it again (snapshot=true from the next index).
+            event["digest"] = json::string(effect.digest);
+            forget();
+            take(event);
+            continue;
+        }
         if (effect.kind == EffectKind::schema) {
             event["sql"] = json::string(effect.sql);
             // Later effects may name tables this statement created, altered or dropped.

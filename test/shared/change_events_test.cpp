@@ -157,6 +157,22 @@ TEST_CASE("one entry's trigger and cascade changes come in order with their posi
     CHECK(seen == std::vector<std::string>{"delete child", "delete parent", "insert audit"});
 }
 
+TEST_CASE("a restore is an event of its own, with no table", "[shared][changes]") {
+    Feed f;
+    Entry restore;
+    restore.index = 7;
+    restore.term = 2;
+    EffectWriter body;
+    body.restore("3 tables, 5459968 bytes");
+    restore.body = body.take();
+    auto events = f.events.of_entry(*f.reader, restore);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].at("op") == "restore");
+    CHECK(events[0].at("index") == 7);
+    CHECK(events[0].at("digest") == "3 tables, 5459968 bytes");
+    CHECK_FALSE(events[0].contains("table"));
+}
+
 TEST_CASE("iso8601_utc prints milliseconds in UTC", "[shared][changes]") {
     CHECK(iso8601_utc(0) == "1970-01-01T00:00:00.000Z");
     CHECK(iso8601_utc(1764732000123) == "2025-12-03T03:20:00.123Z");
