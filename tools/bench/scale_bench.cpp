@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -159,8 +161,37 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
     spec.origin = cluster->master_url();
     spec.concurrency = options.concurrency;
     spec.duration = std::chrono::milliseconds(static_cast<int64_t>(options.duration_s * 1000));
+    // The first round after the fill runs into its checkpoint: a warm-up, not the baseline.
+    run_load(spec, *workload);
     LoadResult baseline = run_load(spec, *workload);
     out << "scale: writes/s with no backup: " << baseline.ok_per_second() << "\n";
+
+    // Quorum writes in rounds of a second for as long as `work` runs.
+    auto writes_during = [&](const std::function<void()>& work) {
+        std::atomic<bool> done{false};
+        LoadResult during;
+        std::thread load([&] {
+            LoadSpec s = spec;
+            s.duration = std::chrono::seconds(1);
+            s.max_requests = 0;
+            while (!done.load()) during.merge(run_load(s, *workload));
+        });
+        try {
+            work();
+        } catch (...) {
+            done = true;
+            load.join();
+            throw;
+        }
+        done = true;
+        load.join();
+        return during;
+    };
+    auto share = [&](const LoadResult& during) {
+        return std::to_string(during.ok_per_second()) + " = " +
+               std::to_string(during.ok_per_second() / baseline.ok_per_second()) +
+               " of the baseline";
+    };
 
     // A new replica joins: replica 2 with its files removed takes a snapshot of the whole
     // database (the log up to here is trimmed: the load wrote past --log-retain).
@@ -170,15 +201,19 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
         int64_t target = SqlrepCluster::applied_index(cluster->master_url());
         uint64_t bytes = cluster->master_database_bytes();
         auto start = Clock::now();
-        cluster->rejoin_replica(2);
-        bool caught_up = SqlrepCluster::wait_applied(cluster->replica_urls().at(1), target,
-                                                     std::chrono::minutes(30));
+        bool caught_up = false;
+        LoadResult during = writes_during([&] {
+            cluster->rejoin_replica(2);
+            caught_up = SqlrepCluster::wait_applied(cluster->replica_urls().at(1), target,
+                                                    std::chrono::minutes(30));
+        });
         double seconds = seconds_since(start);
         double rate = mib(bytes) / seconds;
         out << "scale: a new replica joined (" << mib(bytes) << " MB database) in " << seconds
             << " s = " << rate << " MB/s, " << rate / disk << " of the disk's speed"
             << (caught_up ? "" : " (did NOT catch up within 30 min)") << "; master peak RSS "
-            << (master ? proc_status_kib(master->pid(), "VmHWM") / 1024 : -1) << " MiB\n";
+            << (master ? proc_status_kib(master->pid(), "VmHWM") / 1024 : -1)
+            << " MiB; writes/s meanwhile " << share(during) << "\n";
     }
 
     std::vector<std::pair<std::string, ChildProcess*>> nodes = {
@@ -199,35 +234,16 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
     for (const char* target : {"/backup", "/backup?compress=zstd"}) {
         for (auto& [name, p] : nodes)
             if (p != nullptr) reset_peak_rss(p->pid());
-        std::atomic<bool> done{false};
-        LoadResult during;
-        std::thread load([&] {
-            LoadSpec s = spec;
-            s.duration = std::chrono::hours(1);
-            s.max_requests = 0;
-            // Rounds of a second until the backup is over.
-            while (!done.load()) {
-                s.duration = std::chrono::seconds(1);
-                during.merge(run_load(s, *workload));
-            }
-        });
         Download d;
-        try {
+        LoadResult during = writes_during([&] {
             d = download(cluster->replica_urls().at(0), target, scratch.sub("backup.out"));
-        } catch (...) {
-            done = true;
-            load.join();
-            throw;
-        }
-        done = true;
-        load.join();
+        });
         std::filesystem::remove(scratch.sub("backup.out"));
         double rate = mib(d.bytes) / d.seconds;
         out << "scale: GET " << target << " from a replica: " << mib(d.bytes) << " MB (index "
             << d.index << ") in " << d.seconds << " s = " << rate << " MB/s, " << rate / disk
-            << " of the disk's speed; writes/s meanwhile " << during.ok_per_second() << " = "
-            << during.ok_per_second() / baseline.ok_per_second()
-            << " of the baseline; peak RSS meanwhile: " << peaks() << "\n";
+            << " of the disk's speed; writes/s meanwhile " << share(during)
+            << "; peak RSS meanwhile: " << peaks() << "\n";
     }
 }
 
