@@ -17,14 +17,8 @@
 
 namespace sqlrep::bench {
 
-namespace {
-
-using namespace std::chrono_literals;
-
-void progress(const std::string& line) { std::cerr << "bench: " << line << std::endl; }
-
-// One exec through `url`; throws with the node's answer when it is not a 200.
 int64_t exec(const std::string& url, const std::string& sql, const ClientOptions& options) {
+    using namespace std::chrono_literals;
     HttpClient client(url, options);
     json::object body{{"command", "exec"}, {"query", sql}};
     HttpResult result = client.post("/", json::serialize(body), {}, 60s);
@@ -33,6 +27,12 @@ int64_t exec(const std::string& url, const std::string& sql, const ClientOptions
                                  std::to_string(result.status) + " " + result.body);
     return json::parse(result.body).at("index").to_number<int64_t>();
 }
+
+namespace {
+
+using namespace std::chrono_literals;
+
+void progress(const std::string& line) { std::cerr << "bench: " << line << std::endl; }
 
 // Creates and fills kv on the master, then waits until every replica has it.
 void prepare_sqlrep(SqlrepCluster& cluster, int64_t keyspace, const ClientOptions& options) {

@@ -10,11 +10,18 @@
 // Blocks for the whole run, printing progress on stderr. Throws Interrupted on SIGINT,
 // std::runtime_error when a node cannot be started.
 
+#include <cstdint>
+#include <string>
+
 #include "bench_options.hpp"
 #include "bench_results.hpp"
 
 namespace sqlrep::bench {
 
 BenchResults run_bench(const BenchOptions& options);
+
+// One exec through `url`; throws with the node's answer when it is not a 200. Returns
+// the entry's index.
+int64_t exec(const std::string& url, const std::string& sql, const ClientOptions& options);
 
 }  // namespace sqlrep::bench

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_runner.hpp"
 #include "interrupt.hpp"
 #include "latency_stats.hpp"
 #include "load_generator.hpp"
@@ -35,16 +36,6 @@ int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-int64_t exec(const std::string& url, const std::string& sql, const ClientOptions& options) {
-    HttpClient client(url, options);
-    json::object body{{"command", "exec"}, {"query", sql}};
-    HttpResult result = client.post("/", json::serialize(body), {}, 60s);
-    if (result.status != 200)
-        throw std::runtime_error("exec on " + url + " failed: HTTP " +
-                                 std::to_string(result.status) + " " + result.body);
-    return json::parse(result.body).at("index").to_number<int64_t>();
 }
 
 // A consumer of one node's /changes (SSE or WebSocket) on a thread of its own, recording
