@@ -1,6 +1,7 @@
 #include "master/stream_session.hpp"
 
 #include <filesystem>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -134,21 +135,34 @@ void StreamSession::on_start_checked(StreamRefusal refusal, std::string problem,
 
 void StreamSession::send_snapshot() {
     spdlog::info("node {} (at index {}) gets a snapshot", start_.node_id, start_.from);
+    // Making the copy of a big database takes longer than either side's idle timeout, the
+    // more so while writes go on: heartbeats keep the replica waiting, and a pending read
+    // takes in its pongs so this side's keep-alive sees it alive (the read also notices
+    // a replica that goes away).
+    do_read();
+    arm_heartbeat();
     auto self = shared_from_this();
     reads_.post([self](Connection& conn) {
         try {
             SnapshotFile snapshot = create_snapshot(conn, self->context_.snapshot_dir);
-            net::post(self->ws_.get_executor(),
-                      [self, snapshot] { self->on_snapshot_ready(snapshot); });
+            net::post(self->ws_.get_executor(), [self, snapshot] {
+                self->after_write([self, snapshot] { self->on_snapshot_ready(snapshot); });
+            });
         } catch (const Error& e) {
             std::string problem = std::string("cannot make a snapshot: ") + e.what();
-            net::post(self->ws_.get_executor(),
-                      [self, problem] { self->refuse(StreamRefusal::other, problem); });
+            net::post(self->ws_.get_executor(), [self, problem] {
+                self->after_write([self, problem] { self->refuse(StreamRefusal::other, problem); });
+            });
         }
     });
 }
 
 void StreamSession::on_snapshot_ready(SnapshotFile snapshot) {
+    if (closed_) {
+        std::error_code ignored;
+        std::filesystem::remove(snapshot.path, ignored);
+        return;
+    }
     snapshot_ = snapshot;
     snapshot_in_.open(snapshot.path, std::ios::binary);
     if (!snapshot_in_) return refuse(StreamRefusal::other, "cannot read the snapshot file");
@@ -215,6 +229,10 @@ void StreamSession::do_read() {
 
 void StreamSession::on_read(beast::error_code ec, std::size_t) {
     if (ec) return fail(ec, "read");
+    if (!started_) {  // a replica waiting for its snapshot has nothing to say
+        in_.consume(in_.size());
+        return do_read();
+    }
     try {
         int64_t applied = decode_stream_ack(beast::buffers_to_string(in_.data()));
         registry_.record_ack(start_.node_id, applied, epoch_);
@@ -285,7 +303,16 @@ void StreamSession::send(std::string message, Frame frame) {
 void StreamSession::on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return fail(ec, "write");
+    if (after_write_) return std::exchange(after_write_, nullptr)();
     maybe_send();
+}
+
+// Beast allows one write at a time: a heartbeat may still be going out.
+void StreamSession::after_write(std::function<void()> next) {
+    if (writing_)
+        after_write_ = std::move(next);
+    else
+        next();
 }
 
 void StreamSession::arm_heartbeat() {
@@ -294,7 +321,8 @@ void StreamSession::arm_heartbeat() {
         if (ec || self->closed_) return;
         // Idle streams get a heartbeat so the replica can tell a quiet master from a dead
         // one; it also carries the commit index for the replica's lag figure.
-        if (!self->sent_since_heartbeat_ && !self->writing_ && !self->loading_)
+        if (!self->sent_since_heartbeat_ && !self->writing_ && !self->loading_ &&
+            !self->snapshot_)  // snapshot frames go out back to back, nothing between
             self->send(encode_stream_heartbeat(self->committed_.value()), Frame::text);
         self->sent_since_heartbeat_ = false;
         self->arm_heartbeat();

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include "master/entry_ring.hpp"
@@ -79,6 +80,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     enum class Frame { text, binary };
     void send(std::string message, Frame frame);
     void on_write(beast::error_code ec, std::size_t);
+    void after_write(std::function<void()> next);
     void arm_heartbeat();
     void fail(beast::error_code ec, const char* what);
     void refuse(StreamRefusal kind, const std::string& problem);
@@ -105,6 +107,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     net::steady_timer heartbeat_;
     std::optional<SnapshotFile> snapshot_;  // being sent
     std::ifstream snapshot_in_;
+    std::function<void()> after_write_;  // what waits for the write in progress
 
     // any thread
     std::atomic<bool> notify_pending_{false};  // a maybe_send() is posted already

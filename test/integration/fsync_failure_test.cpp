@@ -1,4 +1,4 @@
-// One failed fsync of the master's WAL, injected by fail_fsync_shim.cpp (LD_PRELOAD): the
+// One failed fsync of the master's WAL, injected by fsync_shim.cpp (LD_PRELOAD): the
 // write being committed fails, the acks replicas sent for the entries the master then gave
 // up do not count for the later entries that re-use those indexes, and every node ends
 // with the same data.
@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "cluster.hpp"
+#include "fsync_shim_env.hpp"
 
 using namespace sqlrep::test;
 
@@ -36,17 +37,12 @@ class ShimFiles {
     std::string trigger() const { return dir_ + "/fail-next-wal-fsync"; }
     std::string release() const { return dir_ + "/release-failing-fsync"; }
 
-    // The master's environment: the shim, its files, and (under AddressSanitizer) leave to
-    // be loaded before ASan's runtime.
+    // The master's environment: the shim and its files.
     std::vector<std::string> master_env() const {
-        const char* asan = std::getenv("ASAN_OPTIONS");
-        std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
-        // Built by append: GCC 12 warns (wrongly, -Warray-bounds) on string("...") + macro.
-        std::string preload = "LD_PRELOAD=";
-        preload.append(SQLREP_FAIL_FSYNC_SHIM);
-        return {preload, "SQLREP_FAIL_FSYNC_TRIGGER=" + trigger(),
-                "SQLREP_FAIL_FSYNC_RELEASE=" + release(),
-                "ASAN_OPTIONS=" + asan_options + "verify_asan_link_order=0"};
+        std::vector<std::string> env = fsync_shim_env();
+        env.push_back("SQLREP_FAIL_FSYNC_TRIGGER=" + trigger());
+        env.push_back("SQLREP_FAIL_FSYNC_RELEASE=" + release());
+        return env;
     }
 
   private:

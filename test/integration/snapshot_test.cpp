@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "acked_writer.hpp"
 #include "cluster.hpp"
+#include "fsync_shim_env.hpp"
 #include "tcp_proxy.hpp"
 
 namespace {
@@ -414,5 +416,54 @@ TEST_CASE(
     c.wait_all_applied(idx);
     c.wait_converged();
     c.check_identical("SELECT id, v FROM t ORDER BY id");
+    c.check_same_checksums();
+}
+
+// The master takes longer to copy its database than either side's stream idle timeout (as
+// it does with gigabytes under write load), here because every sync of its snapshot files
+// is slowed down (fsync_shim.cpp); meanwhile clients keep writing. The new replica must
+// get its snapshot at the first attempt, not drop the stream and ask again for ever.
+TEST_CASE(
+    "a new replica joins under writes though the master's snapshot takes longer than the "
+    "stream's idle timeouts",
+    "[integration][snapshot][slow]") {
+    ClusterOptions options;
+    options.master_args = {"--log-retain", "0"};
+    options.replica_args = {"--log-retain", "0"};
+    options.master_env = fsync_shim_env();
+    options.master_env.push_back("SQLREP_SLOW_FSYNC_MATCH=/snapshot-");
+    options.master_env.push_back("SQLREP_SLOW_FSYNC_MS=1500");
+    Cluster c(options);
+    c.exec_ok(c.master(), kTable);
+    c.exec_ok(c.master(), "CREATE TABLE w (writer TEXT, seq INTEGER, val TEXT)");
+    write_many(c.master(), 1200);
+    c.wait_converged();
+    REQUIRE(wait_trimmed(c, 0) > 1);
+    c.replica(2).kill();
+    c.wipe_files(2);
+
+    AckedWriter writer("w1", c.master().url(), "w");
+    writer.start();
+    auto started = Clock::now();
+    c.replica(2).start();
+    c.replica(2).wait_ready();
+    json::object s;
+    for (auto deadline = Clock::now() + 90s; Clock::now() < deadline;) {
+        s = c.status(c.replica(2));
+        if (int_of(s, "resyncs") >= 1 && string_of(s, "state") == "following") break;
+        std::this_thread::sleep_for(100ms);
+    }
+    auto joined = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);
+    int64_t during = writer.acked_count();
+    writer.finish();
+    INFO("replica 2 /status: " << json::serialize(s) << "; joined after " << joined.count()
+                               << " s; writes acked meanwhile: " << during);
+    REQUIRE(int_of(s, "resyncs") >= 1);
+    CHECK(int_of(s, "resyncs") == 1);  // one snapshot, taken at the first attempt
+    CHECK(writer.failure_count() == 0);
+    CHECK(during > 0);
+
+    c.wait_converged(60s);
+    c.check_identical("SELECT count(*), max(seq) FROM w");
     c.check_same_checksums();
 }

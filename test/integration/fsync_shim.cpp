@@ -1,15 +1,21 @@
-// An LD_PRELOAD library for fsync_failure_test.cpp: makes exactly one fsync/fdatasync of a
-// WAL file fail with EIO, when the test asks for it, in the one process it is preloaded
-// into (the master). SQLite syncs through libc, so interposing these two covers it.
+// An LD_PRELOAD library that gets between a node and its disk's syncs, for tests that need
+// a disk that fails or a disk that is slow, in the one process it is preloaded into.
+// SQLite syncs through libc, so interposing fsync and fdatasync covers it.
 //
+// A failing sync (fsync_failure_test.cpp):
 //   SQLREP_FAIL_FSYNC_TRIGGER=path  while this file exists, the next sync of a file whose
 //                                   name ends in "-wal" removes it and fails with EIO
 //   SQLREP_FAIL_FSYNC_RELEASE=path  optional: that failing sync first waits (at most 60 s)
 //                                   until this file exists, so that the test can see what
 //                                   happens while the master's COMMIT is in its fsync
+// Removing the trigger is what makes the failure happen once: of two threads syncing at
+// once, only one removes the file.
 //
-// Every other call goes to libc untouched. Removing the trigger is what makes the failure
-// happen once: of two threads syncing at once, only one removes the file.
+// A slow sync (snapshot_test.cpp):
+//   SQLREP_SLOW_FSYNC_MATCH=text    every sync of a file whose path contains `text`...
+//   SQLREP_SLOW_FSYNC_MS=n          ...first sleeps n milliseconds
+//
+// Every other call goes to libc untouched.
 // Built without sanitizers (test/CMakeLists.txt): it is loaded before their runtimes.
 
 #include <dlfcn.h>
@@ -30,14 +36,30 @@ bool ends_with(const char* text, const char* suffix) {
     return n >= m && strcmp(text + n - m, suffix) == 0;
 }
 
-bool is_wal(int fd) {
+// The path of the file `fd` is open on ("" if unknown).
+void path_of(int fd, char (&path)[PATH_MAX]) {
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    char path[PATH_MAX];
     ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n <= 0) return false;
-    path[n] = '\0';
+    path[n > 0 ? n : 0] = '\0';
+}
+
+bool is_wal(int fd) {
+    char path[PATH_MAX];
+    path_of(fd, path);
     return ends_with(path, "-wal");
+}
+
+void maybe_slow_down(int fd) {
+    const char* match = getenv("SQLREP_SLOW_FSYNC_MATCH");
+    const char* ms = getenv("SQLREP_SLOW_FSYNC_MS");
+    if (match == nullptr || *match == '\0' || ms == nullptr) return;
+    char path[PATH_MAX];
+    path_of(fd, path);
+    if (strstr(path, match) == nullptr) return;
+    long delay = atol(ms);
+    const timespec pause{delay / 1000, (delay % 1000) * 1000 * 1000};
+    nanosleep(&pause, nullptr);
 }
 
 void wait_for_release() {
@@ -57,6 +79,7 @@ bool fail_this_sync(int fd) {
 }
 
 int sync_with(const char* name, int fd) {
+    maybe_slow_down(fd);
     if (fail_this_sync(fd)) {
         errno = EIO;
         return -1;
