@@ -15,6 +15,7 @@
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/snapshot.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -331,7 +332,7 @@ void Archiver::archive_segments() {
 }
 
 void Archiver::archive_snapshot(Connection& reader, bool restart) {
-    SnapshotFile copy = create_snapshot(reader, config_.data_dir);
+    SnapshotFile copy = create_snapshot(reader, temp_prefix(config_.database_path()));
     struct Remove {
         std::string path;
         ~Remove() {

@@ -11,6 +11,7 @@
 #include "master/restore_entry.hpp"
 #include "master/sink_factory.hpp"
 #include "shared/stream_messages.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -66,7 +67,7 @@ MasterRole::MasterRole(const NodeServices& node, int64_t term)
                ring_,
                node.reads,
                node.applied,
-               node.config.data_dir,
+               temp_prefix(node.config.database_path()),
                term,
                node.cluster.self_id(),
                retracted_from_,

@@ -144,7 +144,7 @@ void StreamSession::send_snapshot() {
     auto self = shared_from_this();
     reads_.post([self](Connection& conn) {
         try {
-            SnapshotFile snapshot = create_snapshot(conn, self->context_.snapshot_dir);
+            SnapshotFile snapshot = create_snapshot(conn, self->context_.temp_prefix);
             net::post(self->ws_.get_executor(), [self, snapshot] {
                 self->after_write([self, snapshot] { self->on_snapshot_ready(snapshot); });
             });

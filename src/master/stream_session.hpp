@@ -40,7 +40,7 @@ struct StreamContext {
     const EntryRing& ring;
     ReadPool& reads;
     IndexWatch& committed;
-    std::string snapshot_dir;  // snapshots are made as temp files here
+    std::string temp_prefix;   // snapshots are made as temporary files (temp_files.hpp)
     int64_t term;              // the master's term
     int master_id;             // the master's node id
     // The first index this master took back after a failed commit (streamed, never

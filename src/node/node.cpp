@@ -14,6 +14,7 @@
 #include "shared/http_client.hpp"
 #include "shared/node_runtime.hpp"
 #include "shared/replication_log.hpp"
+#include "shared/temp_files.hpp"
 #include "shared/tls_context.hpp"
 #include "shared/url.hpp"
 
@@ -22,8 +23,11 @@ namespace {
 
 // The term of the database's last entry (or, for a data dir of an older sqlrep, the
 // term its master recorded), creating the database and its log tables when missing.
+// First, the temporary files a crash left behind go: nothing of this node uses them yet.
 int64_t stored_term(const NodeConfig& config) {
     std::filesystem::create_directories(config.data_dir);
+    if (int removed = remove_temp_files(temp_prefix(config.database_path())))
+        spdlog::info("removed {} temporary file(s) left by an earlier run", removed);
     Connection conn(config.database_path(), Connection::Mode::writer, config.sync);
     ensure_log_schema(conn);
     int64_t term = last_log_position(conn).term;
@@ -158,7 +162,7 @@ void Node::restore_at_boot() {
         });
     }
     std::string checked_path =
-        (std::filesystem::path(config_.data_dir) / "restore-at-boot.db").string();
+        unique_temp_path(temp_prefix(config_.database_path()), "restore-at-boot", ".db");
     CheckedDatabase checked = check_database_upload(
         config_.restore_file, std::nullopt, checked_path, page_size, config_.max_restore_bytes);
     std::promise<master::WriteOutcome> done;

@@ -10,6 +10,7 @@
 #include "shared/http_types.hpp"
 #include "shared/snapshot.hpp"
 #include "shared/stream_messages.hpp"
+#include "shared/temp_files.hpp"
 #include "shared/url.hpp"
 
 namespace sqlrep::replica {
@@ -363,7 +364,7 @@ int64_t StreamFollower::adopt_master(const websocket::response_type& response,
 // throws: the partial file is overwritten by the next attempt.
 net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStream>& ws,
                                                       const StreamMessage& announcement) {
-    std::string path = config_.database_path() + ".snapshot";
+    std::string path = temp_prefix(config_.database_path()) + "incoming-snapshot.db";
     spdlog::info("receiving a snapshot at index {} ({} bytes)",
                  announcement.snapshot_position.index, announcement.snapshot_bytes);
     {

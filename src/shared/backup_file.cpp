@@ -3,13 +3,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <vector>
 
 #include <sqlite3.h>
 
 #include "shared/error.hpp"
 #include "shared/sql_dump.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep {
 namespace {
@@ -127,12 +127,9 @@ void drop_reserved_tables(sqlite3* db) {
     }
 }
 
-BackupFile create_backup(Connection& source, const std::string& dir, BackupFormat format,
+BackupFile create_backup(Connection& source, const std::string& temp_prefix, BackupFormat format,
                          Codec codec) {
-    std::random_device random;
-    std::string base = (std::filesystem::path(dir) /
-                        ("backup-" + std::to_string(random()) + std::to_string(random())))
-                           .string();
+    std::string base = unique_temp_path(temp_prefix, "backup", "");
     std::string copy = base + ".db";
     std::vector<std::string> made{copy};
     BackupFile out;

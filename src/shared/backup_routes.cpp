@@ -5,13 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "shared/backup_file.hpp"
 #include "shared/compression.hpp"
 #include "shared/log_entry.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep {
 namespace {
@@ -109,9 +109,8 @@ void BackupRoutes::serve_backup(std::shared_ptr<ResponseStream> stream, const Ht
 
     unsigned version = req.version();
     int node_id = config_.node_id;
-    std::string dir = config_.data_dir;
     std::string database = config_.database_path();
-    net::post(backup_thread_, [stream, format, codec, version, node_id, dir, database] {
+    net::post(backup_thread_, [stream, format, codec, version, node_id, database] {
         // This thread only ever makes backups: it yields to the rest of the node.
         static thread_local bool lowered = false;
         if (!lowered) {
@@ -122,7 +121,7 @@ void BackupRoutes::serve_backup(std::shared_ptr<ResponseStream> stream, const Ht
         BackupFile backup;
         try {
             Connection conn(database, Connection::Mode::reader);
-            backup = create_backup(conn, dir, format, codec);
+            backup = create_backup(conn, temp_prefix(database), format, codec);
         } catch (const std::exception& e) {
             spdlog::error("backup failed: {}", e.what());
             return stream->send_whole(
@@ -161,11 +160,8 @@ std::optional<HttpResponse> BackupRoutes::admit_restore(const HttpRequest& heade
                                   (master.empty() ? std::string(": none is known now")
                                                   : ": send it to " + master + "/restore"));
     }
-    std::random_device random;
     admission.body_file =
-        (std::filesystem::path(config_.data_dir) /
-         ("restore-upload-" + std::to_string(random()) + std::to_string(random()) + ".tmp"))
-            .string();
+        unique_temp_path(temp_prefix(config_.database_path()), "restore-upload", "");
     admission.body_limit = static_cast<std::size_t>(config_.max_restore_bytes);
     return std::nullopt;
 }

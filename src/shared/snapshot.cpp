@@ -2,13 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <sqlite3.h>
 #include <xxhash.h>
 
 #include "shared/error.hpp"
 #include "shared/statement.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep {
 namespace {
@@ -45,17 +45,20 @@ std::string file_checksum(const std::string& path) {
     return to_hex(hash);
 }
 
-SnapshotFile create_snapshot(Connection& source, const std::string& dir) {
-    std::random_device random;
+SnapshotFile create_snapshot(Connection& source, const std::string& temp_prefix) {
     SnapshotFile out;
-    out.path = (std::filesystem::path(dir) /
-                ("snapshot-" + std::to_string(random()) + std::to_string(random()) + ".db"))
-                   .string();
+    out.path = unique_temp_path(temp_prefix, "snapshot", ".db");
     try {
         {
             Connection target(out.path, Connection::Mode::writer);
+            // A temporary file (a crash leaves it to the next start's sweep): no journal and
+            // no syncs. In WAL mode every page would be written twice, and fsynced.
+            target.exec_internal("PRAGMA journal_mode=OFF");
+            target.exec_internal("PRAGMA synchronous=OFF");
             backup(source.handle(), target.handle(), "cannot copy the database");
-            target.exec_internal("PRAGMA journal_mode=DELETE");  // one self-contained file
+            // The pages copied say "WAL" (the source's mode): one self-contained file
+            // instead, which a reader opens without a -wal or -shm.
+            target.exec_internal("PRAGMA journal_mode=DELETE");
             out.position = last_log_position(target);
         }
         out.bytes = std::filesystem::file_size(out.path);

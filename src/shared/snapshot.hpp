@@ -22,8 +22,9 @@ struct SnapshotFile {
     std::string checksum;  // XXH3-128 of the file, hex
 };
 
-// Copies the database behind `source` into a new file under `dir`.
-SnapshotFile create_snapshot(Connection& source, const std::string& dir);
+// Copies the database behind `source` into a new temporary file under `temp_prefix`
+// (temp_files.hpp).
+SnapshotFile create_snapshot(Connection& source, const std::string& temp_prefix);
 
 // XXH3-128 of a file's bytes, hex.
 std::string file_checksum(const std::string& path);

@@ -137,7 +137,7 @@ int leftover_uploads(const std::string& data_dir) {
     int n = 0;
     for (const auto& e : std::filesystem::directory_iterator(data_dir)) {
         std::string name = e.path().filename().string();
-        if (name.rfind("restore-upload-", 0) == 0 || name.rfind("backup-", 0) == 0) ++n;
+        if (name.find(".tmp-") != std::string::npos) ++n;
     }
     return n;
 }
@@ -498,4 +498,31 @@ TEST_CASE("bad uploads to POST /restore get a JSON 4xx and change nothing",
     CHECK(dump.body.find("INSERT INTO \"t\"(\"id\",\"v\") VALUES(1,'keep me');") !=
           std::string::npos);
     CHECK(leftover_uploads(c.data_dir()) == 0);
+}
+
+// A node killed while it made a backup or took an upload leaves the temp file behind; it
+// removes its own when it starts again, and leaves the other nodes' in the shared dir.
+TEST_CASE("a restarted node removes the temporary files a crash left, and only its own",
+          "[integration][backup]") {
+    Cluster c;
+    c.exec_ok(c.master(), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    int64_t idx = c.exec_ok(c.master(), "INSERT INTO t(v) VALUES ('kept')");
+    c.wait_all_applied(idx);
+    auto leave = [&](int node_id, const std::string& kind) {
+        std::string path = c.database_path(node_id) + ".tmp-" + kind + "-1234";
+        std::ofstream(path) << "a temp file a crash left";
+        return path;
+    };
+    c.master().kill();
+    std::string master_backup = leave(0, "backup");
+    std::string master_upload = leave(0, "restore-upload");
+    std::string replica_snapshot = leave(1, "snapshot");  // replica 1 is still running
+    c.master().start();
+    c.master().wait_ready();
+
+    CHECK_FALSE(std::filesystem::exists(master_backup));
+    CHECK_FALSE(std::filesystem::exists(master_upload));
+    CHECK(std::filesystem::exists(replica_snapshot));
+    CHECK(c.rows(c.master(), "SELECT v FROM t") == json::array{json::array{"kept"}});
+    std::filesystem::remove(replica_snapshot);
 }

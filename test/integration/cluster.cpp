@@ -708,7 +708,7 @@ void Cluster::wipe_files(int node_id) {
     Node& node = node_id == 0 ? *master_ : replica(node_id);
     if (node.running()) throw failure(node.name() + ": wipe_files() while running");
     const std::string db = database_path(node_id);
-    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".snapshot"})
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".tmp-incoming-snapshot.db"})
         std::filesystem::remove(db + suffix);
 }
 

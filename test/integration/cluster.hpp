@@ -238,7 +238,7 @@ class Cluster {
     const std::string& token() const { return token_; }
     // The node's SQLite file: <data-dir>/master.db (id 0) or replica_<id>.db.
     std::string database_path(int node_id) const;
-    // Removes the node's SQLite file with its -wal, -shm and .snapshot companions.
+    // Removes the node's SQLite file with its -wal, -shm and incoming snapshot companions.
     // Precondition: that node is not running.
     void wipe_files(int node_id);
 

@@ -1,4 +1,4 @@
-// One failed fsync of the master's WAL, injected by fsync_shim.cpp (LD_PRELOAD): the
+// One failed fsync of the master's WAL, injected by io_shim.cpp (LD_PRELOAD): the
 // write being committed fails, the acks replicas sent for the entries the master then gave
 // up do not count for the later entries that re-use those indexes, and every node ends
 // with the same data.
@@ -12,7 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "cluster.hpp"
-#include "fsync_shim_env.hpp"
+#include "io_shim_env.hpp"
 
 using namespace sqlrep::test;
 
@@ -39,7 +39,7 @@ class ShimFiles {
 
     // The master's environment: the shim and its files.
     std::vector<std::string> master_env() const {
-        std::vector<std::string> env = fsync_shim_env();
+        std::vector<std::string> env = io_shim_env();
         env.push_back("SQLREP_FAIL_FSYNC_TRIGGER=" + trigger());
         env.push_back("SQLREP_FAIL_FSYNC_RELEASE=" + release());
         return env;

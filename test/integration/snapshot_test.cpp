@@ -14,7 +14,7 @@
 
 #include "acked_writer.hpp"
 #include "cluster.hpp"
-#include "fsync_shim_env.hpp"
+#include "io_shim_env.hpp"
 #include "tcp_proxy.hpp"
 
 namespace {
@@ -420,9 +420,10 @@ TEST_CASE(
 }
 
 // The master takes longer to copy its database than either side's stream idle timeout (as
-// it does with gigabytes under write load), here because every sync of its snapshot files
-// is slowed down (fsync_shim.cpp); meanwhile clients keep writing. The new replica must
-// get its snapshot at the first attempt, not drop the stream and ask again for ever.
+// it does with gigabytes under write load), here because opening each of the snapshot's
+// files (database, WAL, shm, journal) takes 3 s (io_shim.cpp); meanwhile clients keep
+// writing. The new replica must get its snapshot at the first attempt, not drop the
+// stream and ask again for ever.
 TEST_CASE(
     "a new replica joins under writes though the master's snapshot takes longer than the "
     "stream's idle timeouts",
@@ -430,9 +431,9 @@ TEST_CASE(
     ClusterOptions options;
     options.master_args = {"--log-retain", "0"};
     options.replica_args = {"--log-retain", "0"};
-    options.master_env = fsync_shim_env();
-    options.master_env.push_back("SQLREP_SLOW_FSYNC_MATCH=/snapshot-");
-    options.master_env.push_back("SQLREP_SLOW_FSYNC_MS=1500");
+    options.master_env = io_shim_env();
+    options.master_env.push_back("SQLREP_SLOW_OPEN_MATCH=.tmp-snapshot-");
+    options.master_env.push_back("SQLREP_SLOW_OPEN_MS=3000");
     Cluster c(options);
     c.exec_ok(c.master(), kTable);
     c.exec_ok(c.master(), "CREATE TABLE w (writer TEXT, seq INTEGER, val TEXT)");
