@@ -71,6 +71,9 @@ class MasterRole : public NodeRole {
 
     mutable std::mutex mutex_;
     std::string write_refusal_;  // guarded by mutex_
+    // Makes the streams' snapshots. Declared last, so destroyed first: the snapshot being
+    // made (which uses streams_) is finished before anything else goes.
+    BackgroundThread snapshot_thread_;
 };
 
 }  // namespace sqlrep::master

@@ -7,6 +7,7 @@
 
 #include "shared/replication_log.hpp"
 #include "shared/stream_messages.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -142,13 +143,15 @@ void StreamSession::send_snapshot() {
     do_read();
     arm_heartbeat();
     auto self = shared_from_this();
-    reads_.post([self](Connection& conn) {
+    context_.snapshots.post([self] {
         try {
-            SnapshotFile snapshot = create_snapshot(conn, self->context_.temp_prefix);
+            const std::string& database = self->context_.database_path;
+            Connection conn(database, Connection::Mode::reader);
+            SnapshotFile snapshot = create_snapshot(conn, temp_prefix(database));
             net::post(self->ws_.get_executor(), [self, snapshot] {
                 self->after_write([self, snapshot] { self->on_snapshot_ready(snapshot); });
             });
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
             std::string problem = std::string("cannot make a snapshot: ") + e.what();
             net::post(self->ws_.get_executor(), [self, problem] {
                 self->after_write([self, problem] { self->refuse(StreamRefusal::other, problem); });

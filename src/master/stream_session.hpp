@@ -23,6 +23,7 @@
 
 #include "master/entry_ring.hpp"
 #include "master/replica_registry.hpp"
+#include "shared/background_thread.hpp"
 #include "shared/byte_stream.hpp"
 #include "shared/http_types.hpp"
 #include "shared/index_watch.hpp"
@@ -40,9 +41,12 @@ struct StreamContext {
     const EntryRing& ring;
     ReadPool& reads;
     IndexWatch& committed;
-    std::string temp_prefix;   // snapshots are made as temporary files (temp_files.hpp)
-    int64_t term;              // the master's term
-    int master_id;             // the master's node id
+    // Snapshots are copied from a read connection of their own to a temporary file next
+    // to the database, on a thread at a lower priority than the writer and the streams.
+    std::string database_path;
+    BackgroundThread& snapshots;
+    int64_t term;   // the master's term
+    int master_id;  // the master's node id
     // The first index this master took back after a failed commit (streamed, never
     // committed; INT64_MAX when none): a replica holding such an entry rewinds.
     const std::atomic<int64_t>& retracted_from;

@@ -17,6 +17,8 @@ namespace sqlrep::replica {
 namespace {
 
 constexpr auto kMinBackoff = std::chrono::milliseconds(50);
+// Longest wait for the master's next message: it heartbeats every second when idle.
+constexpr auto kMasterSilence = std::chrono::seconds(5);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
 // The master this node follows cannot be followed (none known, or its term is over):
 // the node must look for the current one.
@@ -197,7 +199,10 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
 
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(5);
-    timeouts.idle_timeout = std::chrono::seconds(5);  // the master heartbeats every second
+    // Not Beast's idle timeout: it counts from the start of a read, so applying a batch
+    // for longer than the timeout (big entries, a busy disk) would cut the stream.
+    // read_message() bounds only the wait for the master.
+    timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     ws.read_message_max(256 * 1024 * 1024);
@@ -266,7 +271,7 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
     for (;;) {
         buffer.clear();
         try {
-            co_await ws.async_read(buffer, net::use_awaitable);
+            co_await read_message(ws, buffer);
         } catch (const boost::system::system_error&) {
             if (watch->superseded) throw superseded();
             throw;
@@ -311,6 +316,15 @@ net::awaitable<void> StreamFollower::follow_once(std::string master_url) {
                 co_return;  // reconnect from the snapshot's index
         }
     }
+}
+
+// Reads the master's next message, failing (beast::error::timeout) after kMasterSilence.
+net::awaitable<void> StreamFollower::read_message(websocket::stream<ByteStream>& ws,
+                                                  beast::flat_buffer& buffer) {
+    beast::tcp_stream& tcp = ws.next_layer().tcp();
+    tcp.expires_after(kMasterSilence);
+    co_await ws.async_read(buffer, net::use_awaitable);
+    tcp.expires_never();
 }
 
 // What this node tells the master when it connects.
@@ -367,24 +381,26 @@ net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStre
     std::string path = temp_prefix(config_.database_path()) + "incoming-snapshot.db";
     spdlog::info("receiving a snapshot at index {} ({} bytes)",
                  announcement.snapshot_position.index, announcement.snapshot_bytes);
+    FileChecksum checksum;  // of the bytes as they arrive: the file is not read again
     {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
         uint64_t received = 0;
         beast::flat_buffer buffer;
         while (received < announcement.snapshot_bytes) {
             buffer.clear();
-            co_await ws.async_read(buffer, net::use_awaitable);
+            co_await read_message(ws, buffer);
             if (ws.got_text()) throw Error(ErrorKind::conflict, "snapshot transfer interrupted");
             auto chunk = buffer.data();  // a flat_buffer holds one contiguous chunk
             out.write(static_cast<const char*>(chunk.data()),
                       static_cast<std::streamsize>(chunk.size()));
+            checksum.update(chunk.data(), chunk.size());
             received += buffer.size();
         }
         out.close();
         if (!out || received != announcement.snapshot_bytes)
             throw Error(ErrorKind::conflict, "cannot store the snapshot in " + path);
     }
-    if (std::string sum = file_checksum(path); sum != announcement.snapshot_checksum)
+    if (std::string sum = checksum.hex(); sum != announcement.snapshot_checksum)
         throw Error(ErrorKind::conflict, "the snapshot arrived damaged (checksum " + sum +
                                              ", expected " + announcement.snapshot_checksum + ")");
     LogPosition position = verify_snapshot(path);

@@ -63,6 +63,8 @@ class StreamFollower {
     [[noreturn]] static void throw_refusal(const StreamMessage& message);
     // Returns the master's term.
     int64_t adopt_master(const websocket::response_type& response, const std::string& url);
+    net::awaitable<void> read_message(websocket::stream<ByteStream>& ws,
+                                      beast::flat_buffer& buffer);
     net::awaitable<void> receive_snapshot(websocket::stream<ByteStream>& ws,
                                           const StreamMessage& announcement);
     void set_error(const std::string& message);

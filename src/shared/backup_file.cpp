@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "shared/error.hpp"
+#include "shared/snapshot.hpp"
 #include "shared/sql_dump.hpp"
 #include "shared/temp_files.hpp"
 
@@ -134,25 +135,10 @@ BackupFile create_backup(Connection& source, const std::string& temp_prefix, Bac
     std::vector<std::string> made{copy};
     BackupFile out;
     try {
-        {
-            // A temp file: no journal, no fsync (its durability is the client's download).
-            PlainHandle target(copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-            target.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF");
-            // One step copies every page under one read transaction of the source.
-            sqlite3_backup* b = sqlite3_backup_init(target.get(), "main", source.handle(), "main");
-            if (b == nullptr)
-                throw Error(ErrorKind::internal, std::string("cannot copy the database: ") +
-                                                     sqlite3_errmsg(target.get()));
-            int rc = sqlite3_backup_step(b, -1);
-            sqlite3_backup_finish(b);
-            if (rc != SQLITE_DONE)
-                throw Error(ErrorKind::internal,
-                            std::string("cannot copy the database: ") + sqlite3_errstr(rc));
-        }
+        copy_database(source, copy);
         {
             PlainHandle db(copy);
-            // The copy's header still says WAL (the source's); no WAL file goes with it.
-            db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF");
+            db.exec("PRAGMA synchronous=OFF");  // a temp file: its durability is the download
             out.position = copied_position(db.get());
             drop_reserved_tables(db.get());
         }

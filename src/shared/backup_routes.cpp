@@ -1,8 +1,5 @@
 #include "shared/backup_routes.hpp"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -110,14 +107,7 @@ void BackupRoutes::serve_backup(std::shared_ptr<ResponseStream> stream, const Ht
     unsigned version = req.version();
     int node_id = config_.node_id;
     std::string database = config_.database_path();
-    net::post(backup_thread_, [stream, format, codec, version, node_id, database] {
-        // This thread only ever makes backups: it yields to the rest of the node.
-        static thread_local bool lowered = false;
-        if (!lowered) {
-            lowered = true;
-            if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
-                spdlog::debug("backup thread: cannot lower its priority");
-        }
+    backup_thread_.post([stream, format, codec, version, node_id, database] {
         BackupFile backup;
         try {
             Connection conn(database, Connection::Mode::reader);

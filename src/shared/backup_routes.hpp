@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "shared/background_thread.hpp"
 #include "shared/client_auth.hpp"
 #include "shared/cluster_state.hpp"
 #include "shared/http_server.hpp"
@@ -57,7 +58,7 @@ class BackupRoutes {
     ClusterState& cluster_;
     CurrentRole role_;
     // Declared last: destroyed (joined, the backup in progress finished) first.
-    net::thread_pool backup_thread_{1};
+    BackgroundThread backup_thread_;
 };
 
 }  // namespace sqlrep

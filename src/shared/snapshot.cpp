@@ -2,9 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <new>
 
 #include <sqlite3.h>
-#include <xxhash.h>
 
 #include "shared/error.hpp"
 #include "shared/statement.hpp"
@@ -27,38 +27,67 @@ void backup(sqlite3* from, sqlite3* to, const char* what) {
 
 }  // namespace
 
-std::string file_checksum(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::internal, "cannot read " + path);
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_128bits_reset(state);
-    std::vector<char> chunk(1 << 20);
-    while (in) {
-        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-        XXH3_128bits_update(state, chunk.data(), static_cast<size_t>(in.gcount()));
-    }
+FileChecksum::FileChecksum() : state_(XXH3_createState()) {
+    if (state_ == nullptr) throw std::bad_alloc();
+    XXH3_128bits_reset(state_);
+}
+
+FileChecksum::~FileChecksum() { XXH3_freeState(state_); }
+
+void FileChecksum::update(const void* data, std::size_t size) {
+    XXH3_128bits_update(state_, data, size);
+}
+
+std::string FileChecksum::hex() const {
     XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state));
-    XXH3_freeState(state);
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state_));
     Hash hash;
     std::copy(std::begin(canonical.digest), std::end(canonical.digest), hash.begin());
     return to_hex(hash);
+}
+
+std::string file_checksum(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorKind::internal, "cannot read " + path);
+    FileChecksum checksum;
+    std::vector<char> chunk(1 << 20);
+    while (in) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        checksum.update(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    return checksum.hex();
+}
+
+void copy_database(Connection& source, const std::string& path) {
+    source.internal([&] {
+        // The copy takes the source's sync setting: none, for a temporary file (a crash
+        // leaves it to the next start's sweep). The source's own is put back after.
+        int synchronous = 2;
+        {
+            Statement read(source.handle(), "PRAGMA synchronous", "copy");
+            if (read.step()) synchronous = sqlite3_column_int(read.get(), 0);
+        }
+        source.exec_internal("PRAGMA synchronous=OFF");
+        std::string failure;
+        try {
+            Statement copy(source.handle(), "VACUUM INTO ?", "cannot copy the database");
+            sqlite3_bind_text(copy.get(), 1, path.c_str(), -1, SQLITE_TRANSIENT);
+            copy.step();
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        source.exec_internal("PRAGMA synchronous=" + std::to_string(synchronous));
+        if (!failure.empty()) throw Error(ErrorKind::internal, failure);
+    });
 }
 
 SnapshotFile create_snapshot(Connection& source, const std::string& temp_prefix) {
     SnapshotFile out;
     out.path = unique_temp_path(temp_prefix, "snapshot", ".db");
     try {
+        copy_database(source, out.path);
         {
-            Connection target(out.path, Connection::Mode::writer);
-            // A temporary file (a crash leaves it to the next start's sweep): no journal and
-            // no syncs. In WAL mode every page would be written twice, and fsynced.
-            target.exec_internal("PRAGMA journal_mode=OFF");
-            target.exec_internal("PRAGMA synchronous=OFF");
-            backup(source.handle(), target.handle(), "cannot copy the database");
-            // The pages copied say "WAL" (the source's mode): one self-contained file
-            // instead, which a reader opens without a -wal or -shm.
-            target.exec_internal("PRAGMA journal_mode=DELETE");
+            Connection target(out.path, Connection::Mode::reader);
             out.position = last_log_position(target);
         }
         out.bytes = std::filesystem::file_size(out.path);
