@@ -77,10 +77,10 @@ struct Download {
     int64_t index = 0;
 };
 
-// GET `target` from `url`, a buffer at a time, counting the bytes and keeping none: a
-// backup's destination is another machine, and writing it to this one's disk would make
-// the bench's own I/O compete with the nodes'.
-Download download(const std::string& url, const std::string& target) {
+// GET `target` from `url`, a buffer at a time, counting the bytes and keeping none unless
+// `path` names a file: a backup's destination is another machine, and writing it to this
+// one's disk would make the bench's own I/O compete with the nodes'.
+Download download(const std::string& url, const std::string& target, const std::string& path = "") {
     Url where = parse_url(url);
     net::io_context ioc;
     tcp::resolver resolver(ioc);
@@ -107,6 +107,8 @@ Download download(const std::string& url, const std::string& target) {
     Download out;
     if (auto it = parser.get().find("X-Sqlrep-Index"); it != parser.get().end())
         out.index = std::stoll(std::string(it->value()));
+    std::ofstream file;
+    if (!path.empty()) file.open(path, std::ios::binary | std::ios::trunc);
     std::vector<char> chunk(1 << 20);
     while (!parser.is_done()) {
         parser.get().body().data = chunk.data();
@@ -114,10 +116,37 @@ Download download(const std::string& url, const std::string& target) {
         beast::error_code ec;
         http::read(stream, buffer, parser, ec);
         if (ec && ec != http::error::need_buffer) throw beast::system_error(ec);
-        out.bytes += chunk.size() - parser.get().body().size;
+        std::size_t got = chunk.size() - parser.get().body().size;
+        if (file.is_open()) file.write(chunk.data(), static_cast<std::streamsize>(got));
+        out.bytes += got;
     }
     out.seconds = seconds_since(start);
     return out;
+}
+
+// POSTs the file at `path` to `url`'s /restore (ack=master: the replicas' snapshots are
+// waited for apart) and returns the index of the restore entry.
+int64_t upload_restore(const std::string& url, const std::string& path) {
+    Url where = parse_url(url);
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.connect(resolver.resolve(where.host, std::to_string(where.port)));
+    http::request<http::file_body> req{http::verb::post, "/restore?ack=master", 11};
+    req.set(http::field::host, where.host);
+    req.set(http::field::content_type, "application/octet-stream");
+    beast::error_code ec;
+    req.body().open(path.c_str(), beast::file_mode::scan, ec);
+    if (ec) throw std::runtime_error("cannot open " + path + ": " + ec.message());
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    if (res.result() != http::status::ok)
+        throw std::runtime_error("POST /restore: HTTP " + std::to_string(res.result_int()) + " " +
+                                 res.body());
+    return json::parse(res.body()).as_object().at("index").as_int64();
 }
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -136,7 +165,8 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
     launch.sync = options.sync;
     launch.name = "scale";
     // A short log, so that the replica that joins later takes a snapshot.
-    auto cluster = SqlrepCluster::start(launch, {"--log-retain", "1000"});
+    auto cluster = SqlrepCluster::start(launch, {"--log-retain", "1000", "--max-restore-bytes",
+                                                 std::to_string(4 * scale_mb << 20)});
     ScratchDir scratch("bench-scale-files");
 
     auto fill_start = Clock::now();
@@ -209,16 +239,22 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
         if (master != nullptr) reset_peak_rss(master->pid());
         int64_t target = SqlrepCluster::applied_index(cluster->master_url());
         uint64_t bytes = cluster->master_database_bytes();
-        auto start = Clock::now();
+        Clock::time_point start;
         bool caught_up = false;
         LoadResult during = writes_during([&] {
+            // From the new replica's start: stopping the old one and deleting its files
+            // are not part of joining.
             cluster->rejoin_replica(2);
+            start = Clock::now();
             caught_up = SqlrepCluster::wait_applied(cluster->replica_urls().at(1), target,
                                                     std::chrono::minutes(30));
         });
         double seconds = seconds_since(start);
-        double rate = mib(bytes) / seconds;
-        out << "scale: a new replica joined (" << mib(bytes) << " MB database) in " << seconds
+        // The rate of the data, not of the master's file: its free pages (here the fill's
+        // trimmed log, as big as the data) are not sent.
+        double rate = static_cast<double>(scale_mb) / seconds;
+        out << "scale: a new replica joined the " << scale_mb
+            << " MB database (the master's file: " << mib(bytes) << " MB) in " << seconds
             << " s = " << rate << " MB/s, " << rate / disk << " of the disk's speed"
             << (caught_up ? "" : " (did NOT catch up within 30 min)") << "; master peak RSS "
             << (master ? proc_status_kib(master->pid(), "VmHWM") / 1024 : -1)
@@ -251,6 +287,30 @@ void run_scale_bench(const BenchOptions& options, int64_t scale_mb, std::ostream
             << d.index << ") in " << d.seconds << " s = " << rate << " MB/s, " << rate / disk
             << " of the disk's speed; writes/s meanwhile " << share(during)
             << "; peak RSS meanwhile: " << peaks() << "\n";
+    }
+
+    // A restore of a backup of the same size, without writes (a restore replaces what they
+    // would write): the upload and the master's install, then each replica's snapshot.
+    {
+        std::string file = scratch.sub("backup.db");
+        Download d = download(cluster->replica_urls().at(0), "/backup", file);
+        for (auto& [name, p] : nodes)
+            if (p != nullptr) reset_peak_rss(p->pid());
+        auto start = Clock::now();
+        int64_t index = upload_restore(cluster->master_url(), file);
+        double on_master = seconds_since(start);
+        bool everywhere = true;
+        for (const auto& url : cluster->replica_urls())
+            everywhere =
+                SqlrepCluster::wait_applied(url, index, std::chrono::minutes(30)) && everywhere;
+        double seconds = seconds_since(start);
+        std::filesystem::remove(file);
+        out << "scale: POST /restore of a " << mib(d.bytes) << " MB backup: on the master in "
+            << on_master << " s = " << mib(d.bytes) / on_master << " MB/s, on every replica in "
+            << seconds << " s = " << mib(d.bytes) / seconds << " MB/s"
+            << (everywhere ? "" : " (a replica did NOT get it within 30 min)") << ", "
+            << mib(d.bytes) / seconds / disk
+            << " of the disk's speed; peak RSS meanwhile: " << peaks() << "\n";
     }
 }
 
