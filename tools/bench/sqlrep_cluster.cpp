@@ -106,8 +106,7 @@ void SqlrepCluster::rejoin_replica(int id) {
         throw std::invalid_argument("rejoin_replica: no such replica started here");
     processes_[i]->kill();
     std::string db = data_dir_ + "/replica_" + std::to_string(id) + ".db";
-    for (const char* suffix : {"", "-wal", "-shm"})
-        std::filesystem::remove(db + suffix);
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
     std::string name = processes_[i]->name();
     std::string log = processes_[i]->log_path();
     processes_[i] =
