@@ -305,9 +305,11 @@ void StreamSession::send(std::string message, Frame frame) {
 
 void StreamSession::on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
-    if (ec) return fail(ec, "write");
+    if (ec) fail(ec, "write");
+    // What waited for this write runs after a failure too: a snapshot made meanwhile
+    // must still be removed (on_snapshot_ready).
     if (after_write_) return std::exchange(after_write_, nullptr)();
-    maybe_send();
+    if (!ec) maybe_send();
 }
 
 // Beast allows one write at a time: a heartbeat may still be going out.
