@@ -15,7 +15,6 @@
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/snapshot.hpp"
-#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -332,7 +331,7 @@ void Archiver::archive_segments() {
 }
 
 void Archiver::archive_snapshot(Connection& reader, bool restart) {
-    SnapshotFile copy = create_snapshot(reader, temp_prefix(config_.database_path()));
+    SnapshotFile copy = create_snapshot(reader);
     struct Remove {
         std::string path;
         ~Remove() {

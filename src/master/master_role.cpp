@@ -11,7 +11,6 @@
 #include "master/restore_entry.hpp"
 #include "master/sink_factory.hpp"
 #include "shared/stream_messages.hpp"
-#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {

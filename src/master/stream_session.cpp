@@ -7,7 +7,6 @@
 
 #include "shared/replication_log.hpp"
 #include "shared/stream_messages.hpp"
-#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -145,9 +144,8 @@ void StreamSession::send_snapshot() {
     auto self = shared_from_this();
     context_.snapshots.post([self] {
         try {
-            const std::string& database = self->context_.database_path;
-            Connection conn(database, Connection::Mode::reader);
-            SnapshotFile snapshot = create_snapshot(conn, temp_prefix(database));
+            Connection conn(self->context_.database_path, Connection::Mode::reader);
+            SnapshotFile snapshot = create_snapshot(conn);
             net::post(self->ws_.get_executor(), [self, snapshot] {
                 self->after_write([self, snapshot] { self->on_snapshot_ready(snapshot); });
             });

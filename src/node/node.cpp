@@ -26,7 +26,7 @@ namespace {
 // First, the temporary files a crash left behind go: nothing of this node uses them yet.
 int64_t stored_term(const NodeConfig& config) {
     std::filesystem::create_directories(config.data_dir);
-    if (int removed = remove_temp_files(temp_prefix(config.database_path())))
+    if (int removed = remove_temp_files(config.database_path()))
         spdlog::info("removed {} temporary file(s) left by an earlier run", removed);
     Connection conn(config.database_path(), Connection::Mode::writer, config.sync);
     ensure_log_schema(conn);
@@ -161,8 +161,7 @@ void Node::restore_at_boot() {
                                                           : page_size;
         });
     }
-    std::string checked_path =
-        unique_temp_path(temp_prefix(config_.database_path()), "restore-at-boot", ".db");
+    std::string checked_path = unique_temp_path(config_.database_path(), "restore-at-boot", ".db");
     CheckedDatabase checked = check_database_upload(
         config_.restore_file, std::nullopt, checked_path, page_size, config_.max_restore_bytes);
     std::promise<master::WriteOutcome> done;

@@ -378,7 +378,7 @@ int64_t StreamFollower::adopt_master(const websocket::response_type& response,
 // throws: the partial file is overwritten by the next attempt.
 net::awaitable<void> StreamFollower::receive_snapshot(websocket::stream<ByteStream>& ws,
                                                       const StreamMessage& announcement) {
-    std::string path = temp_prefix(config_.database_path()) + "incoming-snapshot.db";
+    std::string path = temp_path(config_.database_path(), "incoming-snapshot.db");
     spdlog::info("receiving a snapshot at index {} ({} bytes)",
                  announcement.snapshot_position.index, announcement.snapshot_bytes);
     FileChecksum checksum;  // of the bytes as they arrive: the file is not read again

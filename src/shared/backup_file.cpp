@@ -128,9 +128,8 @@ void drop_reserved_tables(sqlite3* db) {
     }
 }
 
-BackupFile create_backup(Connection& source, const std::string& temp_prefix, BackupFormat format,
-                         Codec codec) {
-    std::string base = unique_temp_path(temp_prefix, "backup", "");
+BackupFile create_backup(Connection& source, BackupFormat format, Codec codec) {
+    std::string base = unique_temp_path(source.path(), "backup");
     std::string copy = base + ".db";
     std::vector<std::string> made{copy};
     BackupFile out;

@@ -32,10 +32,9 @@ struct BackupFile {
     uint64_t bytes = 0;    // of the file at `path` (compressed, if it is)
 };
 
-// Backs up the database behind `source` into a new temporary file under `temp_prefix`
+// Backs up the database behind `source` into a new temporary file next to it
 // (temp_files.hpp).
-BackupFile create_backup(Connection& source, const std::string& temp_prefix, BackupFormat format,
-                         Codec codec);
+BackupFile create_backup(Connection& source, BackupFormat format, Codec codec);
 
 // Leaves only the user's data in the database behind `db` (a copy no node uses): drops
 // every _sqlrep_ table. No VACUUM, which may renumber the rowids of tables without an

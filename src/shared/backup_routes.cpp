@@ -111,7 +111,7 @@ void BackupRoutes::serve_backup(std::shared_ptr<ResponseStream> stream, const Ht
         BackupFile backup;
         try {
             Connection conn(database, Connection::Mode::reader);
-            backup = create_backup(conn, temp_prefix(database), format, codec);
+            backup = create_backup(conn, format, codec);
         } catch (const std::exception& e) {
             spdlog::error("backup failed: {}", e.what());
             return stream->send_whole(
@@ -150,8 +150,7 @@ std::optional<HttpResponse> BackupRoutes::admit_restore(const HttpRequest& heade
                                   (master.empty() ? std::string(": none is known now")
                                                   : ": send it to " + master + "/restore"));
     }
-    admission.body_file =
-        unique_temp_path(temp_prefix(config_.database_path()), "restore-upload", "");
+    admission.body_file = unique_temp_path(config_.database_path(), "restore-upload");
     admission.body_limit = static_cast<std::size_t>(config_.max_restore_bytes);
     return std::nullopt;
 }

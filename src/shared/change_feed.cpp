@@ -110,31 +110,31 @@ void ChangeFeedSession::start() {
     if (!request_.snapshot) return produce();
     reading_ = true;
     const bool sse = transport_ == Transport::sse;
-    context_.reads.post_client([self = shared_from_this(), sse,
-                                executor = stall_timer_.get_executor()](Connection& conn) {
-        std::shared_ptr<std::ifstream> file;
-        int64_t index = 0;
-        std::string error;
-        try {
-            std::string path = unique_temp_path(self->context_.temp_prefix, "changes-snapshot", "");
-            {
-                std::ofstream out(path, std::ios::binary | std::ios::trunc);
-                if (!out) throw Error(ErrorKind::internal, "cannot create " + path);
-                index = write_change_snapshot(conn, self->request_, sse, out);
-                out.flush();
-                if (!out) throw Error(ErrorKind::internal, "cannot write " + path);
+    context_.reads.post_client(
+        [self = shared_from_this(), sse, executor = stall_timer_.get_executor()](Connection& conn) {
+            std::shared_ptr<std::ifstream> file;
+            int64_t index = 0;
+            std::string error;
+            try {
+                std::string path = unique_temp_path(conn.path(), "changes-snapshot");
+                {
+                    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+                    if (!out) throw Error(ErrorKind::internal, "cannot create " + path);
+                    index = write_change_snapshot(conn, self->request_, sse, out);
+                    out.flush();
+                    if (!out) throw Error(ErrorKind::internal, "cannot write " + path);
+                }
+                file = std::make_shared<std::ifstream>(path, std::ios::binary);
+                std::error_code ec;
+                std::filesystem::remove(path, ec);  // the open stream keeps it readable
+                if (!*file) throw Error(ErrorKind::internal, "cannot read " + path);
+            } catch (const std::exception& e) {
+                error = e.what();
             }
-            file = std::make_shared<std::ifstream>(path, std::ios::binary);
-            std::error_code ec;
-            std::filesystem::remove(path, ec);  // the open stream keeps it readable
-            if (!*file) throw Error(ErrorKind::internal, "cannot read " + path);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-        net::post(executor, [self, file, index, error]() mutable {
-            self->on_snapshot(std::move(file), index, std::move(error));
+            net::post(executor, [self, file, index, error]() mutable {
+                self->on_snapshot(std::move(file), index, std::move(error));
+            });
         });
-    });
 }
 
 void ChangeFeedSession::on_snapshot(std::shared_ptr<std::ifstream> file, int64_t index,

@@ -64,7 +64,6 @@ struct ChangeFeedContext {
     ReadPool& reads;
     IndexWatch& applied;  // this node's applied (on a master: committed) index
     ChangeFeedLimits limits;
-    std::string temp_prefix;  // snapshots are staged in an unlinked file here (temp_files.hpp)
 };
 
 class ChangeFeedSession : public std::enable_shared_from_this<ChangeFeedSession> {

@@ -6,7 +6,6 @@
 #include "shared/error.hpp"
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
-#include "shared/temp_files.hpp"
 
 namespace sqlrep {
 
@@ -15,8 +14,7 @@ ChangeFeedEndpoint::ChangeFeedEndpoint(const NodeConfig& config, ReadPool& reads
     : context_{reads, applied,
                ChangeFeedLimits{config.changes_max_consumers, config.changes_queue_bytes,
                                 std::chrono::milliseconds(config.changes_stall_ms),
-                                std::chrono::milliseconds(config.changes_heartbeat_ms)},
-               temp_prefix(config.database_path())} {}
+                                std::chrono::milliseconds(config.changes_heartbeat_ms)}} {}
 
 std::pair<ChangeFeedRequest, ChangeFeedSlot> ChangeFeedEndpoint::admit(const HttpRequest& req) {
     if (req.method() != http::verb::get)

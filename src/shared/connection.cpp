@@ -151,6 +151,8 @@ void Connection::checkpoint_in_background(int start_frames) {
 
 sqlite3* Connection::handle() const { return db_->getHandle(); }
 
+std::string Connection::path() const { return sqlite3_db_filename(handle(), "main"); }
+
 bool Connection::in_transaction() const { return sqlite3_get_autocommit(handle()) == 0; }
 
 void Connection::exec_internal(const std::string& sql) {

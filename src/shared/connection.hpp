@@ -54,6 +54,8 @@ class Connection {
     Connection& operator=(const Connection&) = delete;
 
     sqlite3* handle() const;
+    // The database file's path, as SQLite resolved it.
+    std::string path() const;
 
     // The observer of schema statements, or null; not owned.
     StatementObserver* statement_observer() const { return observer_; }

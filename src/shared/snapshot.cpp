@@ -81,9 +81,9 @@ void copy_database(Connection& source, const std::string& path) {
     });
 }
 
-SnapshotFile create_snapshot(Connection& source, const std::string& temp_prefix) {
+SnapshotFile create_snapshot(Connection& source) {
     SnapshotFile out;
-    out.path = unique_temp_path(temp_prefix, "snapshot", ".db");
+    out.path = unique_temp_path(source.path(), "snapshot", ".db");
     try {
         copy_database(source, out.path);
         {

@@ -24,18 +24,18 @@ struct SnapshotFile {
     std::string checksum;  // XXH3-128 of the file, hex
 };
 
-// Copies the database behind `source` into a new file at `path`, with VACUUM INTO: one
-// read transaction of `source` (a consistent copy, writers go on in WAL mode), only the
-// pages in use (a log trimmed of big entries leaves gigabytes of free pages behind), in
-// rollback-journal mode (one self-contained file), not synced. Rowids are kept, as they
-// must be (checksums and effects address rows by rowid): SQLite's VACUUM INTO copies
-// every table with its rowids, where a plain VACUUM renumbers the rows of a table with
-// neither an INTEGER PRIMARY KEY nor an index.
+// Copies the database behind `source` into a new file at `path`, with
+// VACUUM INTO: one read transaction of `source` (a consistent copy, writers go on in WAL
+// mode), only the pages in use (a log trimmed of big entries leaves gigabytes of free
+// pages behind), in rollback-journal mode (one self-contained file), not synced. Rowids
+// are kept, as they must be (checksums and effects address rows by rowid): SQLite's
+// VACUUM INTO copies every table with its rowids, where a plain VACUUM renumbers the rows
+// of a table with neither an INTEGER PRIMARY KEY nor an index.
 void copy_database(Connection& source, const std::string& path);
 
-// Copies the database behind `source` (copy_database) into a new temporary file under
-// `temp_prefix` (temp_files.hpp).
-SnapshotFile create_snapshot(Connection& source, const std::string& temp_prefix);
+// Copies the database behind `source` (copy_database) into a new temporary file next to
+// it (temp_files.hpp).
+SnapshotFile create_snapshot(Connection& source);
 
 // XXH3-128 of a file's bytes, hex.
 std::string file_checksum(const std::string& path);

@@ -8,7 +8,6 @@
 
 #include "shared/replication_log.hpp"
 #include "shared/snapshot.hpp"
-#include "shared/temp_files.hpp"
 #include "test_support.hpp"
 
 using namespace sqlrep;
@@ -36,7 +35,7 @@ TEST_CASE("a snapshot holds every row with its rowid and leaves the free pages b
     const std::string before = database_content(*db.writer);
 
     auto reader = open_reader(db.path);
-    SnapshotFile snapshot = create_snapshot(*reader, temp_prefix(db.path));
+    SnapshotFile snapshot = create_snapshot(*reader);
     INFO("database " << std::filesystem::file_size(db.path) << " bytes, snapshot "
                      << snapshot.bytes);
     CHECK(snapshot.bytes == std::filesystem::file_size(snapshot.path));
