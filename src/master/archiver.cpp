@@ -15,6 +15,7 @@
 #include "shared/read_transaction.hpp"
 #include "shared/replication_log.hpp"
 #include "shared/snapshot.hpp"
+#include "shared/temp_files.hpp"
 
 namespace sqlrep::master {
 namespace {
@@ -331,24 +332,27 @@ void Archiver::archive_segments() {
 }
 
 void Archiver::archive_snapshot(Connection& reader, bool restart) {
-    SnapshotFile copy = create_snapshot(reader);
-    struct Remove {
+    // Copied as a replica's snapshot is (no checksum: the archive file has its own), into
+    // a temporary file removed however this ends.
+    struct TempFile {
         std::string path;
-        ~Remove() {
+        ~TempFile() {
             std::error_code ignored;
             fs::remove(path, ignored);
         }
-    } remove{copy.path};
+    } copy{unique_temp_path(reader.path(), "snapshot", ".db")};
+    copy_database(reader, copy.path);
 
     ArchiveHeader header;
     header.kind = ArchiveKind::snapshot;
     header.term = term_;
-    header.first = header.last = copy.position.index;
-    header.previous_hash = header.last_hash = copy.position.hash;
     {
         Connection snap(copy.path, Connection::Mode::reader);
-        auto entries = read_log_entries(snap, copy.position.index, 1, 1);
-        if (!entries.empty() && entries.front().index == copy.position.index)
+        LogPosition position = last_log_position(snap);
+        header.first = header.last = position.index;
+        header.previous_hash = header.last_hash = position.hash;
+        auto entries = read_log_entries(snap, position.index, 1, 1);
+        if (!entries.empty() && entries.front().index == position.index)
             header.first_time_ms = header.last_time_ms = entries.front().time_ms;
     }
     write_archive_file(dir_, header, [&](const RawSink& sink) {
@@ -367,22 +371,22 @@ void Archiver::archive_snapshot(Connection& reader, bool restart) {
                 sink(std::string_view(chunk.data(), static_cast<std::size_t>(in.gcount())));
         }
     });
-    snapshot_index_ = copy.position.index;
+    snapshot_index_ = header.last;
     // Segments go on carrying every entry, so a restore from an older snapshot crosses
     // this one. Only when the log no longer holds the next entry to archive does the
     // archive start again from here (the entries in between exist nowhere else).
     if (restart) {
-        if (archived_.load() < copy.position.index) {
+        if (archived_.load() < header.last) {
             std::optional<Hash> next;
             {
                 ReadTransaction read(reader);
                 next = log_hash_at(reader, archived_.load());
             }
-            if (!next || archived_.load() == 0) archived_ = copy.position.index;
+            if (!next || archived_.load() == 0) archived_ = header.last;
         }
         need_snapshot_ = false;
     }
-    spdlog::info("archived a snapshot at index {}", copy.position.index);
+    spdlog::info("archived a snapshot at index {}", header.last);
 }
 
 void Archiver::apply_retention() {
