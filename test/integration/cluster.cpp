@@ -446,9 +446,17 @@ std::string Node::log_tail(std::size_t max_lines) const {
 // Finds `count` distinct free loopback ports by binding port 0; every socket stays bound
 // until all are chosen so no two nodes get the same port.
 std::vector<uint16_t> free_ports(int count) {
+    // A port handed out earlier in this process may still be unbound (a webhook receiver
+    // a test starts later, a node not started yet): the kernel could offer it again, and
+    // two parts of one test would then share it. Such a port is kept bound while another
+    // is asked for, and never handed out twice.
+    static std::mutex mutex;
+    static std::set<uint16_t> handed_out;
+    std::lock_guard lock(mutex);
     std::vector<int> fds;
     std::vector<uint16_t> ports;
-    for (int i = 0; i < count; ++i) {
+    for (int attempts = 0; static_cast<int>(ports.size()) < count; ++attempts) {
+        if (attempts > 1000) throw failure("free_ports: no port left that was not handed out");
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) throw failure(std::string("socket: ") + std::strerror(errno));
         fds.push_back(fd);
@@ -461,7 +469,8 @@ std::vector<uint16_t> free_ports(int count) {
         socklen_t len = sizeof addr;
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
             throw failure(std::string("getsockname: ") + std::strerror(errno));
-        ports.push_back(ntohs(addr.sin_port));
+        uint16_t port = ntohs(addr.sin_port);
+        if (handed_out.insert(port).second) ports.push_back(port);
     }
     for (int fd : fds) ::close(fd);
     return ports;
